@@ -1,0 +1,71 @@
+// swift-tools-version: 6.0
+//
+// svae: a runtime and converter for SentenceVAE / SLLM models.
+//
+// Layers (imports only go down this list):
+//   format   SVAEFormat            bytes on disk: .svae spec, mmap reader, streaming writer (no math)
+//   kernels  CSVAEKernels, SVAEKernels  quantizers, SIMD matrix kernels, thread pool (no model knowledge)
+//   model    SVAETokenizer, SVAEModel   tokenizer, splitter, encoder, decoder, SLLM
+//   import   SVAEImport            safetensors / PyTorch readers and the converter pipeline
+//   API      SVAE (Swift)
+//   tools    svae, svae-convert    command-line programs
+import PackageDescription
+
+let package = Package(
+    name: "svae",
+    products: [
+        .library(name: "SVAE", targets: ["SVAE"]),
+        .library(name: "SVAEFormat", targets: ["SVAEFormat"]),
+        .executable(name: "svae", targets: ["svae"]),
+        .executable(name: "svae-convert", targets: ["svae-convert"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: system libraries
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: format
+        .target(name: "SVAEFormat", dependencies: ["CZstd"]),
+
+        // MARK: kernels
+        .target(name: "CSVAEKernels"),
+        .target(name: "SVAEKernels", dependencies: ["CSVAEKernels", "CBLAS"]),
+
+        // MARK: model
+        .target(name: "SVAETokenizer"),
+        .target(name: "SVAEModel", dependencies: ["SVAEFormat", "SVAEKernels", "SVAETokenizer"]),
+
+        // MARK: import
+        .target(name: "SVAEImport", dependencies: ["SVAEFormat", "SVAEKernels"]),
+
+        // MARK: API
+        .target(name: "SVAE", dependencies: ["SVAEModel"]),
+
+        // MARK: tools
+        .executableTarget(
+            name: "svae",
+            dependencies: [
+                "SVAE", "SVAEFormat", "SVAEKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "svae-convert",
+            dependencies: [
+                "SVAEImport", "SVAEFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: tests
+        .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
+        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels"]),
+        .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,1 @@
+#include "csvae_kernels.h"

@@ -1,0 +1,1 @@
+// SVAE: filled in by its issue.

@@ -1,0 +1,1 @@
+// SVAEFormat: filled in by its issue.

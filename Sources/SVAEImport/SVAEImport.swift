@@ -1,0 +1,1 @@
+// SVAEImport: filled in by its issue.

@@ -1,0 +1,1 @@
+// SVAEKernels: filled in by its issue.

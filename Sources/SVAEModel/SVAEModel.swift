@@ -1,0 +1,1 @@
+// SVAEModel: filled in by its issue.

@@ -1,0 +1,1 @@
+// SVAETokenizer: filled in by its issue.

@@ -1,0 +1,1 @@
+print("svae-convert")
