@@ -1,1 +1,0 @@
-// SVAEFormat: filled in by its issue.
