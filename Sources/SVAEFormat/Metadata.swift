@@ -243,7 +243,7 @@ extension Metadata {
     /// Decodes and validates the section body of §5.
     static func decode(_ body: UnsafeRawBufferPointer) throws(FormatProblem) -> Metadata {
         var c = ByteCursor(body, what: "metadata section")
-        let count = try c.count("entry count", minElementBytes: 2 + 1 + 4 + 1)
+        let count = try c.count("entry count", minElementBytes: 2 + 4 + 1)
         var m = Metadata()
         m.entries.reserveCapacity(count)
         var previous: [UInt8]? = nil

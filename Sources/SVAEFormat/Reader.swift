@@ -265,7 +265,9 @@ enum Parser {
 
     static func parseDirectory(_ body: UnsafeRawBufferPointer, dataOffset: UInt64, dataSize: UInt64) throws(FormatProblem) -> [TensorInfo] {
         var c = ByteCursor(body, what: "tensor directory")
-        let count = try c.count("tensor count", minElementBytes: 2 + 1 + 4 + 4 + 8 + 8 + 8 + 8)
+        // The smallest entry a reader can meet (empty name, rank 0) bounds the count; the entry
+        // loop then reports what is wrong with it.
+        let count = try c.count("tensor count", minElementBytes: 2 + 4 + 4 + 8 + 8 + 8)
         var tensors: [TensorInfo] = []
         tensors.reserveCapacity(count)
         var names = Set<String>()
