@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct SVAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svae",
+        abstract: "Run and inspect SentenceVAE / SLLM models in the .svae format.",
+        subcommands: [Inspect.self, Verify.self])
+}
+
+/// Prints one line to standard error and exits non-zero: the CLIs' only way of failing.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
