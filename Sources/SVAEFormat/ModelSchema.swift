@@ -13,12 +13,16 @@ public enum ModelSchema {
 
     public static func validate(metadata m: Metadata, tensors: [TensorInfo], tokenizer: TokenizerData?) throws(FormatProblem) {
         let expected = try expectedTensors(metadata: m)
+        let optional = try optionalTensors(metadata: m)
         var byName = [String: TensorInfo]()
         for t in tensors { byName[t.name] = t }
-        let wanted = Set(expected.map(\.name))
+        let wanted = Set((expected + optional).map(\.name))
         for t in tensors where !wanted.contains(t.name) { throw .unexpectedTensor(name: t.name) }
-        for e in expected {
-            guard let t = byName[e.name] else { throw .missingTensor(name: e.name) }
+        for e in expected + optional {
+            guard let t = byName[e.name] else {
+                if optional.contains(e) { continue }
+                throw .missingTensor(name: e.name)
+            }
             guard t.shape == e.shape else { throw .tensorShape(tensor: e.name, expected: e.shape, found: t.shape) }
             if e.mustBeF32 && t.type != .f32 { throw .tensorType(tensor: e.name, expected: "f32", found: t.type.description) }
         }
@@ -60,6 +64,14 @@ public enum ModelSchema {
         case "opt": return try optTensors(m)
         default: throw .wrongMetadataType(key: "general.architecture", expected: "svae, sllm or opt", found: quoted(a))
         }
+    }
+
+    /// Tensors a file may hold in addition: an untied OPT LM head.
+    public static func optionalTensors(metadata m: Metadata) throws(FormatProblem) -> [Expected] {
+        guard m.string("general.architecture") == "opt" else { return [] }
+        let d = try u32(m, "opt.hidden_size")
+        let e = m["opt.embed_dim"] == nil ? d : try u32(m, "opt.embed_dim")
+        return [Expected(name: "opt.lm_head.weight", shape: [try u32(m, "opt.vocab_size"), e], mustBeF32: false)]
     }
 
     static func heads(_ m: Metadata, _ prefix: String, hidden d: Int) throws(FormatProblem) {

@@ -102,7 +102,9 @@ public final class SVAEWriter {
         var prologue = [UInt8](repeating: 0, count: offset)
         func addSection(_ kind: SectionKind, _ raw: [UInt8], compressible: Bool) {
             var stored = raw, codec: UInt32 = 0
-            if compress && compressible, let z = Zstd.compress(raw), z.count * 10 <= raw.count * 9 {
+            // Compress when it saves ≥ 10 %, within the ratio a reader accepts (§4.5).
+            if compress && compressible, let z = Zstd.compress(raw), z.count * 10 <= raw.count * 9,
+               UInt64(raw.count) <= UInt64(z.count) * Zstd.maxRatio {
                 stored = z
                 codec = 1
             }

@@ -7,7 +7,7 @@ enum Zstd {
     /// Largest decoded size a reader accepts for a compressed section (§4.5).
     static let maxRawSize: UInt64 = 256 << 20
     /// Largest compression ratio a reader accepts (§4.5): guards against decompression bombs.
-    static let maxRatio: UInt64 = 1024
+    static let maxRatio: UInt64 = 64
 
     static func compress(_ input: [UInt8]) -> [UInt8]? {
         let bound = ZSTD_compressBound(input.count)

@@ -91,7 +91,7 @@ import Testing
         put32(&b, entry(i) + 4, 1)  // claim zstd
         put64(&b, entry(i) + 24, 1 << 40)  // and a terabyte of output
         fixHeaderChecksum(&b)
-        #expect(problem(b) == .lengthOutOfRange(what: "metadata section raw_size", found: 1 << 40, limit: stored * 1024))
+        #expect(problem(b) == .lengthOutOfRange(what: "metadata section raw_size", found: 1 << 40, limit: stored * 64))
     }
 
     @Test func corruptCompressedSection() throws {
@@ -440,5 +440,48 @@ import Testing
             let i = p.firstIndex { $0.name == "encoder.norm.weight" }!
             p[i].type = .f16
         } == .tensorType(tensor: "encoder.norm.weight", expected: "f32", found: "f16"))
+    }
+}
+
+@Suite struct SchemaArchitectureTests {
+    static func opt(normBefore: Bool, embed: UInt32 = 16) -> Metadata {
+        var m = Metadata()
+        m["general.architecture"] = .string("opt")
+        for (k, v) in [("hidden_size", 16), ("num_heads", 2), ("ffn_size", 32), ("layers", 2), ("vocab_size", 20), ("max_positions", 8)] {
+            m["opt." + k] = .u32(UInt32(v))
+        }
+        m["opt.embed_dim"] = .u32(embed)
+        m["opt.norm_before"] = .bool(normBefore)
+        m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
+        return m
+    }
+
+    @Test func optTensorSets() throws {
+        let pre = try ModelSchema.expectedTensors(metadata: Self.opt(normBefore: true)).map(\.name)
+        let post = try ModelSchema.expectedTensors(metadata: Self.opt(normBefore: false)).map(\.name)
+        #expect(pre.contains("opt.final_norm.weight") && !post.contains("opt.final_norm.weight"))
+        #expect(!pre.contains("opt.project_in.weight"))
+        let projected = try ModelSchema.expectedTensors(metadata: Self.opt(normBefore: true, embed: 8))
+        #expect(projected.first { $0.name == "opt.project_in.weight" }?.shape == [16, 8])
+        #expect(projected.first { $0.name == "opt.project_out.weight" }?.shape == [8, 16])
+        #expect(projected.first { $0.name == "opt.embed" }?.shape == [20, 8])
+        #expect(pre.filter { $0.hasPrefix("opt.layers.1.") }.count == 12)
+    }
+
+    @Test func sllmNeedsMatchingWidths() throws {
+        var m = BadInputTests.svaeMetadata()
+        m["general.architecture"] = .string("sllm")
+        for (k, v) in [("hidden_size", 32), ("num_heads", 4), ("ffn_size", 64), ("layers", 2), ("max_positions", 10)] {
+            m["llm." + k] = .u32(UInt32(v))
+        }
+        m["llm.norm_before"] = .bool(true)
+        m["llm.prefill_attention"] = .string("bidirectional")
+        let names = try ModelSchema.expectedTensors(metadata: m)
+        #expect(names.first { $0.name == "llm.pos_embed" }?.shape == [12, 32])
+        #expect(names.contains { $0.name == "llm.stop_head.weight" && $0.shape == [2, 32] })
+        m["llm.hidden_size"] = .u32(64)
+        #expect(throws: FormatProblem.hyperparameter(key: "llm.hidden_size", expected: "svae.hidden_size = 32", found: "64")) {
+            _ = try ModelSchema.expectedTensors(metadata: m)
+        }
     }
 }
