@@ -8,7 +8,9 @@
 // y = sum_b (dw_b * da_b) * isum_b in float. The x86 instructions multiply unsigned by signed
 // bytes (vpdpbusd, vpmaddubsw), so weight codes are fed unsigned (q8_0: w + 128 via xor 0x80;
 // q4_0: the stored nibble 0..15) and the bias off * sum(a) is removed by starting the int32
-// accumulator at qa->corr (lane 0 of each 8-lane block holds -off * sum_b(a)).
+// accumulator at qa->corr: lane l of a block holds -off * (a[4l] + ... + a[4l+3]), the bias
+// of exactly the 4 products vpdpbusd adds into lane l, so every lane ends as the exact signed
+// partial dot and no large biased value ever meets the float conversion.
 // The float check path (dequantize a row, dot with f32 x) is kept for tests.
 #include "csvae_kernels.h"
 #include <string.h>
@@ -60,18 +62,16 @@ void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, siz
                 amax = v > amax ? v : amax;
             }
             float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
-            int32_t sum = 0;
+            float *dd = a->d + (i * nb + b) * 8;
+            int32_t *cc = a->corr + (i * nb + b) * 8;
+            for (int l = 0; l < 8; l++) { dd[l] = d; cc[l] = 0; }
             for (int k = 0; k < CSVAE_QK; k++) {
                 float v = xb[k] * id;  // |v| <= 127 (+ rounding)
                 int32_t r = (int32_t)(v + (v >= 0 ? 0.5f : -0.5f));
                 r = r > 127 ? 127 : (r < -127 ? -127 : r);
                 q[k] = (int8_t)r;
-                sum += r;
+                cc[k / 4] -= off * r;  // lane k/4 of vpdpbusd sums elements 4l..4l+3
             }
-            float *dd = a->d + (i * nb + b) * 8;
-            int32_t *cc = a->corr + (i * nb + b) * 8;
-            for (int l = 0; l < 8; l++) { dd[l] = d; cc[l] = 0; }
-            cc[0] = -off * sum;
         }
     }
 }

@@ -85,10 +85,10 @@ void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n
 /// Activations quantized to int8 blocks of 32 for the integer dot products.
 /// Layout per activation row i (nb = cols/32 blocks):
 ///   q    [n, cols]   int8, |q| <= 127
-///   d    [n, nb]     f32 scale, x ~ d*q
-///   corr [n, nb*8]   int32; corr[b*8] = -off * sum(q of block b), other 7 lanes 0, where off
-///                    is the unsigned bias of the weight codes fed to u8*s8 dot instructions
-///                    (128 for q8_0 weights, 8 for q4_0 nibbles).
+///   d    [n, nb*8]   f32 scale of block b repeated in 8 lanes, x ~ d*q
+///   corr [n, nb*8]   int32; corr[b*8+l] = -off * (q[4l] + q[4l+1] + q[4l+2] + q[4l+3]) of
+///                    block b, where off is the unsigned bias of the weight codes fed to u8*s8
+///                    dot instructions (128 for q8_0 weights, 8 for q4_0 nibbles).
 typedef struct {
     int8_t *q;
     float *d;
