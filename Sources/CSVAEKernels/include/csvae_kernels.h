@@ -1,1 +1,181 @@
+// csvae_kernels.h: the C half of the svae kernels layer.
+//
+// Shapes, element types and arithmetic only: nothing here knows about transformers.
+// Conventions (llm.c style): outputs first, sizes last. All matrices are row-major.
+// A weight W [rows, cols] is an nn.Linear weight [out, in]: y = W x.
+//
+// Thread safety: every function is reentrant and touches only the memory passed to it,
+// except csvae_pool_* (one pool may be driven by one caller thread at a time).
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: element types (fixed by the .svae file format)
+
+/// Element type ids. Quantized types use blocks of CSVAE_QK consecutive elements of a row.
+typedef enum {
+    CSVAE_F32 = 0,   ///< IEEE binary32 LE, 4 bytes
+    CSVAE_F16 = 1,   ///< IEEE binary16 LE, 2 bytes
+    CSVAE_BF16 = 2,  ///< upper 16 bits of binary32 LE, 2 bytes
+    CSVAE_Q8_0 = 3,  ///< 34-byte block: f16 d, int8 q[32]; x = d*q
+    CSVAE_Q4_0 = 4,  ///< 18-byte block: f16 d, 16 bytes of nibbles; x[j] = d*((qs[j]&15)-8), x[j+16] = d*((qs[j]>>4)-8)
+} csvae_type;
+
+#define CSVAE_QK 32
+#define CSVAE_Q8_0_BYTES 34
+#define CSVAE_Q4_0_BYTES 18
+
+/// Bytes of one row of `cols` elements of type `t` (cols must be a multiple of 32 for quantized types).
+size_t csvae_row_bytes(int t, size_t cols);
+
+// MARK: scalar conversions (round to nearest, ties to even; NaN stays NaN)
+
+uint16_t csvae_f32_to_f16(float x);
+float csvae_f16_to_f32(uint16_t h);
+uint16_t csvae_f32_to_bf16(float x);
+float csvae_bf16_to_f32(uint16_t h);
+
+/// dst[n] (f16 bits) = src[n]
+void csvae_f32_to_f16_array(uint16_t *dst, const float *src, size_t n);
+void csvae_f16_to_f32_array(float *dst, const uint16_t *src, size_t n);
+void csvae_f32_to_bf16_array(uint16_t *dst, const float *src, size_t n);
+void csvae_bf16_to_f32_array(float *dst, const uint16_t *src, size_t n);
+
+// MARK: dispatch paths
+
+typedef enum {
+    CSVAE_PATH_SCALAR = 0,  ///< portable C, the reference; compiles everywhere
+    CSVAE_PATH_AVX2 = 1,    ///< x86-64 AVX2 + FMA + F16C
+    CSVAE_PATH_AVX512 = 2,  ///< x86-64 AVX-512 F/BW/VL/DQ + VNNI
+    CSVAE_PATH_NEON = 3,    ///< arm64 NEON + dotprod
+} csvae_path;
+
+/// 1 if this CPU (and this build) can run `path`.
+int csvae_path_supported(int path);
+/// The fastest supported path.
+int csvae_best_path(void);
+
+// MARK: quantizers (see formats/quantization.md)
+
+/// Result codes of the quantizers. On error *bad_index is the element index (in src) at fault.
+enum {
+    CSVAE_OK = 0,
+    CSVAE_ERR_NONFINITE = 1,       ///< NaN or Inf in the input
+    CSVAE_ERR_SCALE_OVERFLOW = 2,  ///< the block scale does not fit in f16 (|x| too large)
+};
+
+/// Quantize n elements (n multiple of 32) to q8_0 / q4_0 blocks. dst holds n/32 blocks.
+/// `path` selects the implementation; every path writes identical bytes.
+int csvae_quantize_q8_0(uint8_t *dst, const float *src, size_t n, int path, size_t *bad_index);
+int csvae_quantize_q4_0(uint8_t *dst, const float *src, size_t n, int path, size_t *bad_index);
+
+/// Index of the first non-finite element of src[n], or n if all are finite.
+size_t csvae_find_nonfinite(const float *src, size_t n);
+
+/// dst[n] = elements [first, first+n) of a tensor of type t stored at src.
+/// For quantized types first and n must be multiples of 32.
+void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n);
+
+// MARK: matrix products
+
+/// Activations quantized to int8 blocks of 32 for the integer dot products.
+/// Layout per activation row i (nb = cols/32 blocks):
+///   q    [n, cols]   int8, |q| <= 127
+///   d    [n, nb*8]   f32 scale of block b repeated in 8 lanes, x ~ d*q
+///   corr [n, nb*8]   int32; corr[b*8+l] = -off * (q[4l] + q[4l+1] + q[4l+2] + q[4l+3]) of
+///                    block b, where off is the unsigned bias of the weight codes fed to u8*s8
+///                    dot instructions (128 for q8_0 weights, 8 for q4_0 nibbles).
+typedef struct {
+    int8_t *q;
+    float *d;
+    int32_t *corr;
+} csvae_qact;
+
+/// Bytes of scratch needed by csvae_qact_bind for n rows of cols (cols multiple of 32).
+size_t csvae_qact_bytes(size_t n, size_t cols);
+/// Lay out a csvae_qact in `scratch` (64-byte aligned, csvae_qact_bytes long).
+csvae_qact csvae_qact_bind(void *scratch, size_t n, size_t cols);
+/// Quantize activations x [n, cols] (finite; non-finite values give unspecified results)
+/// for weights of type wtype (q8_0 or q4_0).
+void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols);
+
+/// Y[i, r] = sum_k X[i, k] * W[r, k] for i in [0, n), r in [r0, r1).
+/// y: [n, ldy] (ldy >= rows), w: [rows, cols] of type wtype, x: [n, cols] f32.
+/// For quantized wtype, `qa` must hold x quantized by csvae_qact_quantize and x is unused
+/// (except on the float check path below); for float types qa is unused.
+/// `path` must be supported. `float_check` = 1 selects the all-float check path for quantized
+/// weights (dequantize the row, dot with f32 x; needs x), ignoring path.
+void csvae_matmul_rows(float *y, size_t ldy, const void *w, int wtype, const float *x,
+                       const csvae_qact *qa, int path, int float_check, size_t n,
+                       size_t r0, size_t r1, size_t cols);
+
+// MARK: thread pool (workers park on a condition variable)
+
+typedef struct csvae_pool csvae_pool;
+/// A task body: called once for each task index in [0, ntasks).
+typedef void (*csvae_task_fn)(void *ctx, size_t task, size_t ntasks);
+/// Create a pool of `threads` >= 1 workers in total (the calling thread is one of them,
+/// so threads-1 OS threads are started). Returns NULL on failure.
+csvae_pool *csvae_pool_create(size_t threads);
+void csvae_pool_destroy(csvae_pool *p);
+size_t csvae_pool_threads(const csvae_pool *p);
+/// Run fn(ctx, t, ntasks) for t in [0, ntasks); task t runs on worker t % threads; the caller
+/// runs the tasks of worker 0. Returns when all tasks are done. No allocation.
+void csvae_pool_run(csvae_pool *p, csvae_task_fn fn, void *ctx, size_t ntasks);
+
+/// A matmul job split by output rows across pool tasks (see csvae_matmul_rows).
+typedef struct {
+    float *y;
+    size_t ldy;
+    const void *w;
+    int wtype;
+    const float *x;
+    const csvae_qact *qa;
+    int path;
+    int float_check;
+    size_t n, rows, cols;
+} csvae_matmul_job;
+/// Task body for csvae_pool_run with ctx = csvae_matmul_job*: task t computes a contiguous
+/// slice of output rows (slices are multiples of 16 rows when possible).
+void csvae_matmul_task(void *ctx, size_t task, size_t ntasks);
+
+// MARK: other ops (f32)
+
+/// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
+void csvae_layernorm(float *y, const float *x, const float *weight, const float *bias, float eps, size_t n);
+/// In place, numerically stable (subtracts the max). n >= 1.
+void csvae_softmax(float *x, size_t n);
+void csvae_relu(float *y, const float *x, size_t n);
+/// GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)).
+void csvae_gelu(float *y, const float *x, size_t n);
+/// y[n] = a[n] + b[n] (y may alias a or b).
+void csvae_add(float *y, const float *a, const float *b, size_t n);
+/// y[rows, cols] += bias[cols] for every row.
+void csvae_add_bias(float *y, const float *bias, size_t rows, size_t cols);
+
+/// Attention for one query position.
+/// out [heads*hd], q [heads*hd], k and v caches [t, ldkv] (row j = position j; the heads are
+/// the first heads*hd columns), attends keys [0, t). scratch [t] floats.
+/// out_h = softmax(scale * K_h q_h) V_h per head h.
+void csvae_attention_one(float *out, float *scratch, const float *q, const float *k, const float *v,
+                         float scale, size_t ldkv, size_t heads, size_t hd, size_t t);
+/// Attention for s queries q [s, ldq] over t keys/values [t, ldkv]; out [s, ldo].
+/// key_mask [t] (may be NULL): 0 = padding (never attended), nonzero = keep.
+/// causal: query i (at absolute position t - s + i) attends keys j <= t - s + i.
+/// A query with no key left gets a zero output. scratch [t] floats.
+void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
+                     const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
+                     size_t ldkv, size_t heads, size_t hd, size_t s, size_t t);
+
+// MARK: memory bandwidth probe (benchmark)
+
+/// Sum of n floats, streamed (for bandwidth measurements); uses the best path.
+float csvae_stream_sum(const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif

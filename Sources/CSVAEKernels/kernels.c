@@ -1,1 +1,0 @@
-#include "csvae_kernels.h"

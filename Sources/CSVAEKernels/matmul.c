@@ -1,0 +1,447 @@
+// matmul.c: Y[n, rows] = X[n, cols] . W[rows, cols]^T for weights in f32/f16/bf16/q8_0/q4_0.
+//
+// Paths (same signature, chosen by the caller): scalar (portable C, the reference),
+// AVX2 (+FMA, F16C), AVX-512 (F/BW/VL/DQ + VNNI), NEON (+dotprod, arm64 only).
+//
+// Quantized weights use integer dot products against activations quantized on the fly to
+// int8 blocks of 32 (csvae_qact): per block b, isum_b = sum_k w_k a_k exactly in int32, and
+// y = sum_b (dw_b * da_b) * isum_b in float. The x86 instructions multiply unsigned by signed
+// bytes (vpdpbusd, vpmaddubsw), so weight codes are fed unsigned (q8_0: w + 128 via xor 0x80;
+// q4_0: the stored nibble 0..15) and the bias off * sum(a) is removed by starting the int32
+// accumulator at qa->corr: lane l of a block holds -off * (a[4l] + ... + a[4l+3]), the bias
+// of exactly the 4 products vpdpbusd adds into lane l, so every lane ends as the exact signed
+// partial dot and no large biased value ever meets the float conversion.
+// The float check path (dequantize a row, dot with f32 x) is kept for tests.
+#include "csvae_kernels.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#define AVX512_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+/// Activation rows processed together per weight row (register tile).
+#define TILE_N 4
+/// Activation rows kept hot in L2 while all weight rows of a slice stream past them.
+#define PANEL_N 64
+
+// MARK: activation quantization (shared by every path)
+
+size_t csvae_qact_bytes(size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK;
+    return n * cols + n * nb * 8 * (sizeof(float) + sizeof(int32_t)) + 3 * 64;
+}
+
+static void *align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+csvae_qact csvae_qact_bind(void *scratch, size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK;
+    csvae_qact a;
+    a.q = (int8_t *)align64(scratch);
+    a.d = (float *)align64(a.q + n * cols);
+    a.corr = (int32_t *)align64(a.d + n * nb * 8);
+    return a;
+}
+
+void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK;
+    int32_t off = wtype == CSVAE_Q8_0 ? 128 : 8;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t b = 0; b < nb; b++) {
+            const float *xb = x + i * cols + b * CSVAE_QK;
+            int8_t *q = a->q + i * cols + b * CSVAE_QK;
+            float amax = 0.0f;
+            for (int k = 0; k < CSVAE_QK; k++) {
+                float v = xb[k] < 0 ? -xb[k] : xb[k];
+                amax = v > amax ? v : amax;
+            }
+            float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+            float *dd = a->d + (i * nb + b) * 8;
+            int32_t *cc = a->corr + (i * nb + b) * 8;
+            for (int l = 0; l < 8; l++) { dd[l] = d; cc[l] = 0; }
+            for (int k = 0; k < CSVAE_QK; k++) {
+                float v = xb[k] * id;  // |v| <= 127 (+ rounding)
+                int32_t r = (int32_t)(v + (v >= 0 ? 0.5f : -0.5f));
+                r = r > 127 ? 127 : (r < -127 ? -127 : r);
+                q[k] = (int8_t)r;
+                cc[k / 4] -= off * r;  // lane k/4 of vpdpbusd sums elements 4l..4l+3
+            }
+        }
+    }
+}
+
+// MARK: scalar (portable reference)
+
+static float w_at(const uint8_t *row, int t, size_t k) {
+    switch (t) {
+    case CSVAE_F32: { float f; memcpy(&f, row + 4 * k, 4); return f; }
+    case CSVAE_F16: return csvae_f16_to_f32(ld16(row + 2 * k));
+    default: return csvae_bf16_to_f32(ld16(row + 2 * k));
+    }
+}
+
+static void rows_float_scalar(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
+                              size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t rb = csvae_row_bytes(t, cols);
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * rb;
+        for (size_t i = 0; i < n; i++) {
+            const float *xi = x + i * cols;
+            float s = 0.0f;
+            for (size_t k = 0; k < cols; k++) s += w_at(row, t, k) * xi[k];
+            y[i * ldy + r] = s;
+        }
+    }
+}
+
+/// The float check path for quantized weights: dequantize each block, dot with f32 x.
+static void rows_dequant_scalar(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
+                                size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t rb = csvae_row_bytes(t, cols);
+    float blk[CSVAE_QK];
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t i = 0; i < n; i++) {
+            float s = 0.0f;
+            for (size_t b = 0; b < cols / CSVAE_QK; b++) {
+                csvae_dequantize(blk, w + r * rb, t, b * CSVAE_QK, CSVAE_QK);
+                const float *xb = x + i * cols + b * CSVAE_QK;
+                for (int k = 0; k < CSVAE_QK; k++) s += blk[k] * xb[k];
+            }
+            y[i * ldy + r] = s;
+        }
+    }
+}
+
+/// Signed weight code k of a quantized block.
+static int32_t code_at(const uint8_t *blk, int t, int k) {
+    if (t == CSVAE_Q8_0) return (int8_t)blk[2 + k];
+    return k < 16 ? (blk[2 + k] & 15) - 8 : (blk[2 + k - 16] >> 4) - 8;
+}
+
+static void rows_quant_scalar(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                              size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t i = 0; i < n; i++) {
+            float s = 0.0f;
+            for (size_t b = 0; b < nb; b++) {
+                const uint8_t *blk = w + (r * nb + b) * bb;
+                const int8_t *a = qa->q + i * cols + b * CSVAE_QK;
+                int32_t isum = 0;
+                for (int k = 0; k < CSVAE_QK; k++) isum += code_at(blk, t, k) * a[k];
+                s += (csvae_f16_to_f32(ld16(blk)) * qa->d[(i * nb + b) * 8]) * (float)isum;
+            }
+            y[i * ldy + r] = s;
+        }
+    }
+}
+
+// MARK: AVX2
+
+#if defined(__x86_64__)
+AVX2_FN static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// 8 weights of type t starting at element k of row, as f32.
+AVX2_FN static inline __m256 wload8(const uint8_t *row, int t, size_t k) {
+    switch (t) {
+    case CSVAE_F32: return _mm256_loadu_ps((const float *)(const void *)(row + 4 * k));
+    case CSVAE_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * k)));
+    default:
+        return _mm256_castsi256_ps(_mm256_slli_epi32(
+            _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 2 * k))), 16));
+    }
+}
+
+AVX2_FN static void rows_float_avx2(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
+                                    size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t rb = csvae_row_bytes(t, cols), k8 = cols & ~(size_t)7;
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * rb;
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
+                __m256 acc[TILE_N];
+                for (size_t j = 0; j < TILE_N; j++) acc[j] = _mm256_setzero_ps();
+                for (size_t k = 0; k < k8; k += 8) {
+                    __m256 wv = wload8(row, t, k);
+                    for (size_t j = 0; j < c; j++)
+                        acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (i0 + j) * cols + k), acc[j]);
+                }
+                for (size_t j = 0; j < c; j++) {
+                    float s = hsum256(acc[j]);
+                    for (size_t k = k8; k < cols; k++) s += w_at(row, t, k) * x[(i0 + j) * cols + k];
+                    y[(i0 + j) * ldy + r] = s;
+                }
+            }
+        }
+    }
+}
+
+/// int32 dot of 32 weight codes of one block (AVX2) with 32 int8 activations, per 8 lanes.
+AVX2_FN static inline __m256i qdot_avx2(const uint8_t *blk, int t, const int8_t *a, const int32_t *corr) {
+    __m256i av = _mm256_loadu_si256((const __m256i *)a);
+    const __m256i ones = _mm256_set1_epi16(1);
+    if (t == CSVAE_Q8_0) {
+        // |w| * sign(a, w): u8 x s8 without the +128 bias (|products| <= 2*127*127 < 2^15).
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv));
+        return _mm256_madd_epi16(p, ones);
+    }
+    __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 2));
+    __m128i m = _mm_set1_epi8(15);
+    __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), m), _mm_and_si128(qs, m));
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);  // <= 2*15*127
+    return _mm256_add_epi32(p, _mm256_loadu_si256((const __m256i *)corr));
+}
+
+AVX2_FN static void rows_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                                    size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * nb * bb;
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
+                __m256 acc[TILE_N];
+                for (size_t j = 0; j < TILE_N; j++) acc[j] = _mm256_setzero_ps();
+                for (size_t b = 0; b < nb; b++) {
+                    const uint8_t *blk = row + b * bb;
+                    __m256 dw = _mm256_set1_ps(_cvtsh_ss(ld16(blk)));
+                    for (size_t j = 0; j < c; j++) {
+                        size_t ab = (i0 + j) * nb + b;
+                        __m256i is = qdot_avx2(blk, t, qa->q + ab * CSVAE_QK, qa->corr + ab * 8);
+                        __m256 sc = _mm256_mul_ps(dw, _mm256_loadu_ps(qa->d + ab * 8));
+                        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), sc, acc[j]);
+                    }
+                }
+                for (size_t j = 0; j < c; j++) y[(i0 + j) * ldy + r] = hsum256(acc[j]);
+            }
+        }
+    }
+}
+
+// MARK: AVX-512 + VNNI
+
+AVX512_FN static void rows_float_avx512(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
+                                        size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t rb = csvae_row_bytes(t, cols);
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * rb;
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
+                __m512 acc[TILE_N][2];
+                for (size_t j = 0; j < TILE_N; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+                for (size_t k = 0; k < cols; k += 16) {
+                    size_t left = cols - k;
+                    __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+                    __m512 wv;
+                    if (t == CSVAE_F32) {
+                        wv = _mm512_maskz_loadu_ps(m, row + 4 * k);
+                    } else {
+                        __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
+                        wv = t == CSVAE_F16 ? _mm512_cvtph_ps(h)
+                                            : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+                    }
+                    size_t u = (k >> 4) & 1;  // two accumulators per row hide FMA latency
+                    for (size_t j = 0; j < c; j++)
+                        acc[j][u] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (i0 + j) * cols + k), acc[j][u]);
+                }
+                for (size_t j = 0; j < c; j++)
+                    y[(i0 + j) * ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[j][0], acc[j][1]));
+            }
+        }
+    }
+}
+
+/// Weight codes (u8) of blocks b and b+1 as one zmm, in element order, and their f16 scales
+/// broadcast to 8 lanes each.
+AVX512_FN static inline __m512i wpair_avx512(const uint8_t *blk, int t, __m512 *scale) {
+    __m512i wv;
+    size_t bb;
+    if (t == CSVAE_Q8_0) {
+        bb = CSVAE_Q8_0_BYTES;
+        __m256i lo = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        __m256i hi = _mm256_loadu_si256((const __m256i *)(blk + bb + 2));
+        wv = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
+    } else {
+        bb = CSVAE_Q4_0_BYTES;
+        __m256i v = _mm256_loadu2_m128i((const __m128i *)(blk + bb + 2), (const __m128i *)(blk + 2));
+        __m256i m = _mm256_set1_epi8(15);
+        __m512i lo = _mm512_castsi256_si512(_mm256_and_si256(v, m));
+        __m512i hi = _mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(v, 4), m));
+        wv = _mm512_permutex2var_epi64(lo, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), hi);
+    }
+    __m256 sa = _mm256_set1_ps(_cvtsh_ss(ld16(blk))), sb = _mm256_set1_ps(_cvtsh_ss(ld16(blk + bb)));
+    *scale = _mm512_insertf32x8(_mm512_castps256_ps512(sa), sb, 1);
+    return wv;
+}
+
+AVX512_FN static inline __m256i wone_avx512(const uint8_t *blk, int t) {
+    if (t == CSVAE_Q8_0)
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
+    __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 2));
+    __m128i m = _mm_set1_epi8(15);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), m), _mm_and_si128(qs, m));
+}
+
+AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                                        size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    size_t nb2 = nb & ~(size_t)1;
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * nb * bb;
+            if (r + 1 < r1) _mm_prefetch((const char *)(row + nb * bb), _MM_HINT_T0);
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
+                __m512 acc[TILE_N];
+                for (size_t j = 0; j < TILE_N; j++) acc[j] = _mm512_setzero_ps();
+                for (size_t b = 0; b < nb2; b += 2) {
+                    __m512 ws;
+                    __m512i wv = wpair_avx512(row + b * bb, t, &ws);
+                    for (size_t j = 0; j < c; j++) {
+                        size_t ab = (i0 + j) * nb + b;
+                        __m512i is = _mm512_dpbusd_epi32(_mm512_loadu_si512(qa->corr + ab * 8), wv,
+                                                         _mm512_loadu_si512(qa->q + ab * CSVAE_QK));
+                        __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qa->d + ab * 8));
+                        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), sc, acc[j]);
+                    }
+                }
+                for (size_t j = 0; j < c; j++) {
+                    float s = _mm512_reduce_add_ps(acc[j]);
+                    if (nb2 < nb) {  // odd block count: last block on ymm
+                        const uint8_t *blk = row + nb2 * bb;
+                        size_t ab = (i0 + j) * nb + nb2;
+                        __m256i is = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(qa->corr + ab * 8)),
+                                                         wone_avx512(blk, t),
+                                                         _mm256_loadu_si256((const __m256i *)(qa->q + ab * CSVAE_QK)));
+                        __m256 sc = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(ld16(blk))), _mm256_loadu_ps(qa->d + ab * 8));
+                        s += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
+                    }
+                    y[(i0 + j) * ldy + r] = s;
+                }
+            }
+        }
+    }
+}
+#endif
+
+// MARK: NEON + dotprod (arm64)
+
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+static void rows_float_neon(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
+                            size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t rb = csvae_row_bytes(t, cols), k4 = cols & ~(size_t)3;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * rb;
+        for (size_t i = 0; i < n; i++) {
+            const float *xi = x + i * cols;
+            float32x4_t acc = vdupq_n_f32(0.0f);
+            for (size_t k = 0; k < k4; k += 4) {
+                float32x4_t wv;
+                if (t == CSVAE_F32) {
+                    wv = vld1q_f32((const float *)(const void *)(row + 4 * k));
+                } else {
+                    uint16x4_t h = vld1_u16((const uint16_t *)(const void *)(row + 2 * k));
+                    wv = t == CSVAE_F16 ? vcvt_f32_f16(vreinterpret_f16_u16(h))
+                                        : vreinterpretq_f32_u32(vshll_n_u16(h, 16));
+                }
+                acc = vfmaq_f32(acc, wv, vld1q_f32(xi + k));
+            }
+            float s = vaddvq_f32(acc);
+            for (size_t k = k4; k < cols; k++) s += w_at(row, t, k) * xi[k];
+            y[i * ldy + r] = s;
+        }
+    }
+}
+
+static void rows_quant_neon(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                            size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * nb * bb;
+        for (size_t i = 0; i < n; i++) {
+            float32x4_t acc = vdupq_n_f32(0.0f);
+            for (size_t b = 0; b < nb; b++) {
+                const uint8_t *blk = row + b * bb;
+                size_t ab = i * nb + b;
+                const int8_t *a = qa->q + ab * CSVAE_QK;
+                int8x16_t w0, w1;
+                if (t == CSVAE_Q8_0) {
+                    w0 = vld1q_s8((const int8_t *)(blk + 2));
+                    w1 = vld1q_s8((const int8_t *)(blk + 18));
+                } else {
+                    uint8x16_t qs = vld1q_u8(blk + 2);
+                    int8x16_t eight = vdupq_n_s8(8);
+                    w0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(qs, vdupq_n_u8(15))), eight);
+                    w1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(qs, 4)), eight);
+                }
+                int32x4_t is = vdotq_s32(vdotq_s32(vdupq_n_s32(0), w0, vld1q_s8(a)), w1, vld1q_s8(a + 16));
+                float sc = csvae_f16_to_f32(ld16(blk)) * qa->d[ab * 8];
+                acc = vmlaq_n_f32(acc, vcvtq_f32_s32(is), sc);
+            }
+            y[i * ldy + r] = vaddvq_f32(acc);
+        }
+    }
+}
+#endif
+
+// MARK: dispatch
+
+void csvae_matmul_rows(float *y, size_t ldy, const void *wv, int t, const float *x, const csvae_qact *qa,
+                       int path, int float_check, size_t n, size_t r0, size_t r1, size_t cols) {
+    const uint8_t *w = (const uint8_t *)wv;
+    int quant = t == CSVAE_Q8_0 || t == CSVAE_Q4_0;
+    if (quant && float_check) {
+        rows_dequant_scalar(y, ldy, w, t, x, n, r0, r1, cols);
+        return;
+    }
+    switch (path) {
+#if defined(__x86_64__)
+    case CSVAE_PATH_AVX2:
+        if (quant) rows_quant_avx2(y, ldy, w, t, qa, n, r0, r1, cols);
+        else rows_float_avx2(y, ldy, w, t, x, n, r0, r1, cols);
+        return;
+    case CSVAE_PATH_AVX512:
+        if (quant) rows_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols);
+        else rows_float_avx512(y, ldy, w, t, x, n, r0, r1, cols);
+        return;
+#endif
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+    case CSVAE_PATH_NEON:
+        if (quant) rows_quant_neon(y, ldy, w, t, qa, n, r0, r1, cols);
+        else rows_float_neon(y, ldy, w, t, x, n, r0, r1, cols);
+        return;
+#endif
+    default:
+        if (quant) rows_quant_scalar(y, ldy, w, t, qa, n, r0, r1, cols);
+        else rows_float_scalar(y, ldy, w, t, x, n, r0, r1, cols);
+        return;
+    }
+}
+
+void csvae_matmul_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_matmul_job *j = (const csvae_matmul_job *)ctx;
+    // Slices of whole 16-row groups, spread evenly.
+    size_t groups = (j->rows + 15) / 16;
+    size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
+    size_t r0 = g0 * 16, r1 = g1 * 16 < j->rows ? g1 * 16 : j->rows;
+    if (r0 >= r1) return;
+    csvae_matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols);
+}

@@ -1,0 +1,98 @@
+// Conversion.swift: quantizers, dequantization and f32 <-> f16/bf16 conversions.
+import CSVAEKernels
+
+/// Scalar conversions between f32 and the 16-bit float formats (round to nearest, ties to even;
+/// NaN stays NaN, f16 overflow gives ±Inf).
+public enum HalfConversion {
+    /// binary16 bits of `x`.
+    public static func f16Bits(_ x: Float) -> UInt16 { csvae_f32_to_f16(x) }
+    /// The f32 value of binary16 `bits` (exact).
+    public static func float(f16Bits bits: UInt16) -> Float { csvae_f16_to_f32(bits) }
+    /// bfloat16 bits of `x`.
+    public static func bf16Bits(_ x: Float) -> UInt16 { csvae_f32_to_bf16(x) }
+    /// The f32 value of bfloat16 `bits` (exact).
+    public static func float(bf16Bits bits: UInt16) -> Float { csvae_bf16_to_f32(bits) }
+}
+
+/// Encoders (f32 → any element type) and decoders (any element type → f32).
+/// The quantizer rules and error bounds are specified in formats/quantization.md.
+public enum Quantizer {
+    /// Encode `src` (a whole number of rows, count a multiple of 32 for quantized types) as
+    /// `type` into `dst` (exactly `type.byteCount(elements: src.count)` bytes).
+    ///
+    /// Every path writes identical bytes on every machine. Throws
+    /// `.nonFiniteInput(index:)` for NaN/Inf (all types), `.scaleOverflow` when a q8_0/q4_0
+    /// block scale or an f16/bf16 value overflows, `.notBlockMultiple`, `.sizeMismatch`.
+    public static func encode(_ src: UnsafeBufferPointer<Float>, as type: ElementType,
+                              into dst: UnsafeMutableRawBufferPointer,
+                              path: KernelPath = .best) throws(KernelError) {
+        let bytes = try type.byteCount(elements: src.count)
+        guard dst.count == bytes else { throw .sizeMismatch(expected: bytes, found: dst.count) }
+        guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+        let n = src.count
+        switch type {
+        case .f32, .f16, .bf16:
+            let bad = csvae_find_nonfinite(s, n)
+            if bad < n { throw .nonFiniteInput(index: bad) }
+            if type == .f32 {
+                d.copyMemory(from: s, byteCount: bytes)
+                return
+            }
+            let h = d.bindMemory(to: UInt16.self, capacity: n)
+            if type == .f16 { csvae_f32_to_f16_array(h, s, n) } else { csvae_f32_to_bf16_array(h, s, n) }
+            for i in 0..<n where h[i] & 0x7fff == (type == .f16 ? 0x7c00 : 0x7f80) {
+                throw .scaleOverflow(index: i, magnitude: abs(s[i]))
+            }
+        case .q8_0, .q4_0:
+            var bad = 0
+            let p = d.assumingMemoryBound(to: UInt8.self)
+            let rc = type == .q8_0 ? csvae_quantize_q8_0(p, s, n, path.rawValue, &bad)
+                                   : csvae_quantize_q4_0(p, s, n, path.rawValue, &bad)
+            switch Int(rc) {
+            case Int(CSVAE_OK): return
+            case Int(CSVAE_ERR_NONFINITE): throw .nonFiniteInput(index: bad)
+            default: throw .scaleOverflow(index: bad, magnitude: abs(s[bad]))
+            }
+        }
+    }
+
+    /// Array convenience for `encode(_:as:into:path:)`.
+    public static func encode(_ src: [Float], as type: ElementType, path: KernelPath = .best) throws(KernelError) -> [UInt8] {
+        let bytes = try type.byteCount(elements: src.count)
+        var out = [UInt8](repeating: 0, count: bytes)
+        let result: Result<Void, KernelError> = src.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBytes { d in
+                Result { () throws(KernelError) in try encode(s, as: type, into: d, path: path) }
+            }
+        }
+        try result.get()
+        return out
+    }
+
+    /// Decode elements [first, first + dst.count) of a tensor of `type` stored in `src` into
+    /// `dst`. For quantized types `first` and `dst.count` must be multiples of 32.
+    /// Throws `.notBlockMultiple` or `.sizeMismatch` (src too short).
+    public static func decode(_ src: UnsafeRawBufferPointer, type: ElementType, first: Int = 0,
+                              into dst: UnsafeMutableBufferPointer<Float>) throws(KernelError) {
+        guard first >= 0 else { throw .indexOutOfRange(index: first, count: 0) }
+        let startBytes = try type.byteCount(elements: first)
+        let countBytes = try type.byteCount(elements: dst.count)
+        let (end, overflow) = startBytes.addingReportingOverflow(countBytes)
+        guard !overflow else { throw .sizeOverflow }
+        guard end <= src.count else { throw .sizeMismatch(expected: end, found: src.count) }
+        guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+        csvae_dequantize(d, s, type.c, first, dst.count)
+    }
+
+    /// Array convenience: decode all of `bytes` (holding `count` elements of `type`).
+    public static func decode(_ bytes: [UInt8], type: ElementType, count: Int) throws(KernelError) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        let result: Result<Void, KernelError> = bytes.withUnsafeBytes { s in
+            out.withUnsafeMutableBufferPointer { d in
+                Result { () throws(KernelError) in try decode(s, type: type, into: d) }
+            }
+        }
+        try result.get()
+        return out
+    }
+}

@@ -1,0 +1,157 @@
+// MatMul.swift: matrix x vector / matrix x matrix for every element type, split over a pool.
+import CBLAS
+import CSVAEKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only view of a 2-D weight W [rows, cols] stored row-major as `type` (for example
+/// inside a memory-mapped file). An nn.Linear weight [out, in]: y = W x.
+/// `@unchecked Sendable`: the memory is never written through this view; the owner must keep
+/// it alive and unchanged while views exist.
+public struct WeightMatrix: @unchecked Sendable {
+    public let base: UnsafeRawPointer
+    public let type: ElementType
+    public let rows: Int
+    public let cols: Int
+    /// Bytes of one row.
+    public let rowBytes: Int
+
+    /// Validates the shape against the byte count: throws `.notBlockMultiple` (quantized cols
+    /// not a multiple of 32), `.sizeMismatch` (bytes.count != rows × row bytes), `.sizeOverflow`.
+    public init(_ bytes: UnsafeRawBufferPointer, type: ElementType, rows: Int, cols: Int) throws(KernelError) {
+        guard rows >= 0, cols >= 0 else { throw .sizeOverflow }
+        let rb = try type.byteCount(elements: cols)
+        let (total, overflow) = rb.multipliedReportingOverflow(by: rows)
+        guard !overflow else { throw .sizeOverflow }
+        guard bytes.count == total else { throw .sizeMismatch(expected: total, found: bytes.count) }
+        base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!  // empty: never read
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        rowBytes = rb
+    }
+
+    /// Row `row` as f32 into dst[cols] (embedding gather). Throws `.indexOutOfRange` for a bad
+    /// row (for example an out-of-vocabulary token id). Precondition: dst.count == cols.
+    public func gatherRow(_ dst: UnsafeMutableBufferPointer<Float>, row: Int) throws(KernelError) {
+        precondition(dst.count == cols, "gatherRow: dst.count \(dst.count) != cols \(cols)")
+        guard row >= 0, row < rows else { throw .indexOutOfRange(index: row, count: rows) }
+        guard let d = dst.baseAddress else { return }
+        csvae_dequantize(d, base + row * rowBytes, type.c, 0, cols)
+    }
+}
+
+/// Everything a caller thread needs to run the matrix kernels: a dispatch path, a thread pool
+/// and reusable scratch for quantized activations (grown on demand, never shrunk, so steady
+/// state calls allocate nothing).
+///
+/// OpenBLAS threading: the first context sets `openblas_set_num_threads(1)`; f32 products are
+/// split by output rows over *our* pool, each worker calling single-threaded `cblas_sgemm`
+/// (OpenBLAS's own threads would fight the pool for the same two cores).
+///
+/// `@unchecked Sendable`: all mutable state (scratch) is touched only under `lock`, so
+/// concurrent calls from several threads are safe; they take turns.
+public final class KernelContext: @unchecked Sendable {
+    /// The implementation used by this context.
+    public let path: KernelPath
+    /// When true, quantized weights use the all-float check path (dequantize + f32 dot)
+    /// instead of integer dot products. For tests.
+    public let floatCheck: Bool
+    /// The pool splitting output rows.
+    public let pool: ThreadPool
+    private let lock = PthreadMutex()
+    private var scratch: UnsafeMutableRawPointer?
+    private var scratchBytes = 0
+
+    private static let blasInit: Void = { openblas_set_num_threads(1) }()
+
+    /// Throws `.unsupportedPath` if this CPU cannot run `path`.
+    /// `threads` < 1 means 1. Returns with `pool.threads` possibly lower if threads failed to start.
+    public init(threads: Int = ThreadPool.physicalCores, path: KernelPath = .best, floatCheck: Bool = false) throws(KernelError) {
+        guard path.isSupported else { throw .unsupportedPath(path) }
+        guard let p = ThreadPool(threads: threads) else { throw .sizeOverflow }
+        self.path = path
+        self.floatCheck = floatCheck
+        pool = p
+        _ = Self.blasInit
+    }
+
+    deinit { free(scratch) }
+
+    private func ensureScratch(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > scratchBytes || scratch == nil {
+            free(scratch)
+            var p: UnsafeMutableRawPointer?
+            let size = max(bytes, 64)
+            precondition(posix_memalign(&p, 64, size) == 0, "out of memory for \(size) bytes of scratch")
+            scratch = p
+            scratchBytes = size
+        }
+        return scratch!
+    }
+
+    /// Y[n, w.rows] = X[n, w.cols] · Wᵀ (row i of Y is W · row i of X).
+    ///
+    /// - y: n × w.rows floats (row stride w.rows); x: n × w.cols floats.
+    /// Preconditions (programmer errors): n >= 0, the buffers hold at least those counts.
+    /// f32 weights with n >= 2 go through `cblas_sgemm` (except on the scalar path); quantized
+    /// weights quantize X to int8 blocks once per call, then use integer dot products.
+    public func matmul(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix,
+                       _ x: UnsafeBufferPointer<Float>, n: Int) {
+        precondition(n >= 0 && y.count >= n * w.rows && x.count >= n * w.cols, "matmul: buffers too short for n=\(n), W [\(w.rows), \(w.cols)]")
+        guard n > 0, w.rows > 0, let yp = y.baseAddress else { return }
+        if w.cols == 0 {
+            yp.update(repeating: 0, count: n * w.rows)
+            return
+        }
+        let xp = x.baseAddress!
+        lock.locked {
+            if w.type == .f32 && n >= 2 && path != .scalar {
+                sgemm(yp, w, xp, n: n)
+                return
+            }
+            var qa = csvae_qact()
+            if w.type.isQuantized && !floatCheck {
+                let s = ensureScratch(csvae_qact_bytes(n, w.cols))
+                qa = csvae_qact_bind(s, n, w.cols)
+                csvae_qact_quantize(&qa, xp, w.type.c, n, w.cols)
+            }
+            withUnsafePointer(to: &qa) { qap in
+                var job = csvae_matmul_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xp, qa: qap,
+                                           path: path.rawValue, float_check: floatCheck ? 1 : 0,
+                                           n: n, rows: w.rows, cols: w.cols)
+                let tasks = min(pool.threads, (w.rows + 15) / 16)
+                withUnsafeMutablePointer(to: &job) { jp in
+                    pool.run(csvae_matmul_task, UnsafeMutableRawPointer(jp), tasks: tasks)
+                }
+            }
+        }
+    }
+
+    /// y[w.rows] = W · x[w.cols] (batch 1). Same preconditions as `matmul`.
+    public func matvec(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>) {
+        matmul(y, w, x, n: 1)
+    }
+
+    /// Array convenience: returns Y [n, w.rows].
+    public func matmul(_ w: WeightMatrix, _ x: [Float], n: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: n * w.rows)
+        y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { matmul(yb, w, $0, n: n) } }
+        return y
+    }
+
+    /// OpenBLAS for f32 × f32, split by output rows over the pool (16-row slices).
+    private func sgemm(_ y: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>, n: Int) {
+        let wf = w.base.assumingMemoryBound(to: Float.self)
+        let groups = (w.rows + 15) / 16
+        let tasks = min(pool.threads, groups)
+        let rows = w.rows, cols = w.cols
+        pool.parallelFor(tasks) { t, nt in
+            let r0 = groups * t / nt * 16, r1 = min(groups * (t + 1) / nt * 16, rows)
+            guard r0 < r1 else { return }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(r1 - r0), Int32(cols),
+                        1, x, Int32(cols), wf + r0 * cols, Int32(cols), 0, y + r0, Int32(rows))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// Ops.swift: the f32 element-wise and attention ops (implemented in ops.c).
+import CSVAEKernels
+
+/// Element-wise, normalization and attention ops on f32 buffers.
+/// Buffer lengths that disagree with the documented shapes are programmer errors
+/// (precondition failures), never input-derived.
+public enum Ops {
+    /// y[n] = (x − mean) / sqrt(var + eps) · weight + bias over one row of n = x.count.
+    /// weight/bias: nil means 1/0. y may alias x.
+    public static func layerNorm(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+                                 weight: UnsafeBufferPointer<Float>?, bias: UnsafeBufferPointer<Float>?, eps: Float) {
+        let n = x.count
+        precondition(y.count == n && (weight?.count ?? n) == n && (bias?.count ?? n) == n, "layerNorm: shape mismatch")
+        guard n > 0 else { return }
+        csvae_layernorm(y.baseAddress, x.baseAddress, weight?.baseAddress, bias?.baseAddress, eps, n)
+    }
+
+    /// In place, numerically stable softmax over x (all −Inf → all 0).
+    public static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
+        guard x.count > 0 else { return }
+        csvae_softmax(x.baseAddress, x.count)
+    }
+
+    /// y = max(x, 0). y may alias x.
+    public static func relu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+        precondition(y.count == x.count, "relu: shape mismatch")
+        guard x.count > 0 else { return }
+        csvae_relu(y.baseAddress, x.baseAddress, x.count)
+    }
+
+    /// y = GELU(x), erf form 0.5·x·(1 + erf(x/√2)). y may alias x.
+    public static func gelu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+        precondition(y.count == x.count, "gelu: shape mismatch")
+        guard x.count > 0 else { return }
+        csvae_gelu(y.baseAddress, x.baseAddress, x.count)
+    }
+
+    /// y = a + b (residual add). y may alias a or b.
+    public static func add(_ y: UnsafeMutableBufferPointer<Float>, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
+        precondition(y.count == a.count && a.count == b.count, "add: shape mismatch")
+        guard a.count > 0 else { return }
+        csvae_add(y.baseAddress, a.baseAddress, b.baseAddress, a.count)
+    }
+
+    /// y[rows, bias.count] += bias for every row.
+    public static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>) {
+        let cols = bias.count
+        precondition(cols > 0 ? y.count % cols == 0 : y.count == 0, "addBias: y.count not a multiple of bias.count")
+        guard cols > 0, y.count > 0 else { return }
+        csvae_add_bias(y.baseAddress, bias.baseAddress, y.count / cols, cols)
+    }
+
+    /// Multi-head attention of one query over a KV cache.
+    ///
+    /// - out: [heads·headDim]; q: [heads·headDim]
+    /// - k, v: caches [≥ length, kvStride] (row j = position j; heads in the first heads·headDim columns)
+    /// - scratch: ≥ length floats
+    /// - length: keys attended, [0, length) (pass the causal length for decoding).
+    /// out_h = softmax(scale · K_h q_h) · V_h.
+    public static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                                 q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
+                                 scale: Float, heads: Int, headDim: Int, length: Int, kvStride: Int? = nil) {
+        let width = heads * headDim, ld = kvStride ?? width
+        precondition(heads > 0 && headDim > 0 && ld >= width && length >= 0, "attention: bad shape")
+        precondition(out.count >= width && q.count >= width && scratch.count >= length, "attention: buffers too short")
+        precondition(length == 0 || (k.count >= (length - 1) * ld + width && v.count >= (length - 1) * ld + width), "attention: cache too short")
+        if length == 0 {
+            out.baseAddress!.update(repeating: 0, count: width)
+            return
+        }
+        csvae_attention_one(out.baseAddress, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
+                            scale, ld, heads, headDim, length)
+    }
+
+    /// Multi-head attention of `queries` positions over `length` keys (batched encoder /
+    /// prefill). Query i sits at absolute position length − queries + i.
+    ///
+    /// - out: [queries, heads·headDim]; q: [queries, heads·headDim]; k, v: [length, kvStride]
+    /// - keyMask: nil or [length], 0 = padding (never attended)
+    /// - causal: query i attends keys j ≤ length − queries + i
+    /// - scratch: ≥ length floats. A query with every key masked gets zeros.
+    public static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                                 q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
+                                 keyMask: UnsafeBufferPointer<UInt8>?, causal: Bool, scale: Float,
+                                 heads: Int, headDim: Int, queries: Int, length: Int, kvStride: Int? = nil) {
+        let width = heads * headDim, ld = kvStride ?? width
+        precondition(heads > 0 && headDim > 0 && ld >= width && queries >= 0 && length >= queries, "attention: bad shape")
+        precondition(out.count >= queries * width && q.count >= queries * width && scratch.count >= length, "attention: buffers too short")
+        precondition(length == 0 || (k.count >= (length - 1) * ld + width && v.count >= (length - 1) * ld + width), "attention: cache too short")
+        precondition(keyMask == nil || keyMask!.count >= length, "attention: mask too short")
+        guard queries > 0 else { return }
+        if length == 0 { return }
+        csvae_attention(out.baseAddress, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
+                        keyMask?.baseAddress, causal ? 1 : 0, scale, width, width, ld, heads, headDim, queries, length)
+    }
+}

@@ -1,1 +1,0 @@
-// SVAEKernels: filled in by its issue.

@@ -1,0 +1,104 @@
+// Types.swift: element types, dispatch paths and errors of the kernels layer.
+import CSVAEKernels
+
+/// Element type of a tensor, fixed by the .svae file format (see formats/quantization.md).
+/// Rows of quantized types are split in blocks of 32 consecutive elements.
+public enum ElementType: Int32, Sendable, CaseIterable, CustomStringConvertible {
+    /// IEEE binary32, little endian.
+    case f32 = 0
+    /// IEEE binary16, little endian.
+    case f16 = 1
+    /// The upper 16 bits of binary32, little endian.
+    case bf16 = 2
+    /// 34-byte blocks: f16 scale d, int8 q[32]; x = d·q.
+    case q8_0 = 3
+    /// 18-byte blocks: f16 scale d, 16 bytes of nibbles; x[j] = d·((qs[j] & 15) − 8), x[j+16] = d·((qs[j] >> 4) − 8).
+    case q4_0 = 4
+
+    public var description: String {
+        switch self {
+        case .f32: "f32"
+        case .f16: "f16"
+        case .bf16: "bf16"
+        case .q8_0: "q8_0"
+        case .q4_0: "q4_0"
+        }
+    }
+
+    /// True for the block-quantized types (q8_0, q4_0).
+    public var isQuantized: Bool { self == .q8_0 || self == .q4_0 }
+    /// Elements per block: 32 for quantized types, 1 otherwise.
+    public var blockElements: Int { isQuantized ? 32 : 1 }
+    /// Bytes per block (per element for float types).
+    public var blockBytes: Int {
+        switch self {
+        case .f32: 4
+        case .f16, .bf16: 2
+        case .q8_0: 34
+        case .q4_0: 18
+        }
+    }
+
+    /// Bytes of `count` consecutive elements (one row or a whole tensor).
+    /// Throws `KernelError.notBlockMultiple` if a quantized count is not a multiple of 32,
+    /// `.sizeOverflow` if the size does not fit in Int.
+    public func byteCount(elements count: Int) throws(KernelError) -> Int {
+        guard count >= 0 else { throw .sizeOverflow }
+        guard count % blockElements == 0 else { throw .notBlockMultiple(count: count, block: blockElements) }
+        let (bytes, overflow) = (count / blockElements).multipliedReportingOverflow(by: blockBytes)
+        guard !overflow else { throw .sizeOverflow }
+        return bytes
+    }
+
+    var c: Int32 { rawValue }
+}
+
+/// An implementation of the kernels. Every path computes the same functions with the same
+/// signatures; `.scalar` is the portable reference and always available.
+public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
+    /// Portable C (compiles on every architecture).
+    case scalar = 0
+    /// x86-64 AVX2 + FMA + F16C (u8·s8 dot products with vpmaddubsw).
+    case avx2 = 1
+    /// x86-64 AVX-512 F/BW/VL/DQ + VNNI (vpdpbusd).
+    case avx512 = 2
+    /// arm64 NEON + dotprod (sdot).
+    case neon = 3
+
+    public var description: String {
+        switch self {
+        case .scalar: "scalar"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        case .neon: "neon"
+        }
+    }
+
+    /// True if this CPU (and this build) can run the path.
+    public var isSupported: Bool { csvae_path_supported(rawValue) != 0 }
+    /// The fastest path this CPU supports.
+    public static var best: KernelPath { KernelPath(rawValue: csvae_best_path()) ?? .scalar }
+    /// Every path this CPU supports, scalar first.
+    public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
+}
+
+/// Errors of the kernels layer. Input-derived problems only; misuse by the caller
+/// (buffers shorter than the documented shapes) is a precondition failure.
+public enum KernelError: Error, Equatable, Sendable {
+    /// The input holds NaN or ±Inf at element `index` (of the buffer passed in).
+    case nonFiniteInput(index: Int)
+    /// The block containing element `index` (of magnitude `magnitude`) needs a scale larger
+    /// than f16 can hold (|x| > 65504·127 for q8_0, > 65504·7.5 … 65504·8 for q4_0), or an
+    /// f16/bf16 conversion would overflow to infinity.
+    case scaleOverflow(index: Int, magnitude: Float)
+    /// A quantized row length (or element count) is not a multiple of the block size.
+    case notBlockMultiple(count: Int, block: Int)
+    /// A byte or element count does not match the shape.
+    case sizeMismatch(expected: Int, found: Int)
+    /// A size computation overflowed Int.
+    case sizeOverflow
+    /// A row index (for example a token id) is outside [0, count).
+    case indexOutOfRange(index: Int, count: Int)
+    /// The requested path cannot run on this CPU.
+    case unsupportedPath(KernelPath)
+}

@@ -1,0 +1,196 @@
+import CSVAEKernels
+import Testing
+@testable import SVAEKernels
+
+// Named error limits. Each is a multiple of B = Σ_k |w_k|·|x_k| (the sum of absolute terms)
+// or of the activation quantization step, the natural scales of a dot product's error.
+
+/// Float paths vs an f64 reference: a length-n float sum (any order, with or without FMA) is
+/// off by at most about n·2⁻²⁴·B; n <= 1536 gives 9.2e-5·B. Use 1e-4·B.
+let kFloatDotLimit = 1e-4
+/// Integer paths vs the f64 reference of the same integer arithmetic (Σ_b dw·da·isum):
+/// the int32 partial sums are exact; only their float scaling and accumulation (≤ 48 blocks ×
+/// 16 lanes, ≈ 30 roundings deep, 30·2⁻²⁴ ≈ 1.8e-6) differ. Partial sums may cancel, so the
+/// scale is A = Σ_b |dw·da|·Σ_k |w_k·a_k|. Use 1e-5·A.
+let kIntDotLimit = 1e-5
+/// Quantizing the activations: each a_k moves by at most da_b/2 (da = amax_b/127), so an
+/// integer path may differ from the float (dequantize-and-dot) path by Σ_k |w_k|·da_b/2;
+/// plus kFloatDotLimit·B for the float sums themselves.
+let kActQuantHalfStep = 0.5
+
+let kAllTypes: [ElementType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+/// (rows, cols) pairs: odd row counts around the 16-row slices and 4-row tiles, cols multiples of 32.
+let kShapes: [(Int, Int)] = [(1, 32), (3, 64), (7, 96), (15, 768), (17, 32), (31, 1536), (33, 96),
+                             (127, 64), (768, 768), (5, 1536)]
+/// Activation rows: matvec, a partial 4-tile, and more than one 64-row panel.
+let kBatches = [1, 3, 6, 70]
+
+/// f64 references for y = W x for one (row, activation) pair.
+struct Reference {
+    var exact = 0.0, absSum = 0.0  // Σ w·x and Σ |w·x| with dequantized w and f32 x
+    var int = 0.0, intAbs = 0.0  // Σ_b dw·da·isum and Σ_b |dw·da|·Σ_k |w_k·a_k| (quantized only)
+    var actStep = 0.0  // Σ_b da_b/2 · Σ_k |w_k|
+}
+
+func references(_ type: ElementType, bytes: [UInt8], w: [Float], x: [Float], n: Int, rows: Int, cols: Int) -> [Reference] {
+    var out = [Reference](repeating: Reference(), count: n * rows)
+    // Quantized activations, exactly as the kernels see them.
+    var aq = [Int8](), ad = [Float]()
+    if type.isQuantized {
+        let bytesNeeded = csvae_qact_bytes(n, cols)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytesNeeded, alignment: 64)
+        defer { scratch.deallocate() }
+        var qa = csvae_qact_bind(scratch, n, cols)
+        x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, type.rawValue, n, cols) }
+        aq = Array(UnsafeBufferPointer(start: qa.q, count: n * cols))
+        ad = (0..<(n * cols / 32)).map { qa.d[$0 * 8] }
+    }
+    let nb = cols / 32, bb = type.blockBytes
+    for i in 0..<n {
+        for r in 0..<rows {
+            var ref = Reference()
+            for k in 0..<cols {
+                let t = Double(w[r * cols + k]) * Double(x[i * cols + k])
+                ref.exact += t
+                ref.absSum += abs(t)
+            }
+            if type.isQuantized {
+                for b in 0..<nb {
+                    let o = (r * nb + b) * bb
+                    let dw = Double(HalfConversion.float(f16Bits: UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8))
+                    var isum = 0, iabs = 0, wabs = 0.0
+                    for k in 0..<32 {
+                        let code: Int = type == .q8_0 ? Int(Int8(bitPattern: bytes[o + 2 + k]))
+                            : (k < 16 ? Int(bytes[o + 2 + k] & 15) - 8 : Int(bytes[o + 2 + k - 16] >> 4) - 8)
+                        isum += code * Int(aq[i * cols + b * 32 + k])
+                        iabs += abs(code * Int(aq[i * cols + b * 32 + k]))
+                        wabs += abs(Double(w[r * cols + b * 32 + k]))
+                    }
+                    let da = Double(ad[i * nb + b])
+                    ref.int += dw * da * Double(isum)
+                    ref.intAbs += abs(dw * da) * Double(iabs)
+                    ref.actStep += kActQuantHalfStep * da * wabs
+                }
+            }
+            out[i * rows + r] = ref
+        }
+    }
+    return out
+}
+
+/// Largest ratio |error| / limit over all outputs (<= 1 passes), with a description.
+func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, Double)) -> (Double, String) {
+    var worst = 0.0, what = ""
+    for (j, ref) in refs.enumerated() {
+        let (target, lim) = limit(ref)
+        let ratio = abs(Double(y[j]) - target) / max(lim, 1e-30)
+        if ratio > worst { worst = ratio; what = "output \(j): got \(y[j]), want \(target) ± \(lim)" }
+    }
+    return (worst, what)
+}
+
+@Suite struct MatMulTests {
+    @Test(arguments: kAllTypes)
+    func everyPathMatchesTheReference(type: ElementType) throws {
+        for (s, (rows, cols)) in kShapes.enumerated() {
+            let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(100 + s))
+            for n in kBatches where rows * cols * n <= 1_000_000 {
+                var rng = SeededRNG(UInt64(s * 10 + n))
+                let x = rng.floats(n * cols)
+                let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+                try bytes.withWeight(type, rows: rows, cols: cols) { wm in
+                    for path in KernelPath.supported {
+                        for threads in [1, 2] {
+                            let y = try KernelContext(threads: threads, path: path).matmul(wm, x, n: n)
+                            let (r, what) = type.isQuantized
+                                ? worst(y, refs) { ($0.int, kIntDotLimit * $0.intAbs) }
+                                : worst(y, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
+                            #expect(r <= 1, "\(type) \(path) \(threads)T W[\(rows),\(cols)] n=\(n): \(what)")
+                        }
+                    }
+                    if type.isQuantized {
+                        // The all-float check path, and the integer path against it.
+                        let yf = try KernelContext(threads: 1, path: .scalar, floatCheck: true).matmul(wm, x, n: n)
+                        let (rf, wf) = worst(yf, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
+                        #expect(rf <= 1, "\(type) float check W[\(rows),\(cols)] n=\(n): \(wf)")
+                        let yi = try KernelContext(threads: 1).matmul(wm, x, n: n)
+                        let (ri, wi) = worst(yi, refs) { ($0.exact, $0.actStep + kFloatDotLimit * $0.absSum) }
+                        #expect(ri <= 1, "\(type) int vs float W[\(rows),\(cols)] n=\(n): \(wi)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The vocabulary projection shape, batch 1, every path against the scalar integer path.
+    @Test(arguments: [ElementType.q8_0, .q4_0, .f16])
+    func vocabularyProjection(type: ElementType) throws {
+        let rows = 50272, cols = 768
+        var rng = SeededRNG(99)
+        let src = rng.floats(rows * cols, scale: 0.05)
+        let bytes = try Quantizer.encode(src, as: type)
+        let x = rng.floats(cols)
+        try bytes.withWeight(type, rows: rows, cols: cols) { wm in
+            let ref = try KernelContext(threads: 1, path: .scalar).matmul(wm, x, n: 1)
+            let scale = ref.map { abs(Double($0)) }.max()! // |y| ~ 0.05·√768; reorder noise is far below 1e-4 of it
+            for path in KernelPath.supported where path != .scalar {
+                let y = try KernelContext(threads: 2, path: path).matmul(wm, x, n: 1)
+                let maxDiff = zip(y, ref).map { abs(Double($0) - Double($1)) }.max()!
+                #expect(maxDiff <= kFloatDotLimit * scale, "\(type) \(path): max |Δ| \(maxDiff) vs scale \(scale)")
+            }
+        }
+    }
+
+    @Test func threadsDoNotChangeResults() throws {
+        let (bytes, _) = try randomWeights(.q4_0, rows: 333, cols: 256, seed: 5)
+        var rng = SeededRNG(6)
+        let x = rng.floats(256 * 9)
+        try bytes.withWeight(.q4_0, rows: 333, cols: 256) { wm in
+            let one = try KernelContext(threads: 1).matmul(wm, x, n: 9)
+            for t in [2, 3, 5] { #expect(try KernelContext(threads: t).matmul(wm, x, n: 9) == one) }
+        }
+    }
+
+    @Test func weightShapeValidation() {
+        let b = [UInt8](repeating: 0, count: 34)
+        b.withUnsafeBytes { raw in
+            #expect(throws: KernelError.notBlockMultiple(count: 40, block: 32)) { try WeightMatrix(raw, type: .q8_0, rows: 1, cols: 40) }
+            #expect(throws: KernelError.sizeMismatch(expected: 68, found: 34)) { try WeightMatrix(raw, type: .q8_0, rows: 2, cols: 32) }
+            #expect(throws: KernelError.sizeOverflow) { try WeightMatrix(raw, type: .f32, rows: Int.max / 2, cols: 64) }
+        }
+    }
+
+    @Test(arguments: kAllTypes)
+    func gatherRowDecodesOneRow(type: ElementType) throws {
+        let (bytes, w) = try randomWeights(type, rows: 5, cols: 64, seed: 11)
+        try bytes.withWeight(type, rows: 5, cols: 64) { wm in
+            var row = [Float](repeating: 0, count: 64)
+            try row.withUnsafeMutableBufferPointer { try wm.gatherRow($0, row: 3) }
+            #expect(row == Array(w[(3 * 64)..<(4 * 64)]))
+            #expect(throws: KernelError.indexOutOfRange(index: 5, count: 5)) {
+                try row.withUnsafeMutableBufferPointer { try wm.gatherRow($0, row: 5) }
+            }
+        }
+    }
+
+    @Test func unsupportedPathThrows() {
+        for path in KernelPath.allCases where !path.isSupported {
+            #expect(throws: KernelError.unsupportedPath(path)) { try KernelContext(path: path) }
+        }
+    }
+}
+
+@Suite struct ThreadPoolTests {
+    @Test(arguments: [1, 2, 3])
+    func everyTaskRunsOnce(threads: Int) throws {
+        let pool = try #require(ThreadPool(threads: threads))
+        #expect(pool.threads == threads)
+        for tasks in [0, 1, 2, 7, 64] {
+            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(tasks, 1))
+            defer { counts.deallocate() }
+            counts.initialize(repeating: 0)
+            for _ in 0..<50 { pool.parallelFor(tasks) { t, n in precondition(n == tasks); counts[t] += 1 } }
+            #expect(counts.prefix(tasks).allSatisfy { $0 == 50 }, "\(threads) threads, \(tasks) tasks")
+        }
+    }
+}

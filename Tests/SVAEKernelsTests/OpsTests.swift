@@ -1,0 +1,125 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import SVAEKernels
+
+/// Element-wise ops against f64 formulas: a few f32 roundings per element (erf/exp in libm are
+/// within a few ulp), so 1e-5 relative + 1e-6 absolute.
+let kOpRelLimit: Float = 1e-5
+let kOpAbsLimit: Float = 1e-6
+
+func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Float = kOpAbsLimit) -> Bool {
+    abs(Double(a) - b) <= Double(rel) * abs(b) + Double(absLimit)
+}
+
+@Suite struct OpsTests {
+    @Test func layerNorm() {
+        var rng = SeededRNG(21)
+        for n in [1, 7, 768] {
+            let x = rng.floats(n).map { $0 * 3 + 10 }  // offset mean: tests the centered variance
+            let w = rng.floats(n), b = rng.floats(n)
+            var y = [Float](repeating: 0, count: n)
+            y.withUnsafeMutableBufferPointer { yb in
+                x.withUnsafeBufferPointer { xb in w.withUnsafeBufferPointer { wb in b.withUnsafeBufferPointer { bb in
+                    Ops.layerNorm(yb, xb, weight: wb, bias: bb, eps: 1e-5)
+                } } }
+            }
+            let mean = x.reduce(0.0) { $0 + Double($1) } / Double(n)
+            let v = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(n)
+            for i in 0..<n {
+                let want = (Double(x[i]) - mean) / (v + 1e-5).squareRoot() * Double(w[i]) + Double(b[i])
+                #expect(close(y[i], want, rel: 1e-4, abs: 1e-5), "n=\(n) i=\(i): \(y[i]) vs \(want)")
+            }
+        }
+    }
+
+    @Test func softmaxIsStable() {
+        var x: [Float] = [1000, 999, -1e30, 998]
+        x.withUnsafeMutableBufferPointer { Ops.softmax($0) }
+        let e = [1.0, exp(-1.0), 0, exp(-2.0)], s = e.reduce(0, +)
+        for i in 0..<4 { #expect(close(x[i], e[i] / s), "\(i): \(x[i])") }
+        var masked: [Float] = [-.infinity, -.infinity]
+        masked.withUnsafeMutableBufferPointer { Ops.softmax($0) }
+        #expect(masked == [0, 0])
+    }
+
+    @Test func activationsAndAdds() {
+        var rng = SeededRNG(22)
+        let x = rng.floats(100, scale: 3), z = rng.floats(100)
+        var y = [Float](repeating: 0, count: 100)
+        y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { Ops.gelu(yb, $0) } }
+        for i in 0..<100 {
+            let xi = Double(x[i])
+            #expect(close(y[i], 0.5 * xi * (1 + erf(xi / 2.0.squareRoot()))), "gelu(\(x[i])) = \(y[i])")
+        }
+        y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { Ops.relu(yb, $0) } }
+        #expect(y == x.map { max($0, 0) })
+        y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in z.withUnsafeBufferPointer { Ops.add(yb, xb, $0) } } }
+        #expect(y == zip(x, z).map { $0 + $1 })
+        var m = x
+        m.withUnsafeMutableBufferPointer { mb in z.withUnsafeBufferPointer { Ops.addBias(mb, UnsafeBufferPointer(rebasing: $0[0..<10])) } }
+        #expect(m == x.enumerated().map { $0.element + z[$0.offset % 10] })
+    }
+
+    /// f64 attention for one query, one head.
+    func naive(q: [Float], k: [Float], v: [Float], keys: [Int], scale: Float, head: Int, hd: Int, ld: Int) -> [Double] {
+        if keys.isEmpty { return [Double](repeating: 0, count: hd) }
+        let s = keys.map { j in (0..<hd).reduce(0.0) { $0 + Double(q[head * hd + $1]) * Double(k[j * ld + head * hd + $1]) } * Double(scale) }
+        let m = s.max()!, e = s.map { exp($0 - m) }, tot = e.reduce(0, +)
+        return (0..<hd).map { d in zip(keys, e).reduce(0.0) { $0 + $1.1 / tot * Double(v[$1.0 * ld + head * hd + d]) } }
+    }
+
+    @Test func attentionOneQuery() {
+        var rng = SeededRNG(23)
+        let heads = 3, hd = 8, t = 11, ld = heads * hd + 5  // padded cache rows
+        let q = rng.floats(heads * hd), k = rng.floats(t * ld), v = rng.floats(t * ld)
+        for len in [1, 6, 11] {
+            var out = [Float](repeating: .nan, count: heads * hd), scratch = [Float](repeating: 0, count: t)
+            out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { s in
+                q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
+                    Ops.attention(out: o, scratch: s, q: qb, k: kb, v: vb, scale: 0.35, heads: heads, headDim: hd, length: len, kvStride: ld)
+                } } }
+            } }
+            for h in 0..<heads {
+                let want = naive(q: q, k: k, v: v, keys: Array(0..<len), scale: 0.35, head: h, hd: hd, ld: ld)
+                for d in 0..<hd { #expect(close(out[h * hd + d], want[d], rel: 1e-4, abs: 1e-5), "len \(len) head \(h) d \(d)") }
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func attentionBatchedWithMask(causal: Bool) {
+        var rng = SeededRNG(24)
+        let heads = 2, hd = 4, t = 9, s = 5, w = heads * hd
+        let q = rng.floats(s * w), k = rng.floats(t * w), v = rng.floats(t * w)
+        let mask: [UInt8] = [1, 1, 0, 1, 1, 1, 0, 1, 1]
+        var out = [Float](repeating: .nan, count: s * w), scratch = [Float](repeating: 0, count: t)
+        out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { sc in
+            q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in mask.withUnsafeBufferPointer { mb in
+                Ops.attention(out: o, scratch: sc, q: qb, k: kb, v: vb, keyMask: mb, causal: causal, scale: 0.5,
+                              heads: heads, headDim: hd, queries: s, length: t)
+            } } } }
+        } }
+        for i in 0..<s {
+            let keys = (0..<t).filter { mask[$0] != 0 && (!causal || $0 <= t - s + i) }
+            let qi = Array(q[(i * w)..<((i + 1) * w)])
+            for h in 0..<heads {
+                let want = naive(q: qi, k: k, v: v, keys: keys, scale: 0.5, head: h, hd: hd, ld: w)
+                for d in 0..<hd { #expect(close(out[i * w + h * hd + d], want[d], rel: 1e-4, abs: 1e-5), "q \(i) head \(h) d \(d)") }
+            }
+        }
+    }
+
+    @Test func fullyMaskedQueryGetsZeros() {
+        let q: [Float] = [1, 2], k: [Float] = [1, 1, 2, 2], v: [Float] = [3, 3, 4, 4], mask: [UInt8] = [0, 0]
+        var out: [Float] = [.nan, .nan], scratch: [Float] = [0, 0]
+        out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { sc in
+            q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in mask.withUnsafeBufferPointer { mb in
+                Ops.attention(out: o, scratch: sc, q: qb, k: kb, v: vb, keyMask: mb, causal: false, scale: 1,
+                              heads: 1, headDim: 2, queries: 1, length: 2)
+            } } } }
+        } }
+        #expect(out == [0, 0])
+    }
+}
