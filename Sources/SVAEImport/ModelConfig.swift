@@ -250,7 +250,8 @@ struct Facts {
             for key in keys {
                 let where_ = source.name == "flag" ? "flag \(k)" : "\(source.name):\(k)"
                 let value: MetadataValue
-                switch Self.kinds[key]! {
+                guard let kind = Self.kinds[key] else { continue }
+                switch kind {
                 case .int:
                     guard let i = v.intValue else { throw .badValue(source: where_, key: k, expected: "integer", found: v.text) }
                     value = .int(i)

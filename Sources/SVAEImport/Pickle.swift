@@ -64,17 +64,23 @@ public final class PickleDict {
     var depth = 1
     var embedded = false
 
+    /// Positions of string keys (O(1) overwrite checks: no quadratic work on big dicts).
+    private var stringKeys: [String: Int] = [:]
+
     /// The value for a string key.
     public subscript(key: String) -> PickleValue? {
-        entries.first { if case .string(key) = $0.key { true } else { false } }?.value
+        stringKeys[key].map { entries[$0].value }
     }
 
     func set(_ k: PickleValue, _ v: PickleValue) {
-        if case .string(let s) = k, let i = entries.firstIndex(where: { if case .string(s) = $0.key { true } else { false } }) {
-            entries[i].value = v
-        } else {
-            entries.append((k, v))
+        if case .string(let s) = k {
+            if let i = stringKeys[s] {
+                entries[i].value = v
+                return
+            }
+            stringKeys[s] = entries.count
         }
+        entries.append((k, v))
     }
 }
 
@@ -88,6 +94,7 @@ public final class PickleObject {
     public internal(set) var state: PickleValue?
     /// Items APPENDed / SETITEM'd onto the object (list or dict subclasses).
     public internal(set) var listItems: [PickleValue] = []
+    /// Key/value pairs SETITEM'd onto the object (dict subclasses).
     public internal(set) var dictItems: [(key: PickleValue, value: PickleValue)] = []
     var depth = 1
     var embedded = false
@@ -461,7 +468,7 @@ public struct Unpickler {
                 guard n <= 8 else { throw .badOperand(path: path, offset: opOffset, opcode: opName, expected: "≤ 8 bytes", found: "\(n) bytes") }
                 var v: UInt64 = 0
                 for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
-                if n > 0, n < 8, b.last! & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) }  // sign-extend
+                if n < 8, let top = b.last, top & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) }  // sign-extend
                 try push(.int(Int(Int64(bitPattern: v))))
             case UInt8(ascii: "G"):
                 opName = "BINFLOAT"

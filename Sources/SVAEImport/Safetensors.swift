@@ -73,6 +73,8 @@ public struct SafetensorsFile: Sendable {
 
     /// Header length cap (upstream's limit).
     public static let maxHeaderLength = 100_000_000
+    /// Most dimensions a tensor may have.
+    public static let maxDims = 16
 
     /// Opens and validates `path` (mapped; no tensor data is read).
     public init(path: String) throws {
@@ -130,14 +132,18 @@ public struct SafetensorsFile: Sendable {
                 throw SafetensorsError.unknownDType(path: path, tensor: name, dtype: ds)
             }
             guard case .array(let dims)? = v["shape"] else { throw bad("shape", "array", v["shape"]) }
+            let shapeText = JSONValue.array(dims).text
+            guard dims.count <= Self.maxDims else {
+                throw SafetensorsError.badShape(path: path, tensor: name, shape: shapeText)
+            }
             var shape: [Int] = []
             var count = 1
             for d in dims {
                 guard let x = d.intValue, x >= 0 else {
-                    throw SafetensorsError.badShape(path: path, tensor: name, shape: v["shape"]!.text)
+                    throw SafetensorsError.badShape(path: path, tensor: name, shape: shapeText)
                 }
                 let (c, o) = count.multipliedReportingOverflow(by: x)
-                guard !o else { throw SafetensorsError.badShape(path: path, tensor: name, shape: v["shape"]!.text) }
+                guard !o else { throw SafetensorsError.badShape(path: path, tensor: name, shape: shapeText) }
                 shape.append(x)
                 count = c
             }
@@ -213,7 +219,7 @@ public struct SafetensorsIndex: Sendable {
         guard case .object = json, case .object(let map)? = json["weight_map"] else {
             throw SafetensorsError.badIndex(path: path, reason: "no \"weight_map\" object")
         }
-        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         var shardOf: [String: String] = [:]
         var shards: [String] = []
         for (tensor, v) in map {

@@ -124,12 +124,12 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
         guard buffer.count == n else {
             throw .bufferSize(path: path, tensor: name, expected: n, found: buffer.count)
         }
-        if n == 0 { return }
+        guard n > 0, let out0 = buffer.baseAddress else { return }
         let esize = dtype.size
         if isContiguous {
             let start = byteOffset + range.lowerBound * rowSize * esize
             let raw = file.bytes(offset: start, length: n * esize)
-            convert(raw, count: n, into: buffer.baseAddress!)
+            convert(raw, count: n, into: out0)
             return
         }
         // General strided view: odometer over all dimensions, innermost run converted
@@ -139,7 +139,7 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
         if dims.count == 1 {
             for (o, i) in range.enumerated() {
                 let raw = file.bytes(offset: byteOffset + i * st[0] * esize, length: esize)
-                convert(raw, count: 1, into: buffer.baseAddress! + o)
+                convert(raw, count: 1, into: out0 + o)
             }
             return
         }
@@ -152,7 +152,7 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
             for d in 0..<last { elem += index[d] * st[d] }
             for j in 0..<dims[last] {
                 let raw = file.bytes(offset: byteOffset + (elem + j * st[last]) * esize, length: esize)
-                convert(raw, count: 1, into: buffer.baseAddress! + out)
+                convert(raw, count: 1, into: out0 + out)
                 out += 1
             }
             // advance the odometer over dimensions 0 ..< last

@@ -140,11 +140,12 @@ public struct ZipArchive: Sendable {
             var e = q + 46 + Int(nameLen)
             let extraEnd = e + Int(extraLen)
             while e + 4 <= extraEnd {
-                let id = file.le(UInt16.self, at: e)!
-                let len = Int(file.le(UInt16.self, at: e + 2)!)
-                guard e + 4 + len <= extraEnd else {
+                guard let id = file.le(UInt16.self, at: e), let len16 = file.le(UInt16.self, at: e + 2),
+                      e + 4 + Int(len16) <= extraEnd
+                else {
                     throw .badCentralDirectory(path: path, reason: "extra field overruns entry \(name)")
                 }
+                let len = Int(len16)
                 if id == 0x0001 {
                     var f = e + 4
                     func next() throws(ZipError) -> UInt64 {

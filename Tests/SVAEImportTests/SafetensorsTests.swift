@@ -219,3 +219,11 @@ import Testing
         #expect(throws: SafetensorsError.duplicateKey(path: p, key: "a")) { try SafetensorsIndex(path: p) }
     }
 }
+
+extension SafetensorsTests {
+    @Test func tooManyDimensions() {
+        let dims = "[" + Array(repeating: "1", count: 17).joined(separator: ",") + "]"
+        let p = tempFile(safetensors("{\"w\":{\"dtype\":\"F32\",\"shape\":\(dims),\"data_offsets\":[0,4]}}", data: f32bytes([1])))
+        #expect(throws: SafetensorsError.badShape(path: p, tensor: "w", shape: dims)) { try SafetensorsFile(path: p) }
+    }
+}
