@@ -122,17 +122,27 @@ enum MappingTable {
         [copy(ours + ".weight", theirs + ".weight", [d]), copy(ours + ".bias", theirs + ".bias", [d])]
     }
 
+    /// Token embedding [vocab, E] and, when E ≠ d, `project_in` [d, E] (no bias).
+    static func embedding(_ ours: String, _ theirs: String, d: Int, e: Int, vocab: Int) -> [Rule] {
+        [copy(ours + ".embed", theirs + ".embed_token.weight", [vocab, e])]
+            + (e != d ? [copy(ours + ".project_in", theirs + ".project_in.weight", [d, e])] : [])
+    }
+
+    /// nn.MultiheadAttention self-attention: packed in_proj [3d, d] (Q, K, V rows) + out_proj.
+    static func selfAttention(_ o: String, _ name: String, _ t: String, d: Int) -> [Rule] {
+        [copy(o + name + "_qkv.weight", t + "self_attn.in_proj_weight", [3 * d, d]),
+         copy(o + name + "_qkv.bias", t + "self_attn.in_proj_bias", [3 * d])]
+            + linear(o + name + "_out", t + "self_attn.out_proj", out: d, in: d)
+    }
+
     /// SentenceVAE under reference prefix `p` ("" standalone, "svae." inside an SLLM).
     static func svae(_ p: String, d: Int, e: Int, vocab: Int, ffn: Int, encoderLayers: Int, decoderLayers: Int,
                      learnableAdd: Bool) -> [Rule]
     {
-        var r: [Rule] = [copy("encoder.embed", p + "encoder.embed_token.weight", [vocab, e])]
-        if e != d { r.append(copy("encoder.project_in", p + "encoder.project_in.weight", [d, e])) }
+        var r = embedding("encoder", p + "encoder", d: d, e: e, vocab: vocab)
         for k in 0..<encoderLayers {
             let o = "encoder.layers.\(k).", t = p + "encoder.encoder.layers.\(k)."
-            r += [copy(o + "attn_qkv.weight", t + "self_attn.in_proj_weight", [3 * d, d]),
-                  copy(o + "attn_qkv.bias", t + "self_attn.in_proj_bias", [3 * d])]
-            r += linear(o + "attn_out", t + "self_attn.out_proj", out: d, in: d)
+            r += selfAttention(o, "attn", t, d: d)
             r += norm(o + "norm1", t + "norm1", d)
             r += linear(o + "ffn_up", t + "linear1", out: ffn, in: d)
             r += linear(o + "ffn_down", t + "linear2", out: d, in: ffn)
@@ -145,13 +155,10 @@ enum MappingTable {
         }
         r += norm("encoder.norm", p + "encoder.lnorm", d)
 
-        r.append(copy("decoder.embed", p + "decoder.embed_token.weight", [vocab, e]))
-        if e != d { r.append(copy("decoder.project_in", p + "decoder.project_in.weight", [d, e])) }
+        r += embedding("decoder", p + "decoder", d: d, e: e, vocab: vocab)
         for k in 0..<decoderLayers {
             let o = "decoder.layers.\(k).", t = p + "decoder.decoder.layers.\(k)."
-            r += [copy(o + "self_qkv.weight", t + "self_attn.in_proj_weight", [3 * d, d]),
-                  copy(o + "self_qkv.bias", t + "self_attn.in_proj_bias", [3 * d])]
-            r += linear(o + "self_out", t + "self_attn.out_proj", out: d, in: d)
+            r += selfAttention(o, "self", t, d: d)
             r += norm(o + "norm1", t + "norm1", d)
             // Cross-attention over one memory vector: only the V third of in_proj is used.
             r += [Rule(ours: o + "cross_v.weight", shape: [d, d],
