@@ -40,6 +40,10 @@ public struct SourceCheckpoint: Sendable {
         if file.count >= 4, file.le(UInt32.self, at: 0) == 0x0403_4b50 {
             return SourceCheckpoint(path: path, format: .torchZip, tensors: try TorchCheckpoint(path: path).tensors)
         }
+        if file.count >= 2, file.le(UInt16.self, at: 0) == 0x0280 {
+            // a bare pickle (PROTO 2): torch.save before 1.6 or with _use_new_zipfile_serialization=False
+            throw TorchCheckpointError.legacyFormat(path: path)
+        }
         return SourceCheckpoint(path: path, format: .safetensors, tensors: try SafetensorsFile(path: path).tensors)
     }
 

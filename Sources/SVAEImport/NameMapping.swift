@@ -213,6 +213,24 @@ enum MappingTable {
     }
 }
 
+/// Whether two same-shape tensors hold bit-identical f32 values, compared in chunks of
+/// rows so memory stays bounded (an OPT-1.3b embedding is 400 MB in f32).
+func sameValues(_ a: SourceTensor, _ b: SourceTensor) throws -> Bool {
+    let chunk = Swift.max(1, (1 << 20) / Swift.max(a.rowSize, 1))
+    var x = [Float](repeating: 0, count: chunk * a.rowSize)
+    var y = x
+    var row = 0
+    while row < a.rows {
+        let r = row..<Swift.min(a.rows, row + chunk)
+        let n = r.count * a.rowSize
+        try x.withUnsafeMutableBufferPointer { try a.readRowsF32(r, into: UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
+        try y.withUnsafeMutableBufferPointer { try b.readRowsF32(r, into: UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
+        for i in 0..<n where x[i].bitPattern != y[i].bitPattern { return false }
+        row = r.upperBound
+    }
+    return true
+}
+
 /// Builds a `ConversionPlan` from a checkpoint: detects the architecture, infers shapes,
 /// merges config sources, applies the mapping table and checks every shape.
 public enum ImportPlanner {
@@ -376,10 +394,8 @@ public enum ImportPlanner {
             guard head.shape == emb.shape else {
                 throw MappingError.shapeMismatch(path: path, tensor: "lm_head.weight", expected: emb.shape, found: head.shape)
             }
-            let embTensor = MappedTensor(name: "opt.embed", shape: emb.shape, parts: [TensorPart(source: emb, rows: 0..<emb.rows)])
             let headTensor = MappedTensor(name: "opt.lm_head.weight", shape: head.shape, parts: [TensorPart(source: head, rows: 0..<head.rows)])
-            let a = try embTensor.f32(), b = try headTensor.f32()
-            if a.elementsEqual(b, by: { $0.bitPattern == $1.bitPattern }) {
+            if try sameValues(emb, head) {
                 notes.append("lm_head.weight is identical to the embedding (tied): dropped")
             } else {
                 out.append(headTensor)

@@ -20,6 +20,8 @@
 public enum TorchCheckpointError: Error, Equatable {
     /// No `*/data.pkl` record (legacy non-zip `torch.save` files are not supported).
     case noDataPickle(path: String)
+    /// A pre-1.6 (non-zip) `torch.save` file: re-save it with a current torch.
+    case legacyFormat(path: String)
     /// More than one `data.pkl` record.
     case multipleDataPickles(path: String, found: [String])
     /// `byteorder` is neither "little" nor "big".

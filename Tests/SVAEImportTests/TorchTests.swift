@@ -266,3 +266,33 @@ import Testing
         #expect(throws: TorchCheckpointError.noStateDict(path: p, found: "top-level keys: ['epoch']")) { try TorchCheckpoint(path: p) }
     }
 }
+
+extension TorchCheckpointTests {
+    @Test func legacyNonZipFormat() {
+        let p = tempFile([0x80, 0x02, 0x8A, 0x0A] + [UInt8](repeating: 0, count: 20))
+        #expect(throws: TorchCheckpointError.legacyFormat(path: p)) { try SourceCheckpoint.open(p) }
+    }
+
+    @Test func storageKeyWithTwoTypes() {
+        var b = PickleBuilder()
+        b.op("}")
+        b.str("a"); b.tensor(pid: PickleBuilder.storagePID("FloatStorage", numel: 2), offset: 0, size: [2], stride: [1]); b.op("s")
+        b.str("b"); b.tensor(pid: PickleBuilder.storagePID("HalfStorage", numel: 4), offset: 0, size: [4], stride: [1]); b.op("s")
+        b.stop()
+        let p = tempFile(torchZip(pickle: b.b, storages: [("0", f32bytes([1, 2]))]))
+        #expect(throws: TorchCheckpointError.storageTypeConflict(path: p, key: "0", first: "F32", second: "F16")) { try TorchCheckpoint(path: p) }
+    }
+
+    @Test func sharedStorageAndSkippedEntries() throws {
+        // two views of one storage, plus a non-tensor entry that is skipped
+        var b = PickleBuilder()
+        b.op("}")
+        b.str("a"); b.tensor(pid: PickleBuilder.storagePID(numel: 6), offset: 0, size: [3], stride: [1]); b.op("s")
+        b.str("b"); b.tensor(pid: PickleBuilder.storagePID(numel: 6), offset: 3, size: [3], stride: [1]); b.op("s")
+        b.str("note"); b.str("hello"); b.op("s")
+        b.stop()
+        let c = try TorchCheckpoint(path: tempFile(torchZip(pickle: b.b, storages: [("0", f32bytes([1, 2, 3, 4, 5, 6]))])))
+        #expect(try values(c.tensors[0]) == [1, 2, 3] && values(c.tensors[1]) == [4, 5, 6])
+        #expect(c.skipped == ["note"])
+    }
+}
