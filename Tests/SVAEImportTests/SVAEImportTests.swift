@@ -21,7 +21,7 @@ func tempDir() -> String {
 /// Writes `bytes` to a new temporary file and returns its path.
 func tempFile(_ bytes: [UInt8], name: String = "f.bin") -> String {
     let p = tempDir() + "/" + name
-    FileManager.default.createFile(atPath: p, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
     return p
 }
 

@@ -175,7 +175,7 @@ import Testing
     func index(_ dir: String, _ map: [(String, String)]) -> String {
         let body = map.map { "\"\($0.0)\":\"\($0.1)\"" }.joined(separator: ",")
         let p = dir + "/model.safetensors.index.json"
-        FileManager.default.createFile(atPath: p, contents: Data("{\"metadata\":{\"total_size\":8},\"weight_map\":{\(body)}}".utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data("{\"metadata\":{\"total_size\":8},\"weight_map\":{\(body)}}".utf8))
         return p
     }
 
@@ -193,8 +193,8 @@ import Testing
 
     @Test func tensorInTwoShards() {
         let d = tempDir()
-        FileManager.default.createFile(atPath: d + "/s1.safetensors", contents: Data(shard(["a"])))
-        FileManager.default.createFile(atPath: d + "/s2.safetensors", contents: Data(shard(["a", "b"])))
+        _ = FileManager.default.createFile(atPath: d + "/s1.safetensors", contents: Data(shard(["a"])))
+        _ = FileManager.default.createFile(atPath: d + "/s2.safetensors", contents: Data(shard(["a", "b"])))
         let p = index(d, [("a", "s1.safetensors"), ("b", "s2.safetensors")])
         #expect(throws: SafetensorsError.tensorInTwoShards(path: p, tensor: "a", first: "s1.safetensors", second: "s2.safetensors")) {
             try SafetensorsIndex(path: p)
@@ -203,11 +203,11 @@ import Testing
 
     @Test func everyTensorListed() {
         let d = tempDir()
-        FileManager.default.createFile(atPath: d + "/s1.safetensors", contents: Data(shard(["a", "extra"])))
+        _ = FileManager.default.createFile(atPath: d + "/s1.safetensors", contents: Data(shard(["a", "extra"])))
         let p = index(d, [("a", "s1.safetensors")])
         #expect(throws: SafetensorsError.tensorNotListed(path: p, tensor: "extra", shard: "s1.safetensors")) { try SafetensorsIndex(path: p) }
         let e = tempDir()
-        FileManager.default.createFile(atPath: e + "/s1.safetensors", contents: Data(shard(["a"])))
+        _ = FileManager.default.createFile(atPath: e + "/s1.safetensors", contents: Data(shard(["a"])))
         let q = index(e, [("a", "s1.safetensors"), ("ghost", "s1.safetensors")])
         #expect(throws: SafetensorsError.listedTensorMissing(path: q, tensor: "ghost", shard: "s1.safetensors")) { try SafetensorsIndex(path: q) }
     }
@@ -215,7 +215,7 @@ import Testing
     @Test func indexDuplicateKeys() {
         let d = tempDir()
         let p = d + "/model.safetensors.index.json"
-        FileManager.default.createFile(atPath: p, contents: Data("{\"weight_map\":{\"a\":\"x\",\"a\":\"y\"}}".utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data("{\"weight_map\":{\"a\":\"x\",\"a\":\"y\"}}".utf8))
         #expect(throws: SafetensorsError.duplicateKey(path: p, key: "a")) { try SafetensorsIndex(path: p) }
     }
 }
