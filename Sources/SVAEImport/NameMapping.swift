@@ -59,6 +59,35 @@ public struct MappedTensor: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Elements per row of our shape (1 for a vector).
+    public var rowSize: Int { shape.count <= 1 ? 1 : shape.dropFirst().reduce(1, *) }
+
+    /// Converts rows `range` of our shape (dimension 0) to f32 into `buffer`
+    /// (`buffer.count == range.count * rowSize`), reading only the parts they overlap:
+    /// a quantizer can stream a large tensor in row blocks.
+    public func readRowsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        let rows = shape.first ?? 1
+        guard range.lowerBound >= 0, range.upperBound <= rows else {
+            throw SourceTensorError.rowRange(path: parts.first?.source.path ?? "", tensor: name, rows: rows, requested: "\(range)")
+        }
+        let want = (range.lowerBound * rowSize)..<(range.upperBound * rowSize)
+        guard buffer.count == want.count else {
+            throw SourceTensorError.bufferSize(path: parts.first?.source.path ?? "", tensor: name,
+                                               expected: want.count, found: buffer.count)
+        }
+        var partStart = 0  // first output element of this part
+        for p in parts {
+            let count = p.rows.count * p.source.rowSize
+            let lo = Swift.max(want.lowerBound, partStart), hi = Swift.min(want.upperBound, partStart + count)
+            if lo < hi {
+                let sourceFirst = p.rows.lowerBound * p.source.rowSize + (lo - partStart)
+                try p.source.readElementsF32(sourceFirst..<(sourceFirst + hi - lo),
+                                             into: UnsafeMutableBufferPointer(rebasing: buffer[(lo - want.lowerBound)..<(hi - want.lowerBound)]))
+            }
+            partStart += count
+        }
+    }
+
     /// Convenience: the whole tensor as a new array.
     public func f32() throws -> [Float] {
         var out = [Float](repeating: 0, count: elementCount)

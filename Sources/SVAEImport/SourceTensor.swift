@@ -40,6 +40,8 @@ public enum SourceTensorError: Error, Equatable {
     case bufferSize(path: String, tensor: String, expected: Int, found: Int)
     /// A row range outside `0 ..< rows`.
     case rowRange(path: String, tensor: String, rows: Int, requested: String)
+    /// An element range outside `0 ..< elementCount`.
+    case elementRange(path: String, tensor: String, elements: Int, requested: String)
 }
 
 /// One tensor of a source checkpoint: name, dtype, shape, and an f32 reader.
@@ -114,52 +116,52 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
     public func readRowsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>)
         throws(SourceTensorError)
     {
-        guard dtype.isFloatingPoint else {
-            throw .unsupportedDType(path: path, tensor: name, dtype: dtype.rawValue)
-        }
         guard range.lowerBound >= 0, range.upperBound <= rows else {
             throw .rowRange(path: path, tensor: name, rows: rows, requested: "\(range)")
         }
-        let n = range.count * rowSize  // bounded by elementCount, validated at open
+        // bounded by elementCount, validated at open
+        try readElementsF32((range.lowerBound * rowSize)..<(range.upperBound * rowSize), into: buffer)
+    }
+
+    /// Converts elements `range` (flat C-order indices) to f32 into `buffer`
+    /// (`buffer.count == range.count`).
+    public func readElementsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>)
+        throws(SourceTensorError)
+    {
+        guard dtype.isFloatingPoint else {
+            throw .unsupportedDType(path: path, tensor: name, dtype: dtype.rawValue)
+        }
+        guard range.lowerBound >= 0, range.upperBound <= elementCount else {
+            throw .elementRange(path: path, tensor: name, elements: elementCount, requested: "\(range)")
+        }
+        let n = range.count
         guard buffer.count == n else {
             throw .bufferSize(path: path, tensor: name, expected: n, found: buffer.count)
         }
         guard n > 0, let out0 = buffer.baseAddress else { return }
         let esize = dtype.size
         if isContiguous {
-            let start = byteOffset + range.lowerBound * rowSize * esize
-            let raw = file.bytes(offset: start, length: n * esize)
+            let raw = file.bytes(offset: byteOffset + range.lowerBound * esize, length: n * esize)
             convert(raw, count: n, into: out0)
             return
         }
-        // General strided view: odometer over all dimensions, innermost run converted
-        // element by element. Bounds were validated at open (max offset < storage numel).
-        let dims = shape.isEmpty ? [1] : shape
-        let st = strides.isEmpty ? [1] : strides
-        if dims.count == 1 {
-            for (o, i) in range.enumerated() {
-                let raw = file.bytes(offset: byteOffset + i * st[0] * esize, length: esize)
-                convert(raw, count: 1, into: out0 + o)
-            }
-            return
+        // General strided view: an odometer over the multi-index of the first element,
+        // one element at a time. The view's extent was validated against its storage at
+        // open, so every computed offset lies inside the mapped record.
+        var index = [Int](repeating: 0, count: shape.count)
+        var rest = range.lowerBound
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            index[d] = rest % shape[d]
+            rest /= shape[d]
         }
-        var index = [Int](repeating: 0, count: dims.count)
-        index[0] = range.lowerBound
-        var out = 0
-        let last = dims.count - 1
-        while out < n {
+        for o in 0..<n {
             var elem = 0
-            for d in 0..<last { elem += index[d] * st[d] }
-            for j in 0..<dims[last] {
-                let raw = file.bytes(offset: byteOffset + (elem + j * st[last]) * esize, length: esize)
-                convert(raw, count: 1, into: out0 + out)
-                out += 1
-            }
-            // advance the odometer over dimensions 0 ..< last
-            var d = last - 1
+            for d in 0..<shape.count { elem += index[d] * strides[d] }
+            convert(file.bytes(offset: byteOffset + elem * esize, length: esize), count: 1, into: out0 + o)
+            var d = shape.count - 1
             while d >= 0 {
                 index[d] += 1
-                if index[d] < dims[d] || d == 0 { break }
+                if index[d] < shape[d] { break }
                 index[d] = 0
                 d -= 1
             }

@@ -213,3 +213,20 @@ import Testing
         }
     }
 }
+
+extension MappingTests {
+    @Test func mappedRowRangesSpanParts() throws {
+        let plan = try ImportPlanner.plan(try SourceCheckpoint.open(Fx.path("sllm_tiny.safetensors")),
+                                          options: ImportOptions(configs: [try ConfigSource.file(Fx.path("sllm_tiny.config.json"))]))
+        for name in ["llm.layers.0.attn_qkv.weight", "llm.layers.0.attn_qkv.bias", "decoder.layers.0.cross_v.weight", "llm.pos_embed"] {
+            let t = try #require(plan[name])
+            let all = try t.f32()
+            let rows = t.shape[0]
+            for r in [0..<rows, 1..<(rows - 1), (rows / 3 - 1)..<(2 * rows / 3 + 1), (rows - 1)..<rows, 5..<5] {
+                var b = [Float](repeating: .nan, count: r.count * t.rowSize)
+                try b.withUnsafeMutableBufferPointer { try t.readRowsF32(r, into: $0) }
+                #expect(b == Array(all[(r.lowerBound * t.rowSize)..<(r.upperBound * t.rowSize)]), "\(name) \(r)")
+            }
+        }
+    }
+}
