@@ -1,0 +1,230 @@
+// JSON: a small strict JSON reader for safetensors headers, shard indexes and configs.
+//
+// Why not Foundation's JSONSerialization: it silently keeps one of two duplicate keys,
+// and a header with `"w": {…}, "w": {…}` must be rejected (two readers could disagree on
+// which tensor "w" is). This reader keeps object members in file order, rejects duplicate
+// keys, caps nesting depth, and never recurses more than `maxDepth` levels.
+
+/// A parsed JSON value; objects keep their members in file order.
+public enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    /// Numbers keep their source text (so integers beyond 2^53 are not rounded).
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case let (.bool(x), .bool(y)): x == y
+        case let (.number(x), .number(y)): x == y
+        case let (.string(x), .string(y)): x == y
+        case let (.array(x), .array(y)): x == y
+        case let (.object(x), .object(y)):
+            x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    /// Member `key` of an object (nil for other values or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    /// The value as an exact integer (`12`, `-3`; not `1.5` or `1e3`).
+    public var intValue: Int? {
+        guard case .number(let s) = self else { return nil }
+        return Int(s)
+    }
+
+    /// The value as a Double (any JSON number).
+    public var doubleValue: Double? {
+        guard case .number(let s) = self else { return nil }
+        return Double(s)
+    }
+
+    /// Compact text for error messages.
+    public var text: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): b ? "true" : "false"
+        case .number(let s): s
+        case .string(let s): "\"\(s)\""
+        case .array(let a): "[" + a.map(\.text).joined(separator: ",") + "]"
+        case .object(let m): "{" + m.map { "\"\($0.0)\":\($0.1.text)" }.joined(separator: ",") + "}"
+        }
+    }
+}
+
+/// Why a byte string is not acceptable JSON.
+enum JSONFailure: Error, Equatable {
+    case notUTF8
+    case syntax(offset: Int, reason: String)
+    case duplicateKey(String)
+    case tooDeep(limit: Int)
+}
+
+/// Strict recursive-descent JSON parser over UTF-8 bytes.
+struct StrictJSON {
+    static let maxDepth = 64
+
+    static func parse(_ bytes: [UInt8]) throws(JSONFailure) -> JSONValue {
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw .notUTF8 }
+        var p = StrictJSON(b: bytes)
+        p.skipSpace()
+        let v = try p.value(depth: 0)
+        p.skipSpace()
+        guard p.i == bytes.count else { throw .syntax(offset: p.i, reason: "trailing characters") }
+        return v
+    }
+
+    let b: [UInt8]
+    var i = 0
+
+    mutating func skipSpace() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+    }
+
+    func fail(_ reason: String) -> JSONFailure { .syntax(offset: i, reason: reason) }
+
+    mutating func value(depth: Int) throws(JSONFailure) -> JSONValue {
+        guard depth < Self.maxDepth else { throw .tooDeep(limit: Self.maxDepth) }
+        guard i < b.count else { throw fail("unexpected end") }
+        switch b[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            var members: [(String, JSONValue)] = []
+            var seen = Set<String>()
+            skipSpace()
+            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            while true {
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try string()
+                guard seen.insert(key).inserted else { throw .duplicateKey(key) }
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                i += 1
+                skipSpace()
+                members.append((key, try value(depth: depth + 1)))
+                skipSpace()
+                guard i < b.count else { throw fail("unexpected end in object") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                throw fail("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            var items: [JSONValue] = []
+            skipSpace()
+            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                skipSpace()
+                items.append(try value(depth: depth + 1))
+                skipSpace()
+                guard i < b.count else { throw fail("unexpected end in array") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                throw fail("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""):
+            return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default:
+            return .number(try number())
+        }
+    }
+
+    mutating func literal(_ word: String) throws(JSONFailure) {
+        let w = Array(word.utf8)
+        guard i + w.count <= b.count, Array(b[i..<(i + w.count)]) == w else { throw fail("bad literal") }
+        i += w.count
+    }
+
+    mutating func number() throws(JSONFailure) -> String {
+        let start = i
+        func digits(_ p: inout StrictJSON) -> Int {
+            let s = p.i
+            while p.i < p.b.count, p.b[p.i] >= 0x30, p.b[p.i] <= 0x39 { p.i += 1 }
+            return p.i - s
+        }
+        if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < b.count else { throw fail("bad number") }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else if digits(&self) == 0 { throw fail("bad number") }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits(&self) > 0 else { throw fail("bad fraction") }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits(&self) > 0 else { throw fail("bad exponent") }
+        }
+        return String(decoding: b[start..<i], as: UTF8.self)
+    }
+
+    mutating func hex4() throws(JSONFailure) -> UInt32 {
+        guard i + 4 <= b.count else { throw fail("short \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = b[i]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw fail("bad hex digit")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    mutating func string() throws(JSONFailure) -> String {
+        i += 1  // opening quote
+        var out: [UInt8] = []
+        while true {
+            guard i < b.count else { throw fail("unterminated string") }
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c < 0x20 { throw fail("control character in string") }
+            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            i += 1
+            guard i < b.count else { throw fail("unterminated escape") }
+            let e = b[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if scalar >= 0xD800, scalar < 0xDC00 {
+                    guard i + 2 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u")
+                    else { throw fail("lone surrogate") }
+                    i += 2
+                    let low = try hex4()
+                    guard low >= 0xDC00, low < 0xE000 else { throw fail("bad surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if scalar >= 0xDC00, scalar < 0xE000 {
+                    throw fail("lone surrogate")
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw fail("bad scalar") }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default: throw fail("bad escape")
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

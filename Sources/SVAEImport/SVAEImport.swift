@@ -1,1 +1,0 @@
-// SVAEImport: filled in by its issue.
