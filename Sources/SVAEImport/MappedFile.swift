@@ -76,6 +76,21 @@ public final class MappedFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + offset, count: length)
     }
 
+    /// Drops this process's pages of `offset ..< offset+length` (rounded out to whole pages)
+    /// with `madvise(MADV_DONTNEED)`: they leave the resident set and are read again from the
+    /// page cache if touched later. The mapping is read-only and private, so nothing is lost.
+    /// The converter calls it after each chunk so that a model larger than RAM converts in
+    /// bounded memory. A hint: out-of-range requests are clipped and failures ignored.
+    func release(offset: Int, length: Int) {
+        guard let base, offset >= 0, length > 0, offset < count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let end = Swift.min(count, offset + Swift.min(length, count - offset))
+        let lo = offset / page * page
+        let hi = (end + page - 1) / page * page
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + lo), hi - lo, Int32(MADV_DONTNEED))
+    }
+
     /// Copies `length` bytes at `offset` into an array, or nil if out of range.
     func copy(offset: Int, length: Int) -> [UInt8]? {
         guard contains(offset: offset, length: length) else { return nil }

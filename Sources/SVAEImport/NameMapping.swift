@@ -75,17 +75,36 @@ public struct MappedTensor: Sendable, CustomStringConvertible {
             throw SourceTensorError.bufferSize(path: parts.first?.source.path ?? "", tensor: name,
                                                expected: want.count, found: buffer.count)
         }
+        for (p, source, out) in pieces(of: want) {
+            try p.source.readElementsF32(source, into: UnsafeMutableBufferPointer(rebasing: buffer[(out.lowerBound - want.lowerBound)..<(out.upperBound - want.lowerBound)]))
+        }
+    }
+
+    /// Drops the mapped source pages behind rows `range` from the resident set
+    /// (`SourceTensor.releasePages`): the converter calls it once a chunk is written.
+    public func releaseRows(_ range: Range<Int>) {
+        let rows = shape.first ?? 1
+        guard range.lowerBound >= 0, range.upperBound <= rows else { return }
+        for (p, source, _) in pieces(of: (range.lowerBound * rowSize)..<(range.upperBound * rowSize)) {
+            p.source.releasePages(source)
+        }
+    }
+
+    /// The part (and which of this tensor's source element ranges and flat output element ranges) that
+    /// hold output elements `want`, in order; the one place that maps our flat indices to parts.
+    func pieces(of want: Range<Int>) -> [(part: TensorPart, source: Range<Int>, output: Range<Int>)] {
+        var out: [(TensorPart, Range<Int>, Range<Int>)] = []
         var partStart = 0  // first output element of this part
         for p in parts {
             let count = p.rows.count * p.source.rowSize
             let lo = Swift.max(want.lowerBound, partStart), hi = Swift.min(want.upperBound, partStart + count)
             if lo < hi {
                 let sourceFirst = p.rows.lowerBound * p.source.rowSize + (lo - partStart)
-                try p.source.readElementsF32(sourceFirst..<(sourceFirst + hi - lo),
-                                             into: UnsafeMutableBufferPointer(rebasing: buffer[(lo - want.lowerBound)..<(hi - want.lowerBound)]))
+                out.append((p, sourceFirst..<(sourceFirst + hi - lo), lo..<hi))
             }
             partStart += count
         }
+        return out
     }
 
     /// Convenience: the whole tensor as a new array.

@@ -168,6 +168,19 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Drops the mapped pages behind elements `range` from the resident set (see
+    /// `MappedFile.release`); a strided view releases its whole extent. Reading again is
+    /// still valid (pages come back from the page cache).
+    public func releasePages(_ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        let esize = dtype.size
+        if isContiguous {
+            file.release(offset: byteOffset + range.lowerBound * esize, length: range.count * esize)
+        } else if let view = checkedView(shape: shape, strides: strides, offset: 0) {
+            file.release(offset: byteOffset, length: view.extent * esize)
+        }
+    }
+
     private func convert(_ raw: UnsafeRawBufferPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         let swap = bigEndian
         switch dtype {
