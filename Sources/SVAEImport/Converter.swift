@@ -167,7 +167,8 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
 
     /// One line for any error the converter can throw: "<file>: <what>". Errors of the
     /// reading layer (enums whose cases carry `path:`) are spelled out from their fields.
-    public static func describe(_ error: any Error) -> String {
+    /// `file` prefixes messages of errors that carry no path (e.g. `ConfigError`).
+    public static func describe(_ error: any Error, file: String? = nil) -> String {
         switch error {
         case let e as ConvertError: return e.description
         case let e as SVAEFormatError: return e.description
@@ -175,7 +176,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
         default: break
         }
         let m = Mirror(reflecting: error)
-        guard m.displayStyle == .enum, let c = m.children.first, let label = c.label else { return "\(error)" }
+        guard m.displayStyle == .enum, let c = m.children.first, let label = c.label else { return (file.map { $0 + ": " } ?? "") + "\(error)" }
         var path: String? = nil
         var fields: [String] = []
         for f in Mirror(reflecting: c.value).children {
@@ -183,7 +184,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
         }
         if c.label != nil, Mirror(reflecting: c.value).children.isEmpty { fields = ["\(c.value)"] }
         let what = words(label) + (fields.isEmpty ? "" : ": " + fields.joined(separator: ", "))
-        return (path.map { $0 + ": " } ?? "") + what
+        return ((path ?? file).map { $0 + ": " } ?? "") + what
     }
 
     /// `shapeMismatch` → "shape mismatch".

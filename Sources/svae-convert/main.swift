@@ -1,1 +1,173 @@
-print("svae-convert")
+// svae-convert: converts SentenceVAE / SLLM / OPT checkpoints to `.svae` (docs/convert.md).
+//
+//   svae-convert INPUT... -o OUT.svae [--quant f32|f16|bf16|q8_0|q4_0] [--config FILE]...
+//       [--llm-config FILE]... [--heads N] [--llm-heads N] [--max-seq-len N]
+//       [--architecture svae|sllm|opt] [--prefill-attention bidirectional|causal]
+//       [--tokenizer PATH | --no-tokenizer] [--add-bos | --no-add-bos] [--name NAME]
+//       [--tensor-type REGEX=TYPE]... [--quiet]
+//
+// Progress goes to stderr (a bar redrawn with \r, only on a terminal); the summary line to
+// stdout. On failure: one line `svae-convert: error: <file>: <what>` on stderr, exit 1, and
+// no output file.
+
+import ArgumentParser
+import Foundation
+import SVAEFormat
+import SVAEImport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct SVAEConvert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svae-convert",
+        abstract: "Convert SentenceVAE, SLLM or OPT checkpoints (safetensors, .pth) to a .svae file.",
+        version: Converter.version)
+
+    @Argument(help: "Checkpoint files or folders (.safetensors, model.safetensors.index.json, .pth, a HF folder). Several inputs are merged.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output .svae file.")
+    var output: String
+
+    @Option(help: "Type of 2-D weights: f32, f16, bf16, q8_0, q4_0. Norms, biases and vectors stay f32.")
+    var quant: String = "f32"
+
+    @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE override on our tensor names (repeatable, first match wins), e.g. 'decoder\\.lm_head\\.weight=q8_0'.")
+    var tensorTypes: [String] = []
+
+    @Option(help: "Config JSON (HF config.json or the reference's flat config); repeatable.")
+    var config: [String] = []
+
+    @Option(name: .customLong("llm-config"), help: "SLLM: the HF config.json of the OPT model whose layers it uses; repeatable.")
+    var llmConfig: [String] = []
+
+    @Option(help: "Attention heads of the SentenceVAE (or OPT) layers.")
+    var heads: Int?
+
+    @Option(name: .customLong("llm-heads"), help: "SLLM: attention heads of the OPT layers.")
+    var llmHeads: Int?
+
+    @Option(name: .customLong("max-seq-len"), help: "Longest sentence in tokens (BOS and EOS included).")
+    var maxSeqLen: Int?
+
+    @Option(help: "Force the architecture: svae, sllm or opt (default: detected from tensor names).")
+    var architecture: String?
+
+    @Option(name: .customLong("prefill-attention"), help: "SLLM prompt attention: bidirectional (reference checkpoints) or causal.")
+    var prefillAttention: String?
+
+    @Option(help: "Tokenizer: tokenizer.json, vocab.json (merges.txt beside it) or a folder. Default: found in an input folder.")
+    var tokenizer: String?
+
+    @Flag(name: .customLong("no-tokenizer"), help: "Write no tokenizer, even if an input folder holds one.")
+    var noTokenizer = false
+
+    @Flag(inversion: .prefixedNo, help: "tokens.add_bos (default: on for OPT-style tokenizers with </s> at id 2).")
+    var addBos: Bool?
+
+    @Option(help: "general.name of the model.")
+    var name: String?
+
+    @Flag(help: "No progress bar, notes or summary.")
+    var quiet = false
+
+    func options() throws -> ConvertOptions {
+        guard let q = SVAEFormat.ElementType(name: quant) else {
+            throw ValidationError("--quant \(quant): expected f32, f16, bf16, q8_0 or q4_0")
+        }
+        let arch: Architecture?
+        if let a = architecture {
+            guard let x = Architecture(rawValue: a) else { throw ValidationError("--architecture \(a): expected svae, sllm or opt") }
+            arch = x
+        } else {
+            arch = nil
+        }
+        if let p = prefillAttention, p != "bidirectional" && p != "causal" {
+            throw ValidationError("--prefill-attention \(p): expected bidirectional or causal")
+        }
+        if noTokenizer && tokenizer != nil { throw ValidationError("--tokenizer and --no-tokenizer exclude each other") }
+        var flags: [(String, JSONValue)] = []
+        if let h = heads { flags.append(("num_attention_heads", .number("\(h)"))) }
+        if let h = llmHeads { flags.append(("llm_num_attention_heads", .number("\(h)"))) }
+        if let m = maxSeqLen { flags.append(("max_seq_len", .number("\(m)"))) }
+        var configs = try config.map { try ConfigSource.file($0) } + llmConfig.map { try ConfigSource.file($0, role: .llm) }
+        if !flags.isEmpty { configs.append(.flags(flags)) }
+        return ConvertOptions(
+            importOptions: ImportOptions(architecture: arch, configs: configs, prefillAttention: prefillAttention),
+            defaultType: q, tensorTypes: try tensorTypes.map { try TensorTypeRule(parsing: $0) },
+            tokenizer: tokenizer, findTokenizer: !noTokenizer, addBOS: addBos, name: name)
+    }
+
+    func run() throws {
+        do {
+            let opts = try options()
+            let bar = ProgressBar(enabled: !quiet && isatty(2) != 0)
+            let report = try Converter.convert(inputs: inputs, output: output, options: opts) { bar.update($0) }
+            bar.finish()
+            if !quiet {
+                for n in report.notes { printErr("note: \(n)") }
+                print(String(format: "%@: %d tensors, %@ (%@ tensor data), %.2f bits/weight, %.1f s",
+                             report.output, report.tensors.count, formatBytes(report.fileBytes), formatBytes(report.dataBytes),
+                             report.bitsPerWeight, report.seconds))
+            }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            printErr("svae-convert: error: " + ConvertError.describe(error, file: inputs.joined(separator: ", ")))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, redrawn at most 10 times a second.
+final class ProgressBar {
+    let enabled: Bool
+    let start = ProgressBar.now()
+    var lastDraw = 0.0
+    var drawn = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ p: ConversionProgress) {
+        guard enabled else { return }
+        let t = ProgressBar.now()
+        guard t - lastDraw >= 0.1 || p.bytesWritten == p.bytesTotal else { return }
+        lastDraw = t
+        let elapsed = t - start
+        let frac = p.bytesTotal == 0 ? 1 : Double(p.bytesWritten) / Double(p.bytesTotal)
+        let rate = elapsed > 0 ? Double(p.bytesWritten) / elapsed : 0
+        let eta = rate > 0 ? Double(p.bytesTotal - p.bytesWritten) / rate : 0
+        let width = 24
+        let filled = Int(frac * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let name = p.tensorName.count > 32 ? "…" + p.tensorName.suffix(31) : p.tensorName
+        let line = String(format: "\r[%@] %3d%% tensor %d/%d %@ / %@ %@/s ETA %.0fs %@\u{1B}[K",
+                          bar, Int(frac * 100), p.tensor, p.tensorCount, formatBytes(p.bytesWritten), formatBytes(p.bytesTotal),
+                          formatBytes(Int(rate)), eta, name)
+        FileHandle.standardError.write(Data(line.utf8))
+        drawn = true
+    }
+
+    func finish() { if drawn { FileHandle.standardError.write(Data("\n".utf8)) } }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+func formatBytes(_ n: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB"]
+    var v = Double(n), u = 0
+    while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+    return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+}
+
+func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+SVAEConvert.main()
