@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Write an SVAE-768-H4-shaped checkpoint with random f32 weights under the REFERENCE names.
+
+    python3 tools/bench/make_random_checkpoint.py OUT.safetensors [--seed 0]
+
+Shapes follow BestAnHongjun/SentenceVAE (sentence_vae/models/): hidden 768, 12 heads,
+4 encoder + 4 decoder layers (nn.TransformerEncoderLayer / nn.TransformerDecoderLayer),
+vocab 50272, FFN 1536, learnable_add (encoder.la). About 650 MB: never commit the output.
+It exists to measure the converter's peak memory and time (BENCHMARKS.md); weights are
+N(0, 0.02²), so quantization error figures from it mean nothing.
+
+numpy only: the safetensors file is written by hand (u64 header length, JSON header with
+dtype/shape/data_offsets, then the tensors back to back), one tensor at a time so this
+script itself never holds more than one tensor.
+"""
+import argparse
+import json
+import struct
+
+import numpy as np
+
+D, HEADS, LAYERS, VOCAB, FFN = 768, 12, 4, 50272, 1536
+
+
+def tensors():
+    """(name, shape) in the order a PyTorch state_dict lists them."""
+    out = []
+
+    def linear(n, o, i):
+        out.extend([(n + ".weight", (o, i)), (n + ".bias", (o,))])
+
+    def norm(n):
+        out.extend([(n + ".weight", (D,)), (n + ".bias", (D,))])
+
+    out.append(("encoder.embed_token.weight", (VOCAB, D)))
+    for k in range(LAYERS):
+        p = f"encoder.encoder.layers.{k}."
+        out.extend([(p + "self_attn.in_proj_weight", (3 * D, D)), (p + "self_attn.in_proj_bias", (3 * D,))])
+        linear(p + "self_attn.out_proj", D, D)
+        linear(p + "linear1", FFN, D)
+        linear(p + "linear2", D, FFN)
+        norm(p + "norm1")
+        norm(p + "norm2")
+    linear("encoder.la", 1, D)
+    norm("encoder.lnorm")
+    out.append(("decoder.embed_token.weight", (VOCAB, D)))
+    for k in range(LAYERS):
+        p = f"decoder.decoder.layers.{k}."
+        out.extend([(p + "self_attn.in_proj_weight", (3 * D, D)), (p + "self_attn.in_proj_bias", (3 * D,))])
+        linear(p + "self_attn.out_proj", D, D)
+        out.extend([(p + "multihead_attn.in_proj_weight", (3 * D, D)), (p + "multihead_attn.in_proj_bias", (3 * D,))])
+        linear(p + "multihead_attn.out_proj", D, D)
+        linear(p + "linear1", FFN, D)
+        linear(p + "linear2", D, FFN)
+        norm(p + "norm1")
+        norm(p + "norm2")
+        norm(p + "norm3")
+    linear("decoder.linear", VOCAB, D)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    specs = tensors()
+    header, offset = {}, 0
+    for name, shape in specs:
+        n = 4 * int(np.prod(shape))
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)  # pad like the official writer
+    with open(args.out, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for name, shape in specs:
+            if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name.endswith("norm3.weight") \
+                    or name == "encoder.lnorm.weight":
+                a = np.ones(shape, dtype="<f4")
+            else:
+                a = (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype("<f4")
+            f.write(a.tobytes())
+    print(f"{args.out}: {len(specs)} tensors, {offset / 1e6:.1f} MB of f32 data")
+
+
+if __name__ == "__main__":
+    main()
