@@ -126,15 +126,25 @@ struct SVAEConvert: ParsableCommand {
 /// A one-line progress bar on stderr, redrawn at most 10 times a second.
 final class ProgressBar {
     let enabled: Bool
-    let start = ProgressBar.now()
+    /// Set at the first tensor chunk: rate and ETA cover tensor conversion only (the source
+    /// digest and planning before it are announced on their own line).
+    var start: Double? = nil
     var lastDraw = 0.0
     var drawn = false
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(enabled: Bool) {
+        self.enabled = enabled
+        if enabled {
+            FileHandle.standardError.write(Data("planning, hashing the sources (sha256)…\u{1B}[K".utf8))
+            drawn = true
+        }
+    }
 
     func update(_ p: ConversionProgress) {
         guard enabled else { return }
         let t = ProgressBar.now()
+        let start = self.start ?? t
+        self.start = start
         guard t - lastDraw >= 0.1 || p.bytesWritten == p.bytesTotal else { return }
         lastDraw = t
         let elapsed = t - start
