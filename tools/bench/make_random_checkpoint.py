@@ -32,29 +32,27 @@ def tensors():
     def norm(n):
         out.extend([(n + ".weight", (D,)), (n + ".bias", (D,))])
 
+    def mha(n):  # nn.MultiheadAttention: packed Q, K, V in_proj + out_proj
+        out.extend([(n + ".in_proj_weight", (3 * D, D)), (n + ".in_proj_bias", (3 * D,))])
+        linear(n + ".out_proj", D, D)
+
+    def layers(p, cross):  # nn.TransformerEncoderLayer / nn.TransformerDecoderLayer
+        for k in range(LAYERS):
+            q = f"{p}.layers.{k}."
+            mha(q + "self_attn")
+            if cross:
+                mha(q + "multihead_attn")
+            linear(q + "linear1", FFN, D)
+            linear(q + "linear2", D, FFN)
+            for i in range(1, 4 if cross else 3):
+                norm(q + f"norm{i}")
+
     out.append(("encoder.embed_token.weight", (VOCAB, D)))
-    for k in range(LAYERS):
-        p = f"encoder.encoder.layers.{k}."
-        out.extend([(p + "self_attn.in_proj_weight", (3 * D, D)), (p + "self_attn.in_proj_bias", (3 * D,))])
-        linear(p + "self_attn.out_proj", D, D)
-        linear(p + "linear1", FFN, D)
-        linear(p + "linear2", D, FFN)
-        norm(p + "norm1")
-        norm(p + "norm2")
+    layers("encoder.encoder", cross=False)
     linear("encoder.la", 1, D)
     norm("encoder.lnorm")
     out.append(("decoder.embed_token.weight", (VOCAB, D)))
-    for k in range(LAYERS):
-        p = f"decoder.decoder.layers.{k}."
-        out.extend([(p + "self_attn.in_proj_weight", (3 * D, D)), (p + "self_attn.in_proj_bias", (3 * D,))])
-        linear(p + "self_attn.out_proj", D, D)
-        out.extend([(p + "multihead_attn.in_proj_weight", (3 * D, D)), (p + "multihead_attn.in_proj_bias", (3 * D,))])
-        linear(p + "multihead_attn.out_proj", D, D)
-        linear(p + "linear1", FFN, D)
-        linear(p + "linear2", D, FFN)
-        norm(p + "norm1")
-        norm(p + "norm2")
-        norm(p + "norm3")
+    layers("decoder.decoder", cross=True)
     linear("decoder.linear", VOCAB, D)
     return out
 
