@@ -172,7 +172,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
         switch error {
         case let e as ConvertError: return e.description
         case let e as SVAEFormatError: return e.description
-        case let e as FileIOError: return e.description
+        case let e as any CustomStringConvertible: return e.description  // FileIOError, TokenizerImportError
         default: break
         }
         let m = Mirror(reflecting: error)

@@ -38,13 +38,21 @@ public struct ImportedTokenizer: Sendable {
 }
 
 /// A tokenizer file that is missing, malformed or uses a feature the `.svae` format cannot hold.
-public enum TokenizerImportError: Error, Equatable {
+public enum TokenizerImportError: Error, Equatable, CustomStringConvertible {
     /// `path` holds neither `tokenizer.json` nor `vocab.json` + `merges.txt`.
     case notFound(path: String)
     /// A value of the file is not what the format needs.
     case malformed(path: String, what: String, expected: String, found: String)
     /// A tokenizer kind the `.svae` tokenizer section cannot represent (only byte-level BPE).
     case unsupported(path: String, feature: String, found: String)
+
+    public var description: String {
+        switch self {
+        case let .notFound(path): "\(path): expected tokenizer.json, vocab.json + merges.txt, or a folder holding them; found none"
+        case let .malformed(path, what, expected, found): "\(path): \(what): expected \(expected), found \(found)"
+        case let .unsupported(path, feature, found): "\(path): \(feature) \(found) is not supported (byte-level BPE only)"
+        }
+    }
 }
 
 /// Loader of HF tokenizer files.

@@ -387,3 +387,47 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         #expect(throws: ConvertError.self) { try Converter.formatValue("svae.hidden_size", .bool(true), file: "f") }
     }
 }
+
+/// The CLI binary next to the test bundle's build products, if it was built (`swift build`).
+let cliPath: String = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/svae-convert").path
+}()
+
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: cliPath), "needs .build/debug/svae-convert"))
+struct ConvertCLITests {
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: cliPath)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func convertsAndSummarizes() throws {
+        let out = temp()
+        let r = try run([Fx.path("opt_tiny.safetensors"), "--config", Fx.path("opt_tiny.config.json"), "-o", out,
+                         "--quant", "q8_0", "--tensor-type", #"^opt\.layers\.1\.=q4_0"#])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("28 tensors") && r.stdout.contains("bits/weight"))
+        #expect(!r.stderr.contains("\r"), "no progress bar when stderr is not a terminal")
+        let f = try SVAEFile.open(out)
+        #expect(f.tensor("opt.layers.1.ffn_up.weight")?.type == .q4_0 && f.tensor("opt.layers.0.ffn_up.weight")?.type == .q8_0)
+        let q = try run([Fx.path("opt_tiny.safetensors"), "--config", Fx.path("opt_tiny.config.json"), "-o", temp(), "--quiet"])
+        #expect(q.status == 0 && q.stdout.isEmpty && q.stderr.isEmpty)
+    }
+
+    @Test func failsWithOneLineAndNoFile() throws {
+        let out = temp()
+        let r = try run([Fx.path("svae_tiny.safetensors"), "-o", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("svae-convert: error: \(Fx.path("svae_tiny.safetensors")): "), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        try ConvertTests().expectNoOutput(out)
+    }
+}
