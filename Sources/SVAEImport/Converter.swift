@@ -146,6 +146,8 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
     case nonFinite(file: String, tensor: String, source: String, index: Int, value: String)
     /// A value too large for the chosen type (f16 overflow, or a q8_0/q4_0 scale beyond f16).
     case overflow(file: String, tensor: String, type: String, index: Int, magnitude: Float)
+    /// The tokenizer has more tokens than the model's vocabulary (embedding rows).
+    case tokenizerTooLarge(file: String, tokens: Int, vocabSize: Int)
     /// Reading or encoding `tensor` failed for another reason (`reason` says which).
     case tensorFailed(file: String, tensor: String, reason: String)
 
@@ -162,6 +164,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
         case let .overflow(file, tensor, type, index, magnitude):
             "\(file): tensor \(tensor): value \(magnitude) at flat index \(index) is too large for \(type)"
         case let .tensorFailed(file, tensor, reason): "\(file): tensor \(tensor): \(reason)"
+        case let .tokenizerTooLarge(file, tokens, vocab): "\(file): expected at most \(vocab) tokens (the model's vocabulary), found \(tokens)"
         }
     }
 
@@ -212,8 +215,6 @@ public enum Converter {
                                progress: ((ConversionProgress) -> Void)? = nil) throws -> ConversionReport {
         let start = monotonicSeconds()
         guard !inputs.isEmpty else { throw ConvertError.noInputs }
-        let outReal = realPath(output)
-        for i in inputs where realPath(i) == outReal && outReal != nil { throw ConvertError.outputIsInput(path: output) }
 
         // 1. inputs
         var checkpoints: [SourceCheckpoint] = []
@@ -225,6 +226,10 @@ public enum Converter {
                 owner[t.name] = c.path
             }
             checkpoints.append(c)
+        }
+        let files = sourceFiles(checkpoints)
+        if let outReal = realPath(output), files.contains(where: { realPath($0) == outReal }) {
+            throw ConvertError.outputIsInput(path: output)
         }
         let sourcePath = checkpoints.map(\.path).joined(separator: ", ")
         let plan = checkpoints.count == 1
@@ -239,13 +244,19 @@ public enum Converter {
         } else if options.findTokenizer, let files = inputs.lazy.filter(isDirectory).compactMap(TokenizerImport.locate).first {
             tokenizer = try TokenizerImport.load(files)
         }
-        if let t = tokenizer { notes += t.notes }
+        if let t = tokenizer {
+            notes += t.notes
+            let vocab = plan.hyperparameters.svae?.vocabSize ?? plan.hyperparameters.opt?.vocabSize ?? 0
+            guard t.data.tokens.count <= vocab else {  // checked by validateModel too, but before writing anything
+                throw ConvertError.tokenizerTooLarge(file: t.files.all.first ?? "", tokens: t.data.tokens.count, vocabSize: vocab)
+            }
+        }
 
         // 3. metadata
         var metadata = Metadata()
         for (k, v) in plan.metadata { metadata[k] = try formatValue(k, v, file: sourcePath) }
         metadata["general.converter"] = .string(version)
-        let digest = "sha256:" + SHA256.hex(try SHA256.digest(files: sourceFiles(checkpoints)))
+        let digest = "sha256:" + SHA256.hex(try SHA256.digest(files: files))
         metadata["general.source_digest"] = .string(digest)
         if let n = options.name { metadata["general.name"] = .string(n) }
         if let b = options.addBOS ?? (tokenizer?.isOPTStyle == true ? true : nil) { metadata["tokens.add_bos"] = .bool(b) }

@@ -272,6 +272,11 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         #expect(throws: ConvertError.outputIsInput(path: src)) {
             _ = try Converter.convert(inputs: [src], output: src, options: ConvertFixture.all[0].options())
         }
+        // a shard behind a folder input counts too
+        let shard = Fx.path("svae_sharded/model-00002-of-00002.safetensors")
+        #expect(throws: ConvertError.outputIsInput(path: shard)) {
+            _ = try Converter.convert(inputs: [Fx.path("svae_sharded")], output: shard, options: ConvertFixture.all[0].options())
+        }
     }
 
     @Test func shardsGivenAsSeparateInputs() throws {
@@ -362,6 +367,19 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
             try expectNoOutput(out)
         }
         #expect(throws: TokenizerImportError.notFound(path: "/nonexistent")) { try TokenizerImport.load("/nonexistent") }
+
+        // more tokens than the model's 64 embedding rows
+        let dir = tempDir()
+        let many = Self.tokens + (0..<60).map { "t\($0)" }
+        try ("{" + many.enumerated().map { "\"\($1)\": \($0)" }.joined(separator: ", ") + "}").write(toFile: dir + "/vocab.json", atomically: true, encoding: .utf8)
+        try "a b".write(toFile: dir + "/merges.txt", atomically: true, encoding: .utf8)
+        var o = try ConvertFixture.all[0].options()
+        o.tokenizer = dir
+        let out = temp()
+        #expect(throws: ConvertError.tokenizerTooLarge(file: dir + "/vocab.json", tokens: 72, vocabSize: 64)) {
+            _ = try Converter.convert(inputs: [Fx.path("svae_tiny.safetensors")], output: out, options: o)
+        }
+        try expectNoOutput(out)
     }
 
     // MARK: helpers
