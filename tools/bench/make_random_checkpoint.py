@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write an SVAE-768-H4-shaped checkpoint with random f32 weights under the REFERENCE names.
 
-    python3 tools/bench/make_random_checkpoint.py OUT.safetensors [--seed 0]
+    python3 tools/bench/make_random_checkpoint.py OUT.safetensors [--seed 0] [--tokenizer DIR]
 
 Shapes follow BestAnHongjun/SentenceVAE (sentence_vae/models/): hidden 768, 12 heads,
 4 encoder + 4 decoder layers (nn.TransformerEncoderLayer / nn.TransformerDecoderLayer),
@@ -12,6 +12,11 @@ N(0, 0.02²), so quantization error figures from it mean nothing.
 numpy only: the safetensors file is written by hand (u64 header length, JSON header with
 dtype/shape/data_offsets, then the tensors back to back), one tensor at a time so this
 script itself never holds more than one tensor.
+
+--tokenizer DIR also writes DIR/vocab.json + DIR/merges.txt: a SYNTHETIC byte-level BPE table
+of OPT's size (the four OPT specials, 256 byte symbols, then merges of random token pairs
+until 50265 tokens): the same sizes as OPT's tokenizer, so the converter's tokenizer
+section (zstd level 19) is measured too, but not OPT's real tokens.
 """
 import argparse
 import json
@@ -57,12 +62,35 @@ def tensors():
     return out
 
 
+def write_tokenizer(folder, rng, size=50265):
+    import os
+    os.makedirs(folder, exist_ok=True)
+    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + [chr(0x100 + i) for i in range(256)]
+    index = {t: i for i, t in enumerate(tokens)}
+    merges = []
+    while len(tokens) < size:
+        a, b = tokens[4 + rng.integers(len(tokens) - 4)], tokens[4 + rng.integers(len(tokens) - 4)]
+        if len(a) + len(b) > 12 or a + b in index:
+            continue
+        index[a + b] = len(tokens)
+        tokens.append(a + b)
+        merges.append(f"{a} {b}")
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(index, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
+    print(f"{folder}: {len(tokens)} tokens, {len(merges)} merges (synthetic)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tokenizer", metavar="DIR", help="also write a synthetic OPT-sized vocab.json + merges.txt there")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
+    if args.tokenizer:
+        write_tokenizer(args.tokenizer, np.random.default_rng(args.seed + 1))
     specs = tensors()
     header, offset = {}, 0
     for name, shape in specs:
