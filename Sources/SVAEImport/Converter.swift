@@ -464,7 +464,8 @@ func realPath(_ path: String) -> String? {
     return String(cString: p)
 }
 
-func monotonicSeconds() -> Double {
+/// Seconds on the monotonic clock (also the CLI's progress clock).
+package func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

@@ -142,7 +142,7 @@ final class ProgressBar {
 
     func update(_ p: ConversionProgress) {
         guard enabled else { return }
-        let t = ProgressBar.now()
+        let t = monotonicSeconds()
         let start = self.start ?? t
         self.start = start
         guard t - lastDraw >= 0.1 || p.bytesWritten == p.bytesTotal else { return }
@@ -163,12 +163,6 @@ final class ProgressBar {
     }
 
     func finish() { if drawn { FileHandle.standardError.write(Data("\n".utf8)) } }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }
 
 func formatBytes(_ n: Int) -> String {
