@@ -8,6 +8,10 @@
 //   \s     U+0009...U+000D, U+0085, and Zs Zl Zp (U+001C...U+001F, U+180E, U+200B, U+FEFF
 //          are NOT whitespace)
 // Everything else (marks, punctuation, symbols, controls, emoji, ZWJ) is "other".
+// Oniguruma in HF tokenizers 0.23.3 carries Unicode 16.0 tables while Swift 6.3 ships 17.0:
+// scalars assigned after `PreTokenizer.unicodeVersion` are unassigned (so "other") for HF,
+// and we treat them the same. The test `unicodeClassesMatchHF` checks every code point
+// against HF (Fixtures/unicode_classes.txt).
 // The contractions are case-sensitive ASCII. The optional leading character is U+0020 only.
 
 /// What the pattern distinguishes about a scalar.
@@ -23,9 +27,15 @@ enum PreTokenizer {
         return table
     }()
 
+    /// The Unicode version of HF's regex engine tables (Oniguruma in tokenizers 0.23.3).
+    static let unicodeVersion = (major: 16, minor: 0)
+
     static func classifySlow(_ v: UInt32) -> ScalarClass {
         if (0x09...0x0D).contains(v) || v == 0x85 { return .space }
         guard let scalar = Unicode.Scalar(v) else { return .other }  // surrogate code points
+        guard let age = scalar.properties.age,
+              (age.major, age.minor) <= (unicodeVersion.major, unicodeVersion.minor)
+        else { return .other }  // unassigned for HF
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             return .letter

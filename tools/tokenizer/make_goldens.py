@@ -19,7 +19,10 @@ What it does
        small  a 600-token byte-level BPE trained by HF on the golden texts, saved as
               Fixtures/small-tokenizer.json (HF's own serialisation) and as
               Fixtures/small-vocab.json + small-merges.txt (HF's BPE.save).
-  4. Writes the sentence-splitter goldens from a pure-Python port of the reference
+  4. Writes Fixtures/unicode_classes.txt: for every code point (surrogates excepted) the class
+     HF's pre-tokenizer regex gives it (L letter, N number, S whitespace, O other), as runs
+     "HEX CLASS" (start of each run), probed through `pre_tokenize_str` (~10 s).
+  5. Writes the sentence-splitter goldens from a pure-Python port of the reference
      `PassageCollate.cut_sentence_func` (BestAnHongjun/SentenceVAE,
      sentence_vae/data/data_collate.py), re-written here from its semantics.
 
@@ -198,6 +201,30 @@ def splitter_texts():
     return t
 
 
+def unicode_class_runs(pre_tokenizer):
+    """Runs of the class HF's regex gives each code point, probed with two short strings."""
+    one = pre_tokenizer.pre_tokenize_str("1")[0][0]
+
+    def cls(cp):
+        if cp == 0x20:  # " 1" is one piece (` ?\p{N}+`): U+0020 needs no probe
+            return "S"
+        c = chr(cp)
+        a = pre_tokenizer.pre_tokenize_str("x" + c + "1")
+        if len(a) == 2:  # "xc" "1": letter; "x" "c1": number
+            return "L" if a[1][0] == one else "N"
+        # other joins "!" in ` ?[^\s\p{L}\p{N}]+`; whitespace does not
+        return "O" if len(pre_tokenizer.pre_tokenize_str("!" + c)) == 1 else "S"
+
+    runs = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        k = cls(cp)
+        if not runs or runs[-1][1] != k:
+            runs.append((cp, k))
+    return runs
+
+
 def main():
     ensure_venv()
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -269,6 +296,10 @@ def main():
                 "byteIDs": byte_ids,
                 "decoded": gpt2.decode(byte_ids),
             }) + "\n")
+
+    runs = unicode_class_runs(pre_tokenizers.ByteLevel(add_prefix_space=False))
+    with open(os.path.join(FIXTURES, "unicode_classes.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(f"{cp:X} {k}\n" for cp, k in runs))
 
     with open(os.path.join(FIXTURES, "splitter_goldens.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for x in splitter_texts():
