@@ -17,7 +17,9 @@ struct WordCache: Sendable {
     private var count = 0
     private let mask: Int
     /// Longest pre-token (in bytes) that is cached; longer ones are rare and would bloat it.
-    static let maxKeyLength = 128
+    static let maxKeyLength = 256
+    /// Key bytes kept before the cache is cleared (bounds memory at a few MiB).
+    static let maxKeyBytes = 4 << 20
 
     /// `capacity` entries at most (rounded up to a power of two, slots are twice that).
     init(capacity: Int) {
@@ -66,7 +68,7 @@ struct WordCache: Sendable {
                          ids newIDs: ArraySlice<Int32>) {
         let length = end - start
         guard length <= WordCache.maxKeyLength else { return }
-        if (count + 1) * 2 > slots.count || keyBytes.count > Int(Int32.max) / 2 {
+        if (count + 1) * 2 > slots.count || keyBytes.count + length > WordCache.maxKeyBytes {
             clear()
         }
         var s = Int(truncatingIfNeeded: h) & mask

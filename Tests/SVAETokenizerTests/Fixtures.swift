@@ -37,11 +37,14 @@ enum Fixtures {
         return lines.map { Golden(text: $0["text"] as? String ?? "", gpt2: ints($0["gpt2"]), opt: ints($0["opt"]), small: ints($0["small"])) }
     }()
 
+    struct Missing: Error { var name: String }
+
     /// GPT-2 from vocab.json + merges.txt, `<|endoftext|>` special, no BOS.
-    static let gpt2: BPETokenizer? = {
-        guard let v = url("gpt2-vocab.json"), let m = url("gpt2-merges.txt") else { return nil }
-        return try? BPETokenizer(vocabURL: v, mergesURL: m, specialTokens: ["<|endoftext|>"])
-    }()
+    static let gpt2Result: Result<BPETokenizer, any Error> = Result {
+        guard let v = url("gpt2-vocab.json"), let m = url("gpt2-merges.txt") else { throw Missing(name: "gpt2 files") }
+        return try BPETokenizer(vocabURL: v, mergesURL: m, specialTokens: ["<|endoftext|>"])
+    }
+    static var gpt2: BPETokenizer { get throws { try gpt2Result.get() } }
 
     static let gpt2Merges: [(String, String)] = {
         guard let d = try? data("gpt2-merges.txt"), let s = String(data: d, encoding: .utf8) else { return [] }
@@ -49,9 +52,9 @@ enum Fixtures {
     }()
 
     /// The OPT-style table (specials at 0...3, GPT-2 ids + 4) built from token strings.
-    static let opt: BPETokenizer? = {
-        guard let g = gpt2 else { return nil }
-        return try? BPETokenizer(tokens: OPTTokens.optStyleTokens(fromGPT2: g.tokens), merges: gpt2Merges,
-                                 specialTokens: OPTTokens.specialTokens, options: .opt)
-    }()
+    static let optResult: Result<BPETokenizer, any Error> = Result {
+        try BPETokenizer(tokens: OPTTokens.optStyleTokens(fromGPT2: try gpt2.tokens), merges: gpt2Merges,
+                         specialTokens: OPTTokens.specialTokens, options: .opt)
+    }
+    static var opt: BPETokenizer { get throws { try optResult.get() } }
 }

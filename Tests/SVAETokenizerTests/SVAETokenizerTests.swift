@@ -18,11 +18,11 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
 
 @Suite struct GoldenTests {
     @Test func gpt2MatchesHF() throws {
-        expectGoldens(try #require(Fixtures.gpt2), \.gpt2)
+        expectGoldens(try Fixtures.gpt2, \.gpt2)
     }
 
     @Test func optStyleMatchesHF() throws {
-        let opt = try #require(Fixtures.opt)
+        let opt = try Fixtures.opt
         #expect(opt.encode("")  == [2])
         expectGoldens(opt, \.opt)
     }
@@ -40,8 +40,8 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func roundTripEveryGoldenText() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
-        let opt = try #require(Fixtures.opt)
+        let gpt2 = try Fixtures.gpt2
+        let opt = try Fixtures.opt
         var failures: [String] = []
         for g in Fixtures.goldens {
             if try gpt2.decode(gpt2.encode(g.text), skipSpecialTokens: false) != g.text { failures.append("gpt2 \(g.text.debugDescription)") }
@@ -55,7 +55,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func gpt2FromThreeSourcesAgree() throws {
-        let files = try #require(Fixtures.gpt2)
+        let files = try Fixtures.gpt2
         let list = try BPETokenizer(tokens: files.tokens, merges: Fixtures.gpt2Merges, specialTokens: ["<|endoftext|>"])
         // A tokenizer.json in HF's layout with "a b" string merges, built from the same files.
         var vocab: [String: Int] = [:]
@@ -105,7 +105,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func invalidUTF8BytesAndDecodeMatchHF() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         let cases = try Fixtures.jsonLines("bytes_goldens.jsonl")
         #expect(cases.count >= 20)
         for c in cases {
@@ -122,12 +122,12 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
 
 @Suite struct BehaviourTests {
     @Test func emptyInputs() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         #expect(gpt2.encode("").isEmpty)
         #expect(gpt2.encode(bytes: [UInt8]()).isEmpty)
         #expect(try gpt2.decode([]) == "")
         #expect(gpt2.encode("", addBOS: true).isEmpty)  // GPT-2 has no BOS id
-        let opt = try #require(Fixtures.opt)
+        let opt = try Fixtures.opt
         #expect(opt.encode("") == [2])
         #expect(opt.encode("", addBOS: false) == [])
         #expect(try opt.decode([2]) == "")
@@ -135,7 +135,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func specialTokensAreSplitOutBeforeBPE() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         // HF 0.23.3: "hi<|endoftext|>there <|endoftext|> x" → [5303, 50256, 8117, 220, 50256, 2124]
         #expect(gpt2.encode("hi<|endoftext|>there <|endoftext|> x") == [5303, 50256, 8117, 220, 50256, 2124])
         #expect(try gpt2.decode([50256, 31373]) == "hello")
@@ -143,7 +143,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func knownGPT2Pieces() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         #expect(gpt2.encode("Hello world") == [15496, 995])
         #expect(gpt2.id(of: "Ġ") == 220)
         #expect(gpt2.token(of: 995) == "Ġworld")
@@ -152,13 +152,13 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func decodeRejectsOutOfRangeIDs() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         #expect(throws: TokenizerError.idOutOfRange(id: 50257, vocabularySize: 50257)) { try gpt2.decode([15496, 50257]) }
         #expect(throws: TokenizerError.idOutOfRange(id: -1, vocabularySize: 50257)) { try gpt2.decode([-1]) }
     }
 
     @Test func concurrentEncodesAgree() async throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         let texts = Fixtures.goldens.map(\.text)
         let expected = Fixtures.goldens.map(\.gpt2)
         let ok = await withTaskGroup(of: Bool.self) { group in
@@ -171,7 +171,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func prefixSpaceOption() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         var options = BPETokenizer.Options()
         options.addPrefixSpace = true
         let spaced = try BPETokenizer(tokens: gpt2.tokens, merges: Fixtures.gpt2Merges, specialTokens: ["<|endoftext|>"], options: options)
@@ -180,7 +180,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     }
 
     @Test func benchmarkReportsThroughput() throws {
-        let gpt2 = try #require(Fixtures.gpt2)
+        let gpt2 = try Fixtures.gpt2
         let r = TokenizerBenchmark.run(text: "It's a small test, isn't it? 123 tokens.", repetitions: 3, tokenizer: gpt2)
         #expect(r.bytesPerSecond > 0 && r.tokensPerSecond > 0)
         #expect(r.bytesPerSecond > r.tokensPerSecond)
