@@ -176,13 +176,13 @@ extension BPETokenizer {
             byID[id] = token
             largest = max(largest, id)
         }
-        var tokens: [String] = []
-        tokens.reserveCapacity(largest + 1)
-        for id in 0..<(largest + 1) {
-            guard let t = byID[id] else { throw TokenizerError.missingID(id: id, largestID: largest) }
-            tokens.append(t)
+        // Ids are distinct, so they are exactly 0...largest iff there are largest + 1 of them;
+        // otherwise a hole lies below byID.count (checked before allocating anything large).
+        guard byID.count == largest + 1 else {
+            let hole = (0...byID.count).first { byID[$0] == nil } ?? 0
+            throw TokenizerError.missingID(id: hole, largestID: largest)
         }
-        return tokens
+        return (0..<byID.count).map { byID[$0] ?? "" }
     }
 
     /// `add_prefix_space` of a ByteLevel pre-tokenizer (alone or as the only step of a Sequence).

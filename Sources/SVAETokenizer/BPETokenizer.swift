@@ -79,6 +79,9 @@ public final class BPETokenizer: Sendable {
     ///   yielding one, a repeated merge, an unknown special token or an out-of-range BOS id.
     public init(tokens: [String], merges: [(String, String)], specialTokens: [String] = [],
                 addedTokens: [String] = [], options: Options = Options()) throws {
+        guard tokens.count <= Int(Int32.max) else {
+            throw TokenizerError.idOutOfRange(id: tokens.count - 1, vocabularySize: Int(Int32.max))
+        }
         var ids = [String: Int32](minimumCapacity: tokens.count)
         for (i, t) in tokens.enumerated() {
             if let first = ids[t] { throw TokenizerError.duplicateToken(token: t, firstID: Int(first), secondID: i) }

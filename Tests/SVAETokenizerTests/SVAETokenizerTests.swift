@@ -236,6 +236,9 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
         #expect(throws: TokenizerError.missingID(id: 1, largestID: 2)) {
             try BPETokenizer(vocabJSON: Data(#"{"a":0,"b":2}"#.utf8), merges: "")
         }
+        #expect(throws: TokenizerError.missingID(id: 1, largestID: 2_000_000_000)) {
+            try BPETokenizer(vocabJSON: Data(#"{"a":0,"b":2000000000}"#.utf8), merges: "")
+        }
         #expect(throws: TokenizerError.duplicateID(id: 1, first: "a", second: "b")) {
             try BPETokenizer(vocabJSON: Data(#"{"x":0,"a":1,"b":1}"#.utf8), merges: "")
         }
