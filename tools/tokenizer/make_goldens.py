@@ -67,6 +67,28 @@ def fetch_gpt2_files():
 # ---------------------------------------------------------------------------------------
 # Golden texts (fixed order)
 
+def lcg_texts(alphabet, count, max_len, seed):
+    """Deterministic pseudo-random strings (a 64-bit LCG, so no dependence on `random`)."""
+    state = seed
+    out = []
+    for _ in range(count):
+        state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        n = (state >> 33) % (max_len + 1)
+        chars = []
+        for _ in range(n):
+            state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+            chars.append(alphabet[(state >> 33) % len(alphabet)])
+        out.append("".join(chars))
+    return out
+
+
+# Pieces that stress the pre-tokenizer's boundaries: spaces of each kind, contractions,
+# digits, marks, joiners, letters of several scripts, punctuation, special-token text.
+FUZZ_ALPHABET = [" ", " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u0085", "\u2028", "'", "'s",
+                 "'t", "'re", "'ll", "'S", "a", "Z", "é", "e\u0301", "ß", "中", "ア", "한", "ع", "ह", "\u093f",
+                 "1", "٣", "½", "Ⅻ", ".", ",", "!", "?", "-", "_", "$", "€", "😀", "👍🏽", "\u200d",
+                 "\ufe0f", "\u200b", "\u0001", "<|endoftext|>", "</s>", "<s>", "word", " the", "123"]
+
 def golden_texts():
     t = [
         "", " ", "  ", "\t", "\n", "\r\n", " \n ", "\n\n\n", "a", "A", "I", "0", "!",
@@ -137,6 +159,7 @@ def golden_texts():
         t.append(s.upper())
         t.append(s.lower())
         t.append("  " + s.replace(" ", "\n"))
+    t.extend(lcg_texts(FUZZ_ALPHABET, 200, 24, seed=2408_00655))
     seen = set()
     out = []
     for x in t:
@@ -198,6 +221,8 @@ def splitter_texts():
          ]
     t.append(" ".join(f"S{i}." for i in range(70)))
     t.append("。".join(f"句{i}" for i in range(80)))
+    alphabet = list("ab …，。”！？；：,.!?;:\"\n\r\t") + ["😀", "e\u0301", "\r\n"]
+    t.extend(lcg_texts(alphabet, 200, 30, seed=64))
     return t
 
 
