@@ -50,6 +50,10 @@ public final class BPETokenizer: Sendable {
     public var vocabularySize: Int { tokens.count }
     /// Ids that are special tokens (skipped by `decode(_:skipSpecialTokens:)`).
     public let specialTokenIDs: Set<Int32>
+    /// Special token strings in the order given at construction.
+    public let specialTokens: [String]
+    /// Non-special added token strings (split out of text, kept by `decode`), in given order.
+    public let addedTokenStrings: [String]
 
     let tokenIDs: [String: Int32]
     /// Id of each single-byte token, -1 where missing.
@@ -130,6 +134,8 @@ public final class BPETokenizer: Sendable {
         self.byteTokenIDs = (0..<256).map { ids[ByteLevel.string(forByte: UInt8($0))] ?? -1 }
         self.merges = mergeTable
         self.addedTokens = added
+        self.specialTokens = specialTokens
+        self.addedTokenStrings = addedTokens
         self.addedFirstBytes = firstBytes
         self.specialTokenIDs = special
         self.unknownID = unknown
@@ -137,6 +143,19 @@ public final class BPETokenizer: Sendable {
         self.decodedBytes = bytes
         self.decodedOffsets = offsets
         self.cache = Mutex(WordCache(capacity: options.cacheCapacity))
+    }
+
+    /// The merges in rank order as token-string pairs: with `tokens`, `specialTokens`,
+    /// `addedTokenStrings` and `options` this is everything needed to rebuild the tokenizer
+    /// with `init(tokens:merges:specialTokens:addedTokens:options:)` (what a converter stores).
+    public var mergePairs: [(String, String)] {
+        var pairs = [(rank: UInt64, left: Int, right: Int)]()
+        pairs.reserveCapacity(merges.count)
+        for (key, value) in merges {
+            pairs.append((value >> 32, Int(key >> 32), Int(key & 0xFFFF_FFFF)))
+        }
+        pairs.sort { $0.rank < $1.rank }
+        return pairs.map { (tokens[$0.left], tokens[$0.right]) }
     }
 
     /// The id of a token string (spelled as in vocab.json), if any.

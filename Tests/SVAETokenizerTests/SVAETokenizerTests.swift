@@ -81,6 +81,19 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
         }
     }
 
+    @Test func rebuildFromAccessorsGivesTheSameTokenizer() throws {
+        let small = try BPETokenizer(tokenizerJSON: try Fixtures.data("small-tokenizer.json"))
+        let gpt2 = try Fixtures.gpt2
+        #expect(gpt2.mergePairs.count == 50000)
+        #expect(gpt2.mergePairs.elementsEqual(Fixtures.gpt2Merges) { $0 == $1 })
+        for t in [small, gpt2, try Fixtures.opt] {
+            let copy = try BPETokenizer(tokens: t.tokens, merges: t.mergePairs, specialTokens: t.specialTokens,
+                                        addedTokens: t.addedTokenStrings, options: t.options)
+            #expect(copy.specialTokenIDs == t.specialTokenIDs)
+            for g in Fixtures.goldens.prefix(100) { #expect(copy.encode(g.text) == t.encode(g.text)) }
+        }
+    }
+
     @Test func tokenizerJSONMergeFormsAndTemplateBOS() throws {
         let data = try Fixtures.data("small-tokenizer.json")
         var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
