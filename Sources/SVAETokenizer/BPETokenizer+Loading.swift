@@ -11,7 +11,7 @@ extension BPETokenizer {
     ///     line in rank order (HF rejects any other line, and so do we).
     ///   - specialTokens, addedTokens, options: as in `init(tokens:merges:…)`.
     public convenience init(vocabJSON: Data, merges: String, specialTokens: [String] = [],
-                            addedTokens: [String] = [], options: Options = Options()) throws {
+                            addedTokens: [AddedToken] = [], options: Options = Options()) throws {
         let object = try Self.parseJSON(vocabJSON, path: "vocab.json")
         guard let vocab = object as? [String: Any] else {
             throw TokenizerError.malformedJSON(path: "vocab.json", expected: "an object of token to id", found: Self.kind(object))
@@ -23,7 +23,7 @@ extension BPETokenizer {
 
     /// Builds a tokenizer from `vocab.json` and `merges.txt` files.
     public convenience init(vocabURL: URL, mergesURL: URL, specialTokens: [String] = [],
-                            addedTokens: [String] = [], options: Options = Options()) throws {
+                            addedTokens: [AddedToken] = [], options: Options = Options()) throws {
         let vocab = try Self.read(vocabURL)
         guard let merges = String(data: try Self.read(mergesURL), encoding: .utf8) else {
             throw TokenizerError.unreadableFile(path: mergesURL.path, reason: "not UTF-8")
@@ -35,15 +35,15 @@ extension BPETokenizer {
     /// Builds a tokenizer from a Hugging Face `tokenizer.json`.
     ///
     /// Reads `model.vocab`, `model.merges` (either `"a b"` strings or `["a", "b"]` arrays),
-    /// `model.unk_token`, `added_tokens` (special ones become `specialTokenIDs`, others are
-    /// still split out of text like HF does) and the ByteLevel `add_prefix_space`.
+    /// `model.unk_token`, `added_tokens` (with `special`, `normalized`, `lstrip`, `rstrip`,
+    /// `single_word`) and the ByteLevel `add_prefix_space`.
     /// When `options` is nil they come from the file, and `bosID` from a `TemplateProcessing`
     /// post-processor whose single-sequence template is one special token followed by `$A`
     /// (the way an OPT-style tokenizer prepends `</s>`); pass `options` to override.
     ///
     /// - Throws: `TokenizerError.unsupported` for a normalizer, a non-ByteLevel pre-tokenizer,
-    ///   added tokens with `lstrip`/`rstrip`/`single_word`, `byte_fallback`, `ignore_merges`,
-    ///   dropout or word prefixes/suffixes, since ids would then differ from HF's.
+    ///   `byte_fallback`, `ignore_merges`, dropout or word prefixes/suffixes, since ids would
+    ///   then differ from HF's.
     public convenience init(tokenizerJSON: Data, options: Options? = nil) throws {
         let root = try Self.parseJSON(tokenizerJSON, path: "tokenizer.json")
         guard let root = root as? [String: Any] else {
@@ -74,8 +74,7 @@ extension BPETokenizer {
         }
         // added_tokens
         var extra: [(String, Int)] = []
-        var special: [String] = []
-        var added: [String] = []
+        var added: [AddedToken] = []
         if let list = root["added_tokens"], !(list is NSNull) {
             guard let list = list as? [Any] else {
                 throw TokenizerError.malformedJSON(path: "added_tokens", expected: "an array", found: Self.kind(list))
@@ -86,11 +85,11 @@ extension BPETokenizer {
                       let id = Self.integer(entry["id"]) else {
                     throw TokenizerError.malformedJSON(path: path, expected: "{\"id\": integer, \"content\": string, …}", found: Self.kind(item))
                 }
-                for key in ["lstrip", "rstrip", "single_word"] where (entry[key] as? Bool) == true {
-                    throw TokenizerError.unsupported(feature: "\(path).\(key)", found: "true")
-                }
+                let special = (entry["special"] as? Bool) ?? false
                 extra.append((content, id))
-                if (entry["special"] as? Bool) == true { special.append(content) } else { added.append(content) }
+                added.append(AddedToken(content, special: special, normalized: (entry["normalized"] as? Bool) ?? !special,
+                                        lstrip: (entry["lstrip"] as? Bool) ?? false, rstrip: (entry["rstrip"] as? Bool) ?? false,
+                                        singleWord: (entry["single_word"] as? Bool) ?? false))
             }
         }
         let tokens = try Self.denseTokens(vocab, path: "model.vocab", extra: extra)
@@ -120,7 +119,7 @@ extension BPETokenizer {
             if let unk = model["unk_token"] as? String { resolved.unknownToken = unk }
             resolved.bosID = try Self.templateBOS(root["post_processor"], tokens: tokens)
         }
-        try self.init(tokens: tokens, merges: merges, specialTokens: special, addedTokens: added, options: resolved)
+        try self.init(tokens: tokens, merges: merges, addedTokens: added, options: resolved)
     }
 
     /// Builds a tokenizer from a `tokenizer.json` file.

@@ -3,9 +3,9 @@ import Synchronization
 /// GPT-2 byte-level BPE that reproduces Hugging Face `tokenizers` ids exactly.
 ///
 /// The pipeline is HF's, step by step:
-/// 1. Added (special) tokens are split out of the text first, leftmost-longest, and map to
-///    their own ids (HF's default: `encode_special_tokens=False`). So `"a</s>b"` with `</s>`
-///    registered gives `a`, `</s>`, `b`.
+/// 1. Added (special) tokens are split out of the text first and map to their own ids (HF's
+///    default: `encode_special_tokens=False`; see `AddedToken` for the matching rules). So
+///    `"a</s>b"` with `</s>` registered gives `a`, `</s>`, `b`.
 /// 2. Every other segment is cut by the GPT-2 pattern (see `PreTokenizer.swift`), each piece's
 ///    UTF-8 bytes become byte tokens (`Ġ` for a space, …).
 /// 3. Merges are applied lowest rank first, leftmost first among equal ranks (HF's `merge_all`),
@@ -50,19 +50,19 @@ public final class BPETokenizer: Sendable {
     public var vocabularySize: Int { tokens.count }
     /// Ids that are special tokens (skipped by `decode(_:skipSpecialTokens:)`).
     public let specialTokenIDs: Set<Int32>
-    /// Special token strings in the order given at construction.
-    public let specialTokens: [String]
-    /// Non-special added token strings (split out of text, kept by `decode`), in given order.
-    public let addedTokenStrings: [String]
+    /// Every added token (special or not) in construction order, specials given by name first.
+    public let addedTokens: [AddedToken]
+    /// The contents of the special added tokens.
+    public var specialTokens: [String] { addedTokens.filter(\.special).map(\.content) }
 
     let tokenIDs: [String: Int32]
     /// Id of each single-byte token, -1 where missing.
     let byteTokenIDs: [Int32]
     /// `(left << 32 | right)` → `(rank << 32 | merged id)`.
     let merges: [UInt64: UInt64]
-    /// Added tokens as (UTF-8 bytes, id), longest first.
-    let addedTokens: [([UInt8], Int32)]
-    let addedFirstBytes: [Bool]
+    /// Added-token passes: non-normalized tokens first, then normalized ones.
+    let firstPass: AddedTokenMatcher
+    let secondPass: AddedTokenMatcher
     let unknownID: Int32?
     /// Bytes of every id, flattened: id `i` is `decodedBytes[decodedOffsets[i]..<decodedOffsets[i+1]]`.
     let decodedBytes: [UInt8]
@@ -75,14 +75,15 @@ public final class BPETokenizer: Sendable {
     ///   - tokens: token strings in id order, spelled exactly as in vocab.json.
     ///   - merges: merge pairs in rank order, each naming two entries of `tokens`.
     ///   - specialTokens: strings of `tokens` that are split out of text before BPE and
-    ///     skipped by `decode` by default (e.g. `["<s>", "<pad>", "</s>", "<unk>"]` for OPT).
-    ///   - addedTokens: strings of `tokens` split out of text like special tokens but kept by
-    ///     `decode` (HF's non-special added tokens).
+    ///     skipped by `decode` by default (e.g. `["<s>", "<pad>", "</s>", "<unk>"]` for OPT);
+    ///     shorthand for `AddedToken(s, special: true)` with HF's defaults.
+    ///   - addedTokens: further added tokens with all of HF's options; contents must be in
+    ///     `tokens`. Listing the same content twice with different options is an error.
     ///   - options: BOS and other settings.
     /// - Throws: `TokenizerError` for a duplicate token, a merge naming an unknown token or
     ///   yielding one, a repeated merge, an unknown special token or an out-of-range BOS id.
     public init(tokens: [String], merges: [(String, String)], specialTokens: [String] = [],
-                addedTokens: [String] = [], options: Options = Options()) throws {
+                addedTokens: [AddedToken] = [], options: Options = Options()) throws {
         guard tokens.count <= Int(Int32.max) else {
             throw TokenizerError.idOutOfRange(id: tokens.count - 1, vocabularySize: Int(Int32.max))
         }
@@ -104,16 +105,19 @@ public final class BPETokenizer: Sendable {
             }
             mergeTable[key] = UInt64(rank) << 32 | UInt64(UInt32(m))
         }
-        var added: [([UInt8], Int32)] = []
+        var added: [AddedToken] = []
+        var entries: [AddedTokenMatcher.Entry] = []
         var special = Set<Int32>()
-        for (t, isSpecial) in specialTokens.map({ ($0, true) }) + addedTokens.map({ ($0, false) }) {
-            guard let id = ids[t] else { throw TokenizerError.unknownSpecialToken(t) }
-            if isSpecial { special.insert(id) }
-            if !t.isEmpty && !added.contains(where: { $0.1 == id }) { added.append((Array(t.utf8), id)) }
+        for token in specialTokens.map({ AddedToken($0, special: true) }) + addedTokens {
+            guard let id = ids[token.content] else { throw TokenizerError.unknownSpecialToken(token.content) }
+            if let previous = added.first(where: { $0.content == token.content }) {
+                if previous == token { continue }
+                throw TokenizerError.duplicateToken(token: token.content, firstID: Int(id), secondID: Int(id))
+            }
+            added.append(token)
+            if token.special { special.insert(id) }
+            if !token.content.isEmpty { entries.append(.init(bytes: Array(token.content.utf8), id: id, token: token)) }
         }
-        added.sort { $0.0.count > $1.0.count }
-        var firstBytes = [Bool](repeating: false, count: 256)
-        for (bytes, _) in added { firstBytes[Int(bytes[0])] = true }
         var unknown: Int32?
         if let u = options.unknownToken {
             guard let id = ids[u] else { throw TokenizerError.unknownSpecialToken(u) }
@@ -134,9 +138,8 @@ public final class BPETokenizer: Sendable {
         self.byteTokenIDs = (0..<256).map { ids[ByteLevel.string(forByte: UInt8($0))] ?? -1 }
         self.merges = mergeTable
         self.addedTokens = added
-        self.specialTokens = specialTokens
-        self.addedTokenStrings = addedTokens
-        self.addedFirstBytes = firstBytes
+        self.firstPass = AddedTokenMatcher(entries.filter { !$0.token.normalized })
+        self.secondPass = AddedTokenMatcher(entries.filter { $0.token.normalized })
         self.specialTokenIDs = special
         self.unknownID = unknown
         self.options = options
@@ -145,9 +148,9 @@ public final class BPETokenizer: Sendable {
         self.cache = Mutex(WordCache(capacity: options.cacheCapacity))
     }
 
-    /// The merges in rank order as token-string pairs: with `tokens`, `specialTokens`,
-    /// `addedTokenStrings` and `options` this is everything needed to rebuild the tokenizer
-    /// with `init(tokens:merges:specialTokens:addedTokens:options:)` (what a converter stores).
+    /// The merges in rank order as token-string pairs: with `tokens`, `addedTokens` and
+    /// `options` this is everything needed to rebuild the tokenizer with
+    /// `init(tokens:merges:addedTokens:options:)` (what a converter stores).
     public var mergePairs: [(String, String)] {
         var pairs = [(rank: UInt64, left: Int, right: Int)]()
         pairs.reserveCapacity(merges.count)
@@ -200,38 +203,18 @@ public final class BPETokenizer: Sendable {
         encode(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Splits out added tokens, then pre-tokenizes and BPE-encodes each remaining segment.
+    /// Splits out added tokens (two passes), then pre-tokenizes and BPE-encodes the rest.
     private func encodeSegments(_ buf: UnsafeBufferPointer<UInt8>, into out: inout [Int32],
                                 cache: inout WordCache, scratch: inout BPEScratch) {
-        var segmentStart = 0
-        var i = 0
-        let n = buf.count
-        if !addedTokens.isEmpty {
-            while i < n {
-                if addedFirstBytes[Int(buf[i])], let (length, id) = matchAdded(buf, at: i) {
-                    encodeText(buf, segmentStart..<i, into: &out, cache: &cache, scratch: &scratch)
-                    out.append(id)
-                    i += length
-                    segmentStart = i
-                } else {
-                    i += 1
-                }
-            }
+        if firstPass.isEmpty && secondPass.isEmpty {
+            encodeText(buf, 0..<buf.count, into: &out, cache: &cache, scratch: &scratch)
+            return
         }
-        encodeText(buf, segmentStart..<n, into: &out, cache: &cache, scratch: &scratch)
-    }
-
-    /// Longest added token starting at `i` (tokens are sorted longest first).
-    private func matchAdded(_ buf: UnsafeBufferPointer<UInt8>, at i: Int) -> (Int, Int32)? {
-        for (bytes, id) in addedTokens where bytes.count <= buf.count - i {
-            var same = true
-            for k in 0..<bytes.count where buf[i + k] != bytes[k] {
-                same = false
-                break
-            }
-            if same { return (bytes.count, id) }
-        }
-        return nil
+        firstPass.split(buf, 0..<buf.count, text: { segment in
+            secondPass.split(buf, segment, text: { piece in
+                encodeText(buf, piece, into: &out, cache: &cache, scratch: &scratch)
+            }, token: { out.append($0) })
+        }, token: { out.append($0) })
     }
 
     private func encodeText(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, into out: inout [Int32],

@@ -13,8 +13,8 @@
 // Decisions, each checked against HF tokenizers 0.23.3 by the goldens
 // (`tools/tokenizer/make_goldens.py`, fixtures in Tests/SVAETokenizerTests/Fixtures):
 // - Special and added tokens in the text are split out before BPE (HF's default,
-//   `encode_special_tokens=False`), leftmost-longest; `lstrip`/`rstrip`/`single_word` added
-//   tokens are refused as unsupported rather than matched differently.
+//   `encode_special_tokens=False`) with HF's rules: non-normalized tokens first, then
+//   normalized ones, leftmost-longest, `lstrip`/`rstrip`/`single_word` honoured.
 // - Regex classes: \p{L} = L*, \p{N} = N*, \s = U+0009...U+000D, U+0085, Zs, Zl, Zp; scalars
 //   newer than Unicode 16.0 (HF's Oniguruma tables) count as unassigned. Verified for every
 //   code point.

@@ -87,8 +87,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
         #expect(gpt2.mergePairs.count == 50000)
         #expect(gpt2.mergePairs.elementsEqual(Fixtures.gpt2Merges) { $0 == $1 })
         for t in [small, gpt2, try Fixtures.opt] {
-            let copy = try BPETokenizer(tokens: t.tokens, merges: t.mergePairs, specialTokens: t.specialTokens,
-                                        addedTokens: t.addedTokenStrings, options: t.options)
+            let copy = try BPETokenizer(tokens: t.tokens, merges: t.mergePairs, addedTokens: t.addedTokens, options: t.options)
             #expect(copy.specialTokenIDs == t.specialTokenIDs)
             for g in Fixtures.goldens.prefix(100) { #expect(copy.encode(g.text) == t.encode(g.text)) }
         }
@@ -114,6 +113,29 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
         for g in Fixtures.goldens {
             #expect(stringForm.encode(g.text) == [0] + g.small)
             #expect(stringForm.encode(g.text, addBOS: false) == arrayForm.encode(g.text))
+        }
+    }
+
+    @Test func addedTokenOptionsMatchHF() throws {
+        let data = try Fixtures.data("added-tokenizer.json")
+        let json = try BPETokenizer(tokenizerJSON: data)
+        #expect(json.addedTokens.count == 9)
+        #expect(json.addedTokens.contains(AddedToken("[LR]", special: true, normalized: true, lstrip: true, rstrip: true)))
+        let rebuilt = try BPETokenizer(tokens: json.tokens, merges: json.mergePairs, addedTokens: json.addedTokens)
+        let cases = try Fixtures.jsonLines("added_goldens.jsonl")
+        #expect(cases.count > 200)
+        var failures: [String] = []
+        for c in cases {
+            let text = c["text"] as? String ?? ""
+            let ids = Fixtures.ints(c["ids"])
+            if json.encode(text) != ids || rebuilt.encode(text) != ids {
+                failures.append("\(text.debugDescription): got \(json.encode(text)), HF \(ids)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) mismatches, first: \(failures.prefix(5))")
+        #expect(throws: TokenizerError.duplicateToken(token: "ab", firstID: 260, secondID: 260)) {
+            try BPETokenizer(tokens: json.tokens, merges: json.mergePairs,
+                             addedTokens: [AddedToken("ab", special: false), AddedToken("ab", special: true)])
         }
     }
 
@@ -289,9 +311,6 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
         }
         #expect(throws: TokenizerError.duplicateID(id: 0, first: "a", second: "<s>")) {
             try BPETokenizer(tokenizerJSON: try make { $0["added_tokens"] = [["id": 0, "content": "<s>", "special": true]] })
-        }
-        #expect(throws: TokenizerError.unsupported(feature: "added_tokens[0].lstrip", found: "true")) {
-            try BPETokenizer(tokenizerJSON: try make { $0["added_tokens"] = [["id": 3, "content": "<s>", "special": true, "lstrip": true]] })
         }
         #expect(throws: TokenizerError.unsupported(feature: "model.type", found: "WordPiece")) {
             try BPETokenizer(tokenizerJSON: try make { $0["model"] = ["type": "WordPiece", "vocab": ["a": 0]] })

@@ -226,6 +226,33 @@ def splitter_texts():
     return t
 
 
+# Added tokens with every HF matching option, on top of the small model (their ids follow the
+# model's when their content is not in its vocabulary).
+def added_token_specs(AddedToken):
+    return [
+        AddedToken("<mask>", special=True, lstrip=True),
+        AddedToken("[R]", special=False, rstrip=True),
+        AddedToken("[LR]", special=True, lstrip=True, rstrip=True, normalized=True),
+        AddedToken("word", special=False, single_word=True),
+        AddedToken("zqz", special=False, single_word=True),
+        AddedToken("<x>", special=True, normalized=True),
+        AddedToken("x>", special=False, normalized=False),
+        AddedToken("ab", special=False),
+    ]
+
+
+ADDED_TEXTS = [
+    "", "<mask>", "a <mask> b", "a  \t<mask>b", "\n<mask>", "<mask><mask>", " <mask> <mask> ",
+    "[R]", "x[R]  y", "[R]\n\nz", "[R] [R]", "a [LR]  b", "  [LR]  ", "[LR][LR]", "<mask>[R] [LR]",
+    "word", " word ", "words", "a word.", "sword", "word_x", "wordé", "éword", "word-word", "1word",
+    "zqz", " zqz ", "zqzs", "azqz", "zqz.", ".zqz", "zqz_", "_zqz", "é zqz", "zqzé", "1zqz", "zqz1",
+    "zqz\u200d", "\u200czqz", "zqz\u0301", "zqz-zqz", "zqzzqz", "zqz zqz", "\u00a0zqz\u3000", "½zqz",
+    "<x>", "a<x>b", "x>", "<x>x>", "<<x>>", "ab", "abab", "cab", "<|endoftext|>ab", "ab<mask>",
+]
+ADDED_ALPHABET = ["<mask>", "[R]", "[LR]", "word", "zqz", "zqz", "<x>", "x>", "ab", " ", "  ", "\t", "\n", "a", "é",
+                  "_", "1", ".", "<", ">", "x", "\u00a0", "<|endoftext|>"]
+
+
 def unicode_class_runs(pre_tokenizer):
     """Runs of the class HF's regex gives each code point, probed with two short strings."""
     one = pre_tokenizer.pre_tokenize_str("1")[0][0]
@@ -297,6 +324,12 @@ def main():
             with open(os.path.join(d, name), "rb") as src, open(os.path.join(FIXTURES, name), "wb") as dst:
                 dst.write(src.read())
 
+    added = Tokenizer.from_str(small.to_str())
+    added.add_special_tokens([t for t in added_token_specs(AddedToken) if t.special])
+    added.add_tokens([t for t in added_token_specs(AddedToken) if not t.special])
+    with open(os.path.join(FIXTURES, "added-tokenizer.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(json.loads(added.to_str()), ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+
     def dump(obj):
         return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -307,6 +340,10 @@ def main():
             s = small.encode(x).ids
             assert gpt2.decode(g, skip_special_tokens=False) == x
             f.write(dump({"text": x, "gpt2": g, "opt": o, "small": s}) + "\n")
+
+    with open(os.path.join(FIXTURES, "added_goldens.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+        for x in ADDED_TEXTS + lcg_texts(ADDED_ALPHABET, 200, 12, seed=1024):
+            f.write(dump({"text": x, "ids": added.encode(x).ids}) + "\n")
 
     with open(os.path.join(FIXTURES, "bytes_goldens.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for b in INVALID_BYTES:
