@@ -112,7 +112,7 @@ public final class BPETokenizer: Sendable {
             guard let id = ids[token.content] else { throw TokenizerError.unknownSpecialToken(token.content) }
             if let previous = added.first(where: { $0.content == token.content }) {
                 if previous == token { continue }
-                throw TokenizerError.duplicateToken(token: token.content, firstID: Int(id), secondID: Int(id))
+                throw TokenizerError.conflictingAddedToken(token.content)
             }
             added.append(token)
             if token.special { special.insert(id) }

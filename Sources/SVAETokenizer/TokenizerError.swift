@@ -28,6 +28,10 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     /// A file could not be read.
     case unreadableFile(path: String, reason: String)
 
+    /// The same added token is listed twice with different options.
+    case conflictingAddedToken(String)
+
+    /// A sentence naming what was expected and what was found.
     public var description: String {
         switch self {
         case let .duplicateToken(t, a, b): "token \(t.debugDescription) appears at ids \(a) and \(b); expected unique tokens"
@@ -42,6 +46,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .idOutOfRange(id, n): "id \(id) is out of range; expected 0..<\(n)"
         case let .unsupported(feature, found): "unsupported tokenizer feature \(feature): \(found)"
         case let .unreadableFile(path, reason): "cannot read \(path): \(reason)"
+        case let .conflictingAddedToken(t): "added token \(t.debugDescription) is listed twice with different options; expected one set"
         }
     }
 }

@@ -133,7 +133,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
             }
         }
         #expect(failures.isEmpty, "\(failures.count) mismatches, first: \(failures.prefix(5))")
-        #expect(throws: TokenizerError.duplicateToken(token: "ab", firstID: 260, secondID: 260)) {
+        #expect(throws: TokenizerError.conflictingAddedToken("ab")) {
             try BPETokenizer(tokens: json.tokens, merges: json.mergePairs,
                              addedTokens: [AddedToken("ab", special: false), AddedToken("ab", special: true)])
         }
