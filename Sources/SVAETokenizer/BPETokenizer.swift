@@ -324,6 +324,10 @@ public final class BPETokenizer: Sendable {
     /// special tokens skipped by default). Bytes that are not valid UTF-8 (a sequence cut in the
     /// middle of a character) become U+FFFD, one per maximal invalid subsequence, like HF's
     /// ByteLevel decoder (`String::from_utf8_lossy`).
+    ///
+    /// Added tokens go through the same byte table as HF does it, quirk included: an added token
+    /// spelled only in table characters (ASCII, most of Latin-1) stands for those BYTES, so
+    /// `é!` decodes to `"\u{FFFD}!"`; any other content (e.g. `日本`) decodes as its own UTF-8.
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) throws -> String {
         String(decoding: try decodeBytes(ids, skipSpecialTokens: skipSpecialTokens), as: UTF8.self)
     }

@@ -119,7 +119,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
     @Test func addedTokenOptionsMatchHF() throws {
         let data = try Fixtures.data("added-tokenizer.json")
         let json = try BPETokenizer(tokenizerJSON: data)
-        #expect(json.addedTokens.count == 9)
+        #expect(json.addedTokens.count == 11)
         #expect(json.addedTokens.contains(AddedToken("[LR]", special: true, normalized: true, lstrip: true, rstrip: true)))
         let rebuilt = try BPETokenizer(tokens: json.tokens, merges: json.mergePairs, addedTokens: json.addedTokens)
         let cases = try Fixtures.jsonLines("added_goldens.jsonl")
@@ -130,6 +130,9 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
             let ids = Fixtures.ints(c["ids"])
             if json.encode(text) != ids || rebuilt.encode(text) != ids {
                 failures.append("\(text.debugDescription): got \(json.encode(text)), HF \(ids)")
+            }
+            if try json.decode(ids) != c["decoded"] as? String || json.decode(ids, skipSpecialTokens: false) != c["decodedAll"] as? String {
+                failures.append("decode \(ids): got \(try json.decode(ids).debugDescription), HF \(String(describing: c["decoded"]))")
             }
         }
         #expect(failures.isEmpty, "\(failures.count) mismatches, first: \(failures.prefix(5))")

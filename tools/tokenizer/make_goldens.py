@@ -238,6 +238,8 @@ def added_token_specs(AddedToken):
         AddedToken("<x>", special=True, normalized=True),
         AddedToken("x>", special=False, normalized=False),
         AddedToken("ab", special=False),
+        AddedToken("é!", special=False),  # decodes to U+FFFD "!" in HF: é is byte 0xE9 in the table
+        AddedToken("日本", special=False),  # not table characters: decodes as its own UTF-8
     ]
 
 
@@ -247,6 +249,7 @@ ADDED_TEXTS = [
     "word", " word ", "words", "a word.", "sword", "word_x", "wordé", "éword", "word-word", "1word",
     "zqz", " zqz ", "zqzs", "azqz", "zqz.", ".zqz", "zqz_", "_zqz", "é zqz", "zqzé", "1zqz", "zqz1",
     "zqz\u200d", "\u200czqz", "zqz\u0301", "zqz-zqz", "zqzzqz", "zqz zqz", "\u00a0zqz\u3000", "½zqz",
+    "é!", "a é! 日本 b", "日本語",
     "<x>", "a<x>b", "x>", "<x>x>", "<<x>>", "ab", "abab", "cab", "<|endoftext|>ab", "ab<mask>",
 ]
 ADDED_ALPHABET = ["<mask>", "[R]", "[LR]", "word", "zqz", "zqz", "<x>", "x>", "ab", " ", "  ", "\t", "\n", "a", "é",
@@ -343,7 +346,9 @@ def main():
 
     with open(os.path.join(FIXTURES, "added_goldens.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for x in ADDED_TEXTS + lcg_texts(ADDED_ALPHABET, 200, 12, seed=1024):
-            f.write(dump({"text": x, "ids": added.encode(x).ids}) + "\n")
+            ids = added.encode(x).ids
+            f.write(dump({"text": x, "ids": ids, "decoded": added.decode(ids),
+                          "decodedAll": added.decode(ids, skip_special_tokens=False)}) + "\n")
 
     with open(os.path.join(FIXTURES, "bytes_goldens.jsonl"), "w", encoding="utf-8", newline="\n") as f:
         for b in INVALID_BYTES:
