@@ -341,7 +341,11 @@ public enum OPTTokens {
     public static let eos: Int32 = 2
     /// `<pad>`.
     public static let pad: Int32 = 1
-    /// The four special tokens at ids 0...3, in id order.
+    /// The four tokens at ids 0...3, in id order. The OPT-style goldens register all four as
+    /// special. OPT's own tokenizer files declare which of them HF treats as special (its
+    /// special_tokens_map names `</s>` as bos/eos/unk and `<pad>` as pad, so `<s>` and `<unk>`
+    /// typed in text are probably BPE-encoded there; not verifiable offline): a converter
+    /// should pass the special tokens the checkpoint's tokenizer config lists.
     public static let specialTokens = ["<s>", "<pad>", "</s>", "<unk>"]
 
     /// An OPT-STYLE table from GPT-2's: the four specials at 0...3, then every GPT-2 token at
