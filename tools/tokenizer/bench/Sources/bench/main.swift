@@ -25,6 +25,10 @@ guard let tokenizer = loaded else { print("cannot load fixtures from \(fixtures.
 let bytes = text.utf8.count
 print(String(format: "load %.3f s; text %d bytes", seconds(load), bytes))
 
+// First call: builds the lazily computed class table of the BMP (one-time cost).
+let first = seconds(clock.measure { _ = tokenizer.encode("x") })
+print(String(format: "first call (class table): %.1f ms", first * 1e3))
+
 var ids: [Int32] = []
 let cold = seconds(clock.measure { ids = tokenizer.encode(text) })
 print(String(format: "cold (empty word cache): %.2f MB/s, %.3f Mtok/s, %d tokens",
