@@ -19,6 +19,10 @@ What it does
        small  a 600-token byte-level BPE trained by HF on the golden texts, saved as
               Fixtures/small-tokenizer.json (HF's own serialisation) and as
               Fixtures/small-vocab.json + small-merges.txt (HF's BPE.save).
+     Also: Fixtures/added-tokenizer.json, the small model plus added tokens using every HF
+     option (special, normalized, lstrip, rstrip, single_word), with added_goldens.jsonl
+     (ids and both decodes), and bytes_goldens.jsonl (invalid UTF-8: Python's
+     errors="replace" text and its ids, HF's decode of the raw byte tokens).
   4. Writes Fixtures/unicode_classes.txt: for every code point (surrogates excepted) the class
      HF's pre-tokenizer regex gives it (L letter, N number, S whitespace, O other), as runs
      "HEX CLASS" (start of each run), probed through `pre_tokenize_str` (~10 s).
