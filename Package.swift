@@ -66,6 +66,9 @@ let package = Package(
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
         .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels"]),
         .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
     ]
 )
