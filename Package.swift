@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "SVAEImport", dependencies: ["SVAEFormat", "SVAEKernels"]),
 
         // MARK: API
-        .target(name: "SVAE", dependencies: ["SVAEModel"]),
+        .target(name: "SVAE", dependencies: ["SVAEModel", "SVAETokenizer", "SVAEFormat", "SVAEKernels"]),
 
         // MARK: tools
         .executableTarget(
@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
     ]
 )
