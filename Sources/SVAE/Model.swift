@@ -149,6 +149,11 @@ public final class Session: @unchecked Sendable {
         }
     }
 
+    /// A decoder for one sentence vector, stepping token by token (KV cache inside).
+    public func makeDecoder(_ vector: [Float]) throws(SVAEError) -> DecoderSession {
+        do { return try DecoderSession(model: model.vae, vector: vector, context: context) } catch { throw .model(error) }
+    }
+
     /// Encode then greedily decode one text.
     public func reconstruct(_ text: String) throws(SVAEError) -> Reconstruction {
         let ids = try model.tokenize(text)
