@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "SVAEImport", dependencies: ["SVAEFormat", "SVAEKernels"]),
 
         // MARK: API
-        .target(name: "SVAE", dependencies: ["SVAEModel"]),
+        .target(name: "SVAE", dependencies: ["SVAEModel", "SVAETokenizer", "SVAEFormat", "SVAEKernels"]),
 
         // MARK: tools
         .executableTarget(
@@ -66,6 +66,10 @@ let package = Package(
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
         .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels"]),
         .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
     ]
 )

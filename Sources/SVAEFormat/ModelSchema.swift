@@ -93,6 +93,11 @@ public enum ModelSchema {
         }
     }
 
+    /// A bias-free projection is stored under its bare name (`encoder.project_in`, §8).
+    private static func projection(_ n: String, _ out: Int, _ inp: Int) -> [Expected] {
+        [Expected(name: n, shape: [out, inp], mustBeF32: false)]
+    }
+
     private static func linear(_ n: String, _ out: Int, _ inp: Int, bias: Bool = true) -> [Expected] {
         [Expected(name: n + ".weight", shape: [out, inp], mustBeF32: false)]
             + (bias ? [Expected(name: n + ".bias", shape: [out], mustBeF32: true)] : [])
@@ -117,7 +122,7 @@ public enum ModelSchema {
 
         var out: [Expected] = []
         out.append(Expected(name: "encoder.embed", shape: [v, e], mustBeF32: false))
-        if e != d { out += linear("encoder.project_in", d, e, bias: false) }
+        if e != d { out += projection("encoder.project_in", d, e) }
         for k in 0..<encL {
             let p = "encoder.layers.\(k)."
             out += linear(p + "attn_qkv", 3 * d, d) + linear(p + "attn_out", d, d) + norm(p + "norm1", d)
@@ -129,7 +134,7 @@ public enum ModelSchema {
         }
         out += norm("encoder.norm", d)
         out.append(Expected(name: "decoder.embed", shape: [v, e], mustBeF32: false))
-        if e != d { out += linear("decoder.project_in", d, e, bias: false) }
+        if e != d { out += projection("decoder.project_in", d, e) }
         for k in 0..<decL {
             let p = "decoder.layers.\(k)."
             out += linear(p + "self_qkv", 3 * d, d) + linear(p + "self_out", d, d) + norm(p + "norm1", d)
@@ -178,7 +183,7 @@ public enum ModelSchema {
         try tokenIDs(m, vocab: v)
         var out = [Expected(name: "opt.embed", shape: [v, e], mustBeF32: false),
                    Expected(name: "opt.pos_embed", shape: [p + 2, d], mustBeF32: false)]
-        if e != d { out += linear("opt.project_in", d, e, bias: false) + linear("opt.project_out", e, d, bias: false) }
+        if e != d { out += projection("opt.project_in", d, e) + projection("opt.project_out", e, d) }
         out += optLayers("opt", count: layers, d: d, f: f)
         if before { out += norm("opt.final_norm", d) }
         return out

@@ -1,1 +1,0 @@
-// SVAE: filled in by its issue.

@@ -1,0 +1,56 @@
+import SVAEKernels
+
+// Small helpers over KernelContext and Ops for row-major activations.
+
+extension KernelContext {
+    /// Y[n, out] = X[n, in] · Wᵀ + b.
+    func linear(_ y: UnsafeMutableBufferPointer<Float>, _ l: Linear, _ x: UnsafeBufferPointer<Float>, n: Int) {
+        matmul(y, l.w, x, n: n)
+        if let b = l.b {
+            for r in 0..<n { Ops.addBias(UnsafeMutableBufferPointer(rebasing: y[(r * l.outputs)..<((r + 1) * l.outputs)]), b) }
+        }
+    }
+}
+
+/// x = LayerNorm(x + r) row by row (post-norm residual), x and r [n, d].
+func addNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>, _ norm: Norm, n: Int, d: Int, eps: Float) {
+    for i in 0..<n {
+        let row = UnsafeMutableBufferPointer(rebasing: x[(i * d)..<((i + 1) * d)])
+        Ops.add(row, UnsafeBufferPointer(row), UnsafeBufferPointer(rebasing: r[(i * d)..<((i + 1) * d)]))
+        Ops.layerNorm(row, UnsafeBufferPointer(row), weight: norm.w, bias: norm.b, eps: eps)
+    }
+}
+
+/// A float buffer owned by a session or call, grown on demand and reused (no allocation once warm).
+final class FloatBuffer {
+    private(set) var base: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+    init(_ count: Int = 0) {
+        capacity = max(count, 1)
+        base = .allocate(capacity: capacity)
+        base.initialize(repeating: 0, count: capacity)
+    }
+    deinit { base.deallocate() }
+    /// A view of the first `count` floats (contents kept when not grown).
+    func view(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        if count > capacity {
+            base.deallocate()
+            capacity = count
+            base = .allocate(capacity: count)
+            base.initialize(repeating: 0, count: count)
+        }
+        return UnsafeMutableBufferPointer(start: base, count: count)
+    }
+}
+
+extension UnsafeMutableBufferPointer where Element == Float {
+    /// Row i of a row-major [*, width] buffer.
+    func row(_ i: Int, _ width: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: self[(i * width)..<((i + 1) * width)])
+    }
+    /// Elements [from, from + count).
+    func slice(_ from: Int, _ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: self[from..<(from + count)])
+    }
+    var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(self) }
+}

@@ -1,0 +1,99 @@
+import SVAEKernels
+
+extension SentenceVAE {
+    /// Embeds `ids` into rows [n, d] of `x` (`scratchE` holds [n, E] when there is `project_in`)
+    /// and adds the sinusoidal position `firstPosition + i` to row i.
+    func embed(_ x: UnsafeMutableBufferPointer<Float>, _ e: Embedding, ids: ArraySlice<Int32>, positions first: [Int],
+               scratchE: FloatBuffer, context: KernelContext) throws(ModelError) {
+        let d = config.hidden, n = ids.count
+        do throws(KernelError) {
+            if let proj = e.projectIn {
+                let E = e.table.cols
+                let buf = scratchE.view(n * E)
+                for (i, id) in ids.enumerated() { try e.table.gatherRow(buf.row(i, E), row: Int(id)) }
+                context.linear(x, proj, buf.readOnly, n: n)
+            } else {
+                for (i, id) in ids.enumerated() { try e.table.gatherRow(x.row(i, d), row: Int(id)) }
+            }
+        } catch {
+            throw .kernel(tensor: "embedding", error)
+        }
+        positions.withUnsafeBufferPointer { pe in
+            for i in 0..<n {
+                let row = x.row(i, d)
+                Ops.add(row, row.readOnly, UnsafeBufferPointer(rebasing: pe[(first[i] * d)..<((first[i] + 1) * d)]))
+            }
+        }
+    }
+
+    /// Encodes sentences to sentence vectors.
+    ///
+    /// - Parameter sentences: token ids of each sentence, starting with BOS as the tokenizer gives them
+    ///   (the reference encodes `</s> t1 … tn`), at most `maxSeqLen` ids each.
+    /// - Returns: one `hidden`-vector per sentence.
+    ///
+    /// Each sentence is processed at its own length, which is exactly the reference's padded batch
+    /// with a key-padding mask and zeroed padded outputs; all sentences' tokens share the linear
+    /// layers as one matrix product.
+    public func encode(_ sentences: [[Int32]], context: KernelContext) throws(ModelError) -> [[Float]] {
+        for (i, s) in sentences.enumerated() { try check(s, index: i) }
+        if sentences.isEmpty { return [] }
+        let c = config, d = c.hidden, f = c.ffn
+        let total = sentences.reduce(0) { $0 + $1.count }
+        var starts: [Int] = []
+        var flat: [Int32] = []
+        var pos: [Int] = []
+        flat.reserveCapacity(total)
+        for s in sentences {
+            starts.append(flat.count)
+            flat += s
+            pos += 0..<s.count
+        }
+        let xb = FloatBuffer(total * d), qkvb = FloatBuffer(total * 3 * d), attb = FloatBuffer(total * d)
+        let tmpb = FloatBuffer(total * d), hb = FloatBuffer(total * f), eb = FloatBuffer(), sb = FloatBuffer(c.maxSeqLen)
+        let x = xb.view(total * d), qkv = qkvb.view(total * 3 * d), att = attb.view(total * d)
+        let tmp = tmpb.view(total * d), h = hb.view(total * f), scores = sb.view(c.maxSeqLen)
+        try embed(x, encEmbed, ids: flat[...], positions: pos, scratchE: eb, context: context)
+        let scale = 1 / Float(c.headDim).squareRoot()
+        for layer in encLayers {
+            context.linear(qkv, layer.qkv, x.readOnly, n: total)
+            for (si, s) in sentences.enumerated() {
+                let s0 = starts[si], L = s.count
+                let keys = UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + d)...])
+                let values = UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + 2 * d)...])
+                for t in 0..<L {
+                    Ops.attention(out: att.row(s0 + t, d), scratch: scores,
+                                  q: UnsafeBufferPointer(rebasing: qkv[((s0 + t) * 3 * d)..<((s0 + t) * 3 * d + d)]),
+                                  k: keys, v: values, scale: scale, heads: c.heads, headDim: c.headDim, length: L, kvStride: 3 * d)
+                }
+            }
+            context.linear(tmp, layer.out, att.readOnly, n: total)
+            addNorm(x, tmp.readOnly, layer.norm1, n: total, d: d, eps: c.eps)
+            context.linear(h, layer.up, x.readOnly, n: total)
+            Ops.relu(h, h.readOnly)
+            context.linear(tmp, layer.down, h.readOnly, n: total)
+            addNorm(x, tmp.readOnly, layer.norm2, n: total, d: d, eps: c.eps)
+        }
+        // Pooling: learnable add s = Σ_t h_t (w·h_t + b), or the plain sum; then LayerNorm.
+        var out: [[Float]] = []
+        out.reserveCapacity(sentences.count)
+        let sum = tmpb.view(d)
+        for (si, s) in sentences.enumerated() {
+            sum.update(repeating: 0)
+            for t in 0..<s.count {
+                let row = x.row(starts[si] + t, d)
+                var alpha: Float = 1
+                if let p = pool {
+                    var dot: Float = 0
+                    for j in 0..<d { dot += p.w[j] * row[j] }
+                    alpha = dot + p.b
+                }
+                for j in 0..<d { sum[j] += alpha * row[j] }
+            }
+            var v = [Float](repeating: 0, count: d)
+            v.withUnsafeMutableBufferPointer { Ops.layerNorm($0, sum.readOnly, weight: encNorm.w, bias: encNorm.b, eps: c.eps) }
+            out.append(v)
+        }
+        return out
+    }
+}

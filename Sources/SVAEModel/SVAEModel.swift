@@ -1,1 +1,0 @@
-// SVAEModel: filled in by its issue.

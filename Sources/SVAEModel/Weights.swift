@@ -1,0 +1,62 @@
+import SVAEFormat
+import SVAEKernels
+
+// Views into the mapped file. Biases and norms are f32 (the schema enforces it) and 64-byte
+// aligned (the format guarantees it), so they are read in place as Float.
+
+/// y = W x + b, W [out, in].
+struct Linear: @unchecked Sendable {
+    let w: WeightMatrix
+    let b: UnsafeBufferPointer<Float>?
+    var outputs: Int { w.rows }
+    var inputs: Int { w.cols }
+}
+
+/// LayerNorm parameters [d].
+struct Norm: @unchecked Sendable {
+    let w: UnsafeBufferPointer<Float>
+    let b: UnsafeBufferPointer<Float>
+}
+
+/// Looks tensors up by our names (formats/svae.md §8) and makes typed views.
+struct TensorTable {
+    let file: SVAEFile
+
+    func info(_ name: String) throws(ModelError) -> TensorInfo {
+        guard let t = file.tensor(name) else {
+            throw .format(SVAEFormatError(file: file.path, .missingTensor(name: name)))
+        }
+        return t
+    }
+
+    func has(_ name: String) -> Bool { file.tensor(name) != nil }
+
+    func floats(_ name: String) throws(ModelError) -> UnsafeBufferPointer<Float> {
+        let t = try info(name)
+        guard t.type == .f32 else {
+            throw .format(SVAEFormatError(file: file.path, .tensorType(tensor: name, expected: "f32", found: t.type.description)))
+        }
+        let b = file.bytes(of: t)
+        return UnsafeBufferPointer(start: b.baseAddress!.assumingMemoryBound(to: Float.self), count: t.elementCount)
+    }
+
+    func matrix(_ name: String) throws(ModelError) -> WeightMatrix {
+        let t = try info(name)
+        guard t.shape.count == 2, let type = SVAEKernels.ElementType(rawValue: Int32(t.type.rawValue)) else {
+            throw .format(SVAEFormatError(file: file.path, .tensorShape(tensor: name, expected: [-1, -1], found: t.shape)))
+        }
+        do {
+            return try WeightMatrix(file.bytes(of: t), type: type, rows: t.shape[0], cols: t.shape[1])
+        } catch {
+            throw .kernel(tensor: name, error)
+        }
+    }
+
+    func linear(_ name: String, bias: Bool = true) throws(ModelError) -> Linear {
+        Linear(w: try matrix(name + ".weight"), b: bias ? try floats(name + ".bias") : nil)
+    }
+
+    func norm(_ name: String) throws(ModelError) -> Norm {
+        Norm(w: try floats(name + ".weight"), b: try floats(name + ".bias"))
+    }
+}

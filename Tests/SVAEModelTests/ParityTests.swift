@@ -1,0 +1,89 @@
+import Foundation
+import SVAEFormat
+import SVAEKernels
+import Testing
+@testable import SVAEModel
+
+/// f32 parity with the PyTorch reference (tools/parity/make_svae_fixtures.py).
+@Suite struct ParityTests {
+    /// Max |Δ| allowed between our f32 results and PyTorch's (the limit).
+    static let f32Tolerance: Float = 1e-4
+
+    @Test(arguments: fixtureNames)
+    func f32MatchesReference(name: String) throws {
+        let g = try loadGolden(name)
+        let model = try SentenceVAE(path: try convertFixture(name, type: .f32, golden: g))
+        for path in KernelPath.supported {
+            let ctx = try KernelContext(threads: 1, path: path)
+            let vectors = try model.encode(g.sentences, context: ctx)
+            for (i, v) in vectors.enumerated() {
+                let diff = maxAbsDiff(v, g.vectors[i])
+                #expect(diff <= Self.f32Tolerance, "\(name) \(path): vector \(i) max |Δ| \(diff)")
+            }
+            // Teacher-forced logits: feed the golden sentence and compare every position.
+            for (sentence, golden) in [(g.logits_sentence, g.logits), (g.logits_long_sentence, g.logits_long)] {
+                let session = try DecoderSession(model: model, vector: g.vectors[sentence], context: ctx)
+                for (p, id) in g.sentences[sentence].enumerated() {
+                    let logits = Array(try session.step(id))
+                    let diff = maxAbsDiff(logits, golden[p])
+                    #expect(diff <= Self.f32Tolerance, "\(name) \(path): logits of sentence \(sentence) at \(p) max |Δ| \(diff)")
+                }
+            }
+            // Greedy decoding from the golden vectors gives the reference ids exactly.
+            for (i, v) in g.vectors.enumerated() {
+                let ids = try DecoderSession(model: model, vector: v, context: ctx).generate()
+                #expect(ids == g.greedy[i], "\(name) \(path): greedy ids of sentence \(i)")
+            }
+        }
+    }
+
+    @Test func batchedEncodingEqualsOneByOne() throws {
+        let g = try loadGolden("h32_l2_sum_proj")
+        let model = try SentenceVAE(path: try convertFixture("h32_l2_sum_proj", type: .f32, golden: g))
+        let ctx = try KernelContext(threads: 2)
+        let batch = try model.encode(g.sentences, context: ctx)
+        for (i, s) in g.sentences.enumerated() {
+            let one = try model.encode([s], context: ctx)[0]
+            #expect(maxAbsDiff(one, batch[i]) <= 1e-5)
+        }
+    }
+
+    @Test func badInputsAreTypedErrors() throws {
+        let g = try loadGolden("h32_l1_la")
+        let model = try SentenceVAE(path: try convertFixture("h32_l1_la", type: .f32, golden: g))
+        let ctx = try KernelContext(threads: 1)
+        #expect(throws: ModelError.emptySentence(input: 1)) { try model.encode([[2, 5], []], context: ctx) }
+        #expect(throws: ModelError.tokenOutOfRange(input: 0, position: 1, id: 64, vocab: 64)) { try model.encode([[2, 64]], context: ctx) }
+        #expect(throws: ModelError.tokenOutOfRange(input: 0, position: 0, id: -1, vocab: 64)) { try model.encode([[-1]], context: ctx) }
+        let long = [Int32](repeating: 5, count: 13)
+        #expect(throws: ModelError.sentenceTooLong(input: 0, tokens: 13, max: 12)) { try model.encode([long], context: ctx) }
+        #expect(throws: ModelError.vectorSize(expected: 32, found: 3)) { try DecoderSession(model: model, vector: [1, 2, 3], context: ctx) }
+        var nan = g.vectors[0]
+        nan[4] = .nan
+        #expect(throws: ModelError.nonFiniteVector(index: 4)) { try DecoderSession(model: model, vector: nan, context: ctx) }
+        let s = try DecoderSession(model: model, vector: g.vectors[0], context: ctx)
+        #expect(throws: ModelError.tokenOutOfRange(input: 0, position: 0, id: 99, vocab: 64)) { try s.step(99) }
+        // The length cap: a session never runs past max_seq_len positions.
+        let capped = try DecoderSession(model: model, vector: g.vectors[0], context: ctx)
+        let ids = try capped.generate(maxTokens: 100)
+        #expect(ids.count <= 11)
+        #expect(throws: ModelError.self) { for _ in 0..<20 { _ = try capped.step(5) } }
+    }
+
+    @Test func samplingIsSeededAndDeterministic() throws {
+        let g = try loadGolden("h32_l1_la")
+        let model = try SentenceVAE(path: try convertFixture("h32_l1_la", type: .f32, golden: g))
+        let ctx = try KernelContext(threads: 1)
+        func run(_ seed: UInt64) throws -> [Int32] {
+            try DecoderSession(model: model, vector: g.vectors[3], context: ctx)
+                .generate(sampler: Sampler(temperature: 1.5, topK: 20, topP: 0.95, seed: seed))
+        }
+        let a = try run(7), b = try run(7)
+        #expect(a == b)
+        let others = try (0..<8).map { try run(UInt64(100 + $0)) }
+        #expect(others.contains { $0 != a }, "different seeds should not all give the same sentence")
+        // Temperature 0 is greedy.
+        let greedy = try DecoderSession(model: model, vector: g.vectors[3], context: ctx).generate(sampler: Sampler(temperature: 0))
+        #expect(greedy == g.greedy[3])
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import SVAEFormat
+import SVAEImport
+import SVAEKernels
+@testable import SVAEModel
+
+/// Golden outputs of tools/parity/make_svae_fixtures.py.
+struct Golden: Decodable {
+    struct Config: Decodable {
+        let hidden_size: Int
+        let num_attention_heads: Int
+        let max_seq_len: Int
+        let vocab_size: Int
+    }
+    let config: Config
+    let sentences: [[Int32]]
+    let vectors: [[Float]]
+    let logits_sentence: Int
+    let logits: [[Float]]
+    let logits_long_sentence: Int
+    let logits_long: [[Float]]
+    let greedy: [[Int32]]
+}
+
+let fixtureNames = ["h32_l1_la", "h32_l2_sum_proj", "h48_l3_la_proj", "h16_l2_sum"]
+
+func fixtureURL(_ name: String, _ ext: String) -> URL {
+    Bundle.module.url(forResource: "Fixtures/svae/\(name)", withExtension: ext)!
+}
+
+func loadGolden(_ name: String) throws -> Golden {
+    try JSONDecoder().decode(Golden.self, from: Data(contentsOf: fixtureURL(name, "json")))
+}
+
+/// Metadata value types of the registry for the importer's untyped values.
+func formatValue(_ key: String, _ v: SVAEImport.MetadataValue) -> SVAEFormat.MetadataValue {
+    let t = MetadataRegistry.types[key]
+    switch v {
+    case let .int(i): return t == .i32 ? .i32(Int32(i)) : .u32(UInt32(i))
+    case let .bool(b): return .bool(b)
+    case let .double(d): return .f32(Float(d))
+    case let .string(s): return .string(s)
+    }
+}
+
+/// Converts a fixture checkpoint to .svae with `type` for 2-D weights (test-side stand-in for
+/// svae-convert: plan with SVAEImport, write with SVAEWriter, quantize with SVAEKernels).
+func convertFixture(_ name: String, type: SVAEFormat.ElementType, golden: Golden) throws -> String {
+    let checkpoint = try SourceCheckpoint.open(fixtureURL(name, "safetensors").path)
+    let flags = ConfigSource.flags([("num_attention_heads", .number("\(golden.config.num_attention_heads)")),
+                                    ("max_seq_len", .number("\(golden.config.max_seq_len)"))])
+    let plan = try ImportPlanner.plan(checkpoint, options: ImportOptions(configs: [flags]))
+    var meta = Metadata()
+    for (k, v) in plan.metadata { meta[k] = formatValue(k, v) }
+    let expected = try ModelSchema.expectedTensors(metadata: meta)
+    var plans: [TensorPlan] = []
+    for e in expected {
+        let t = e.mustBeF32 || e.shape.count == 1 || e.shape.last! % 32 != 0 ? SVAEFormat.ElementType.f32 : type
+        plans.append(TensorPlan(name: e.name, type: t, shape: e.shape))
+    }
+    let dir = NSTemporaryDirectory() + "svae-model-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let out = dir + "/\(name)-\(type).svae"
+    let w = try SVAEWriter(path: out, metadata: meta, tensors: plans)
+    for p in plans {
+        guard let mapped = plan[p.name] else {
+            throw SVAEFormatError(file: out, .missingTensor(name: p.name + " (planned: " + plan.tensors.map(\.name).joined(separator: ",") + ")"))
+        }
+        let values = try mapped.f32()
+        let kt = SVAEKernels.ElementType(rawValue: Int32(p.type.rawValue))!
+        let bytes = p.type == .f32 ? values.withUnsafeBytes { Array($0) } : try Quantizer.encode(values, as: kt)
+        try w.append(bytes)
+    }
+    try w.finish()
+    return out
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+func cosine(_ a: [Float], _ b: [Float]) -> Float {
+    var dot: Float = 0, na: Float = 0, nb: Float = 0
+    for (x, y) in zip(a, b) { dot += x * y; na += x * x; nb += y * y }
+    return dot / (na.squareRoot() * nb.squareRoot())
+}
