@@ -170,12 +170,10 @@ enum MappingTable {
         [copy(ours + ".weight", theirs + ".weight", [d]), copy(ours + ".bias", theirs + ".bias", [d])]
     }
 
-    /// Token embedding [vocab, E] and, when E ≠ d, `project_in.weight` [d, E] (no bias).
-    /// The `.weight` suffix follows `SVAEFormat.ModelSchema` (which the written file must pass);
-    /// the table of formats/svae.md §8 lists the name without it.
+    /// Token embedding [vocab, E] and, when E ≠ d, `project_in` [d, E] (no bias).
     static func embedding(_ ours: String, _ theirs: String, d: Int, e: Int, vocab: Int) -> [Rule] {
         [copy(ours + ".embed", theirs + ".embed_token.weight", [vocab, e])]
-            + (e != d ? [copy(ours + ".project_in.weight", theirs + ".project_in.weight", [d, e])] : [])
+            + (e != d ? [copy(ours + ".project_in", theirs + ".project_in.weight", [d, e])] : [])
     }
 
     /// nn.MultiheadAttention self-attention: packed in_proj [3d, d] (Q, K, V rows) + out_proj.
@@ -254,8 +252,8 @@ enum MappingTable {
         var r: [Rule] = [copy("opt.embed", q + "embed_tokens.weight", [vocab, e]),
                          copy("opt.pos_embed", q + "embed_positions.weight", [positions + 2, d])]
         if e != d {
-            r.append(copy("opt.project_in.weight", q + "project_in.weight", [d, e]))
-            r.append(copy("opt.project_out.weight", q + "project_out.weight", [e, d]))
+            r.append(copy("opt.project_in", q + "project_in.weight", [d, e]))
+            r.append(copy("opt.project_out", q + "project_out.weight", [e, d]))
         }
         for k in 0..<layers { r += optLayer("opt.layers.\(k).", q + "layers.\(k).", d: d, ffn: ffn) }
         if finalNorm { r += norm("opt.final_norm", q + "final_layer_norm", d) }

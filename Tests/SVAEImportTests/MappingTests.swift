@@ -75,7 +75,7 @@ import Testing
         #expect(h.svae?.embedDim == 16 && h.svae?.hiddenSize == 32 && h.svae?.learnableAdd == false && h.svae?.maxSeqLen == 32)
         #expect(h.llm == LLMHyperparameters(hiddenSize: 32, numHeads: 4, ffnSize: 64, layers: 2, maxPositions: 16,
                                             normBefore: false, prefillAttention: "bidirectional"))
-        #expect(plan["encoder.project_in.weight"]?.shape == [32, 16] && plan["decoder.project_in.weight"]?.shape == [32, 16])
+        #expect(plan["encoder.project_in"]?.shape == [32, 16] && plan["decoder.project_in"]?.shape == [32, 16])
         #expect(plan["encoder.pool.weight"] == nil)
         #expect(plan["llm.pos_embed"]?.shape == [18, 32])
         #expect(plan["llm.stop_head.weight"]?.shape == [2, 32] && plan["llm.stop_head.bias"]?.shape == [2])
@@ -115,7 +115,7 @@ import Testing
         #expect(plan.hyperparameters.opt == OPTHyperparameters(hiddenSize: 32, embedDim: 16, numHeads: 4, ffnSize: 64, layers: 2,
                                                                vocabSize: 64, maxPositions: 16, normBefore: false))
         #expect(plan["opt.lm_head.weight"] == nil && plan.notes.contains { $0.contains("tied") })
-        #expect(plan["opt.project_in.weight"]?.shape == [32, 16] && plan["opt.project_out.weight"]?.shape == [16, 32])
+        #expect(plan["opt.project_in"]?.shape == [32, 16] && plan["opt.project_out"]?.shape == [16, 32])
         #expect(plan["opt.final_norm.weight"] == nil)
         #expect(plan["opt.layers.1.attn_qkv.weight"]?.shape == [96, 32])
         #expect(plan.metadata.first!.1 == .string("opt"))
