@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "svae-convert",
             dependencies: [
-                "SVAEImport", "SVAEFormat",
+                "SVAEImport", "SVAEFormat", "SVAE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -11,6 +11,7 @@
 // no output file.
 
 import ArgumentParser
+import SVAE
 import Foundation
 import SVAEFormat
 import SVAEImport
@@ -72,6 +73,12 @@ struct SVAEConvert: ParsableCommand {
     @Option(help: "general.name of the model.")
     var name: String?
 
+    @Flag(help: "After writing, run the converted model and an f32 conversion of the same source on sample sentences and print vector cosine, greedy agreement and logit error.")
+    var check = false
+
+    @Option(name: .customLong("check-input"), help: "Sentences for --check, one per line (default: built-in samples).")
+    var checkInput: String?
+
     @Flag(help: "No progress bar, notes or summary.")
     var quiet = false
 
@@ -114,12 +121,60 @@ struct SVAEConvert: ParsableCommand {
                              report.output, report.tensors.count, formatBytes(report.fileBytes), formatBytes(report.dataBytes),
                              report.bitsPerWeight, report.seconds))
             }
+            if check { try runCheck(options: opts) }
         } catch let e as ValidationError {
             throw e
         } catch {
             printErr("svae-convert: error: " + ConvertError.describe(error, file: inputs.joined(separator: ", ")))
             throw ExitCode(1)
         }
+    }
+}
+
+extension SVAEConvert {
+    /// `--check`: converts the same inputs to f32 next to the output (a temporary file), then
+    /// compares the two models on sample sentences.
+    func runCheck(options: ConvertOptions) throws {
+        let reference = (output as NSString).deletingLastPathComponent.isEmpty ? ".svae-check-reference.tmp"
+            : (output as NSString).deletingLastPathComponent + "/.svae-check-reference-\(getpid()).tmp"
+        var refOptions = options
+        refOptions.defaultType = .f32
+        refOptions.tensorTypes = []
+        defer { try? FileManager.default.removeItem(atPath: reference) }
+        _ = try Converter.convert(inputs: inputs, output: reference, options: refOptions, progress: nil)
+        let cand: Model, ref: Model
+        do {
+            cand = try Model(path: output, options: ModelOptions(threads: 1))
+            ref = try Model(path: reference, options: ModelOptions(threads: 1))
+        } catch {
+            printErr("note: --check needs a svae or sllm file the runtime can open: \(error)")
+            return
+        }
+        var texts = QualityCheck.samples
+        if let path = checkInput {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--check-input \(path): cannot read it") }
+            texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        }
+        var sentences: [[Int32]] = []
+        if let tok = cand.tokenizer {
+            sentences = texts.map { tok.encode($0) }.map { Array($0.prefix(cand.config.maxSeqLen)) }
+        } else {
+            // No tokenizer: deterministic pseudo-random id sentences of 6–16 tokens.
+            var state: UInt64 = 1
+            for n in 0..<8 {
+                var ids: [Int32] = [cand.config.bos]
+                for _ in 0..<(6 + n) {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    ids.append(Int32(4 + Int(state >> 33) % max(1, cand.config.vocab - 4)))
+                }
+                sentences.append(Array(ids.prefix(cand.config.maxSeqLen)))
+            }
+        }
+        let r: QualityReport
+        do { r = try QualityCheck.compare(reference: ref, candidate: cand, sentences: sentences) } catch { throw ValidationError("--check: \(error)") }
+        print(String(format: "check (%@ vs f32, %d sentences): vector cosine mean %.6f min %.6f; greedy tokens %d/%d (%.1f%%), identical sentences %d/%d; logits max |Δ| %.4g mean |Δ| %.4g",
+                     quant, r.sentences, r.meanCosine, r.minCosine, r.greedySame, r.greedyTotal, 100 * r.greedyAgreement,
+                     r.greedyIdentical, r.sentences, r.maxLogitError, r.meanLogitError))
     }
 }
 

@@ -121,3 +121,16 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
         #expect(throws: SVAEError.self) { try Model(path: path + ".missing") }
     }
 }
+
+@Suite struct QualityCheckTests {
+    @Test func identicalModelsAgreeCompletely() throws {
+        let path = try makeRandomModel()
+        let a = try Model(path: path), b = try Model(path: path)
+        let sentences = try QualityCheck.samples.map { try a.tokenize($0) }
+        let r = try QualityCheck.compare(reference: a, candidate: b, sentences: sentences)
+        #expect(r.sentences == QualityCheck.samples.count)
+        #expect(r.minCosine > 0.999999)
+        #expect(r.greedyAgreement == 1 && r.greedyIdentical == r.sentences)
+        #expect(r.maxLogitError == 0)
+    }
+}
