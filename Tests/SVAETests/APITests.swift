@@ -126,7 +126,7 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
     @Test func identicalModelsAgreeCompletely() throws {
         let path = try makeRandomModel()
         let a = try Model(path: path), b = try Model(path: path)
-        let sentences = try QualityCheck.samples.map { try a.tokenize($0) }
+        let sentences = try QualityCheck.samples.map { Array(try a.tokenize($0).prefix(24)) }
         let r = try QualityCheck.compare(reference: a, candidate: b, sentences: sentences)
         #expect(r.sentences == QualityCheck.samples.count)
         #expect(r.minCosine > 0.999999)
