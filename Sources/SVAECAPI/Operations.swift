@@ -78,6 +78,7 @@ private func encodeIDs(_ c: ContextHandle, _ seqs: [[Int32]], into out: Output<F
         guard s.count <= maxLen else { throw CAPIError(.model(.sentenceTooLong(input: i, tokens: s.count, max: maxLen))) }
         try checkIDs(s, vocab: c.model.config.vocab, input: i)
     }
+    guard !seqs.isEmpty else { return }
     let vectors: [[Float]]
     do { vectors = try c.session.encode(ids: seqs) } catch { throw CAPIError(error) }
     out.write(vectors.flatMap { $0 })

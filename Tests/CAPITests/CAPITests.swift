@@ -262,6 +262,8 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(s2 == bufferTooSmall && n == 96 && small.allSatisfy { $0 == 9 })
         #expect(withCStrings(texts) { svae_encode_texts(l.ctx, $0, -1, &small, small.count, &n) } == invalidArgument)
         #expect(svae_encode_texts(l.ctx, nil, 2, &small, small.count, &n) == invalidArgument)
+        #expect(svae_encode_texts(l.ctx, nil, 0, nil, 0, &n) == ok && n == 0, "an empty batch")
+        #expect(svae_encode_ids(l.ctx, nil, nil, 0, nil, 0, &n) == ok && n == 0)
         #expect(withCStrings(["a"]) { svae_encode_texts(l.ctx, $0, 1 << 30, &small, small.count, &n) } == invalidArgument)
         let withNull: [UnsafePointer<CChar>?] = [nil]
         #expect(svae_encode_texts(l.ctx, withNull, 1, &small, small.count, &n) == invalidArgument)
@@ -367,6 +369,15 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(decodeIDs(l.ctx, v).0 == ok)
         var textBuf = [CChar](repeating: 0, count: 64)
         #expect(svae_decode(l.ctx, v, 32, nil, nil, 0, nil, &textBuf, 64, &n) == SVAE_ERR_NO_TOKENIZER.rawValue)
+    }
+
+    /// Not a check: with SVAE_CAPI_MODEL_OUT=PATH, writes the random test model there for
+    /// tools/test-c-examples.sh (which has no other way to make a model).
+    @Test func writeModelForScripts() throws {
+        guard let out = ProcessInfo.processInfo.environment["SVAE_CAPI_MODEL_OUT"] else { return }
+        let path = try makeRandomModel()
+        try? FileManager.default.removeItem(atPath: out)
+        try FileManager.default.copyItem(atPath: path, toPath: out)
     }
 
     @Test func contextKeepsModelAlive() throws {

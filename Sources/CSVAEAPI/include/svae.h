@@ -10,7 +10,8 @@
  *     be used by two threads at the same time.
  *   - svae_set_log_callback may be called at any time; the callback can be invoked from any
  *     thread and must be thread-safe itself.
- *   - Free every context of a model before freeing the model.
+ *   - A context holds a reference to its model: svae_model_free releases the caller's
+ *     reference, and the model's memory goes when its last context is freed too.
  *
  * CONVENTIONS
  *   - Functions returning `int` return SVAE_OK (0) on success or a negative svae_status.
@@ -55,13 +56,13 @@ extern "C" {
 
 typedef enum svae_status {
     SVAE_OK = 0,
-    SVAE_ERR_INVALID_ARGUMENT = -1, /* NULL handle or pointer, negative or absurd count, bad option */
+    SVAE_ERR_INVALID_ARGUMENT = -1, /* NULL handle or pointer, negative or absurd count, bad option, empty sentence */
     SVAE_ERR_BUFFER_TOO_SMALL = -2, /* output capacity too small; the needed count was stored */
     SVAE_ERR_OUT_OF_RANGE = -3,     /* token id outside [0, n_vocab) */
     SVAE_ERR_MODEL = -4,            /* model file unreadable or invalid, or a runtime model error */
     SVAE_ERR_NO_TOKENIZER = -5,     /* the model has no tokenizer: use the id-based calls */
     SVAE_ERR_INVALID_UTF8 = -6,     /* input text is not valid UTF-8 */
-    SVAE_ERR_TOO_LONG = -7,         /* a sentence has more tokens than max_seq_len, or is empty */
+    SVAE_ERR_TOO_LONG = -7,         /* a sentence has more tokens than max_seq_len */
     SVAE_ERR_BAD_VECTOR = -8,       /* vector length != hidden size, or a NaN/Inf value */
     SVAE_ERR_INTERNAL = -9          /* unexpected failure (e.g. the thread pool could not start) */
 } svae_status;
