@@ -70,14 +70,16 @@ let package = Package(
             ]),
 
         // MARK: tests
+        // Shared by the API test targets: a small random-weight model written with the format layer.
+        .target(name: "SVAETestSupport", dependencies: ["SVAEFormat"], path: "Tests/SVAETestSupport"),
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
         .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels"]),
         .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat"]),
-        .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat"]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
+        .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
     ]
 )

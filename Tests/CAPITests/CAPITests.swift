@@ -1,6 +1,7 @@
 import CSVAEAPI
 import Foundation
 import SVAE
+import SVAETestSupport
 import SVAETokenizer
 import Synchronization
 import Testing

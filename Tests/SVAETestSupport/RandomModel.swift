@@ -1,10 +1,9 @@
-// Test support: the same small random-weight model as Tests/SVAETests/APITests.swift (copied
-// because the two test targets share no support target yet).
+// Shared test support: a small random-weight model for the API tests (Swift and C).
 import Foundation
 import SVAEFormat
 
 /// GPT-2's byte-to-unicode table (every byte is one printable character).
-func byteLevelTokens() -> [String] {
+public func byteLevelTokens() -> [String] {
     var bs = Array(33...126) + Array(161...172) + Array(174...255)
     var cs = bs
     var n = 0
@@ -20,7 +19,7 @@ func byteLevelTokens() -> [String] {
 
 /// A small random-weight SentenceVAE with a byte-level tokenizer (4 specials + 256 bytes + 2
 /// merges), written with the format layer. Tests the API plumbing, not quality.
-func makeRandomModel(withTokenizer: Bool = true) throws -> String {
+public func makeRandomModel(withTokenizer: Bool = true) throws -> String {
     let specials = ["<s>", "<pad>", "</s>", "<unk>"]
     var tokens = specials + byteLevelTokens()
     tokens += ["th", "the"]
@@ -37,7 +36,7 @@ func makeRandomModel(withTokenizer: Bool = true) throws -> String {
     m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
     m["tokens.add_bos"] = .bool(true)
     let plans = try ModelSchema.expectedTensors(metadata: m).map { TensorPlan(name: $0.name, type: .f32, shape: $0.shape) }
-    let dir = NSTemporaryDirectory() + "svae-capi-\(UUID().uuidString)"
+    let dir = NSTemporaryDirectory() + "svae-api-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let path = dir + "/random.svae"
     let w = try SVAEWriter(path: path, metadata: m, tokenizer: withTokenizer ? tok : nil, tensors: plans)
