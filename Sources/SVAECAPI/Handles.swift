@@ -82,7 +82,8 @@ final class ContextHandle {
             return SVAE_OK.rawValue
         } catch {
             ctx.setError("\(function): \(error.message)")
-            log(SVAE_LOG_ERROR, "\(function): \(error.message)")
+            // A too-small buffer is the normal answer to a size query, not an error worth a line.
+            log(error.status == SVAE_ERR_BUFFER_TOO_SMALL.rawValue ? SVAE_LOG_DEBUG : SVAE_LOG_ERROR, "\(function): \(error.message)")
             return error.status
         }
     }

@@ -27,7 +27,9 @@ public func cDetokenize(_ ctx: OpaquePointer?, _ ids: UnsafePointer<Int32>?, _ n
     ContextHandle.call(ctx, "svae_detokenize") { (c) throws(CAPIError) in
         let out = try Output(text, textCapacity, nBytes, "text")
         let tokens = try readArray(ids, count: try checkCount(nIDs, "n_ids", max: Limits.textBytes), "ids")
-        try checkIDs(tokens, vocab: c.model.config.vocab, input: 0)
+        guard let tokenizer = c.model.tokenizer else { throw CAPIError(.noTokenizer(file: c.model.path)) }
+        // The tokenizer's vocabulary, which can be smaller than the model's (padded embeddings).
+        try checkIDs(tokens, vocab: tokenizer.vocabularySize, input: 0)
         let s: String
         do throws(SVAEError) { s = try c.model.detokenize(tokens) } catch { throw CAPIError(error) }
         try out.writeOrThrow(text: s)
@@ -167,8 +169,14 @@ public func cDecode(_ ctx: OpaquePointer?, _ vector: UnsafePointer<Float>?, _ nV
             generated = try c.session.decode(v, maxTokens: maxTokens == 0 ? nil : maxTokens, sampler: rng, onToken: onToken)
         } catch { throw CAPIError(error) }
         var decoded = ""
-        if textOut != nil {
-            do throws(SVAEError) { decoded = try c.model.detokenize(generated) } catch { throw CAPIError(error) }
+        if textOut != nil, let tokenizer = c.model.tokenizer {
+            // Ids the model can produce but the tokenizer cannot spell (a model vocabulary padded
+            // beyond the tokenizer's, e.g. OPT's 50272 > 50265) have no text: leave them out.
+            let spelled = generated.filter { Int($0) < tokenizer.vocabularySize }
+            if spelled.count < generated.count {
+                log(SVAE_LOG_WARN, "svae_decode: \(generated.count - spelled.count) generated ids are beyond the tokenizer's vocabulary (\(tokenizer.vocabularySize)) and have no text")
+            }
+            do throws(SVAEError) { decoded = try c.model.detokenize(spelled) } catch { throw CAPIError(error) }
         }
         // Both counts are stored before either buffer is written: all or nothing.
         let idsFit = idsOut?.fits(generated.count) ?? true

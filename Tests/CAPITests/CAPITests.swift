@@ -226,7 +226,8 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(buffer[11] == 0 && cstr(buffer) == "the cat sat")
         #expect(svae_detokenize(l.ctx, expected, -1, &buffer, 12, &needed) == invalidArgument)
         #expect(svae_detokenize(l.ctx, nil, 3, &buffer, 12, &needed) == invalidArgument)
-        for bad: Int32 in [-1, 288, Int32.max, Int32.min] {
+        // 262 ..< 288: inside the model's vocabulary, beyond the tokenizer's (padded embeddings).
+        for bad: Int32 in [-1, 262, 287, 288, Int32.max, Int32.min] {
             #expect(svae_detokenize(l.ctx, [2, bad], 2, &buffer, 12, &needed) == SVAE_ERR_OUT_OF_RANGE.rawValue)
         }
         #expect(l.lastError.contains("outside the vocabulary"))
@@ -343,6 +344,20 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         }
         let streamed = withExtendedLifetime(seen) { decodeIDs(l.ctx, v, p) }
         #expect(streamed.1 == Array(expected.prefix(3)) && seen.ids == streamed.1)
+
+        // Sampled ids beyond the tokenizer's vocabulary (262 of the model's 288) stay in the ids
+        // and are left out of the text.
+        var sp = svae_decode_default_params()
+        sp.temperature = 2
+        var padded = 0
+        for seed in 0..<40 {
+            sp.seed = UInt64(seed)
+            #expect(svae_decode(l.ctx, v, 32, &sp, &idBuf, 24, &nIDs, &textBuf, 200, &nBytes) == ok)
+            let got = Array(idBuf.prefix(nIDs))
+            padded += got.filter { $0 >= 262 }.count
+            #expect(cstr(textBuf) == (try l.swift.detokenize(got.filter { $0 < 262 })))
+        }
+        #expect(padded > 0, "some sampled ids fall in the padded range")
 
         let r = try l.swift.reconstruct("the end")
         var exact: Int32 = -1

@@ -151,6 +151,8 @@ const char *svae_model_type_summary(const svae_model *model);
 int svae_tokenize(svae_context *ctx, const char *text, int32_t *ids, size_t ids_cap, size_t *n_ids);
 
 /* UTF-8 text of `ids` (special tokens skipped; bytes that do not form valid UTF-8 become U+FFFD).
+ * Ids must be below the TOKENIZER's vocabulary size, which may be smaller than n_vocab
+ * (SVAE_ERR_OUT_OF_RANGE otherwise).
  * Output: text[0 .. *n_bytes) plus a NUL at text[*n_bytes]; needs text_cap >= *n_bytes + 1. */
 int svae_detokenize(svae_context *ctx, const int32_t *ids, int32_t n_ids, char *text, size_t text_cap, size_t *n_bytes);
 
@@ -204,7 +206,9 @@ svae_decode_params svae_decode_default_params(void);
 /* Generate a sentence from a vector of `n_vector` (= hidden_size) floats. `params` may be NULL.
  * Either output may be skipped by passing NULL for both its buffer and its count pointer:
  *   ids:  ids[0 .. *n_ids), EOS last when generated; ids_cap >= max_seq_len always suffices.
- *   text: text[0 .. *n_bytes) + NUL, the detokenized ids (needs a tokenizer).
+ *   text: text[0 .. *n_bytes) + NUL, the detokenized ids (needs a tokenizer). Ids beyond the
+ *         tokenizer's vocabulary (a model vocabulary padded past it) have no text and are left
+ *         out of the text (with a SVAE_LOG_WARN line); they stay in `ids`.
  * Generation runs before the capacities can be checked: on SVAE_ERR_BUFFER_TOO_SMALL call
  * again with larger buffers (greedy and seeded decoding repeat exactly; on_token runs again). */
 int svae_decode(svae_context *ctx, const float *vector, int32_t n_vector, const svae_decode_params *params,
