@@ -45,6 +45,9 @@ final class ContextHandle {
     let session: Session
     /// NUL-terminated message of the last failed call ("" before any).
     private var lastError: UnsafeMutablePointer<CChar>?
+    /// A call that uses the session (encode, decode, reconstruct) is running: a second one from
+    /// a token callback would overwrite its scratch, so it is refused.
+    private var busy = false
 
     var model: Model { handle.model }
 
@@ -71,13 +74,23 @@ final class ContextHandle {
     }
 
     /// Runs one C call on context `p`: NULL → `SVAE_ERR_INVALID_ARGUMENT`; a thrown error →
-    /// its status, with its message kept as the last error and logged.
-    static func call(_ p: OpaquePointer?, _ function: String, _ body: (ContextHandle) throws(CAPIError) -> Void) -> Int32 {
+    /// its status, with its message kept as the last error and logged. `usesSession` marks the
+    /// calls that may not run inside another one (from a token callback) on the same context.
+    static func call(_ p: OpaquePointer?, _ function: String, usesSession: Bool = false,
+                     _ body: (ContextHandle) throws(CAPIError) -> Void) -> Int32 {
         guard let ctx = from(p) else {
             log(SVAE_LOG_ERROR, "\(function): expected a context, found NULL")
             return SVAE_ERR_INVALID_ARGUMENT.rawValue
         }
-        do {
+        do throws(CAPIError) {
+            if usesSession {
+                guard !ctx.busy else {
+                    throw CAPIError.invalidArgument(
+                        "expected a context not in use, found one running another call (a token callback may only use svae_tokenize, svae_detokenize and svae_split_sentences on its own context)")
+                }
+                ctx.busy = true
+            }
+            defer { if usesSession { ctx.busy = false } }
             try body(ctx)
             return SVAE_OK.rawValue
         } catch {

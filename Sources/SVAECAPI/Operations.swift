@@ -89,7 +89,7 @@ private func encodeIDs(_ c: ContextHandle, _ seqs: [[Int32]], into out: Output<F
 @_cdecl("svae_encode_texts")
 public func cEncodeTexts(_ ctx: OpaquePointer?, _ texts: UnsafePointer<UnsafePointer<CChar>?>?, _ nTexts: Int32,
                          _ vectors: UnsafeMutablePointer<Float>?, _ capacity: Int, _ nOut: UnsafeMutablePointer<Int>?) -> Int32 {
-    ContextHandle.call(ctx, "svae_encode_texts") { (c) throws(CAPIError) in
+    ContextHandle.call(ctx, "svae_encode_texts", usesSession: true) { (c) throws(CAPIError) in
         let out = try Output(vectors, capacity, nOut, "out")
         let n = try checkCount(nTexts, "n_texts", max: Limits.batch)
         let pointers = try readArray(texts, count: n, "texts")
@@ -105,7 +105,7 @@ public func cEncodeTexts(_ ctx: OpaquePointer?, _ texts: UnsafePointer<UnsafePoi
 public func cEncodeIDs(_ ctx: OpaquePointer?, _ seqs: UnsafePointer<UnsafePointer<Int32>?>?, _ lengths: UnsafePointer<Int32>?,
                        _ nSeqs: Int32, _ vectors: UnsafeMutablePointer<Float>?, _ capacity: Int,
                        _ nOut: UnsafeMutablePointer<Int>?) -> Int32 {
-    ContextHandle.call(ctx, "svae_encode_ids") { (c) throws(CAPIError) in
+    ContextHandle.call(ctx, "svae_encode_ids", usesSession: true) { (c) throws(CAPIError) in
         let out = try Output(vectors, capacity, nOut, "out")
         let n = try checkCount(nSeqs, "n_seqs", max: Limits.batch)
         let pointers = try readArray(seqs, count: n, "seqs")
@@ -147,7 +147,7 @@ public func cDecode(_ ctx: OpaquePointer?, _ vector: UnsafePointer<Float>?, _ nV
                     _ params: UnsafePointer<svae_decode_params>?,
                     _ ids: UnsafeMutablePointer<Int32>?, _ idsCapacity: Int, _ nIDs: UnsafeMutablePointer<Int>?,
                     _ text: UnsafeMutablePointer<CChar>?, _ textCapacity: Int, _ nBytes: UnsafeMutablePointer<Int>?) -> Int32 {
-    ContextHandle.call(ctx, "svae_decode") { (c) throws(CAPIError) in
+    ContextHandle.call(ctx, "svae_decode", usesSession: true) { (c) throws(CAPIError) in
         // Each output is optional: skipped when both its buffer and its count pointer are NULL.
         let idsOut = ids == nil && nIDs == nil ? nil : try Output(ids, idsCapacity, nIDs, "ids")
         let textOut = text == nil && nBytes == nil ? nil : try Output(text, textCapacity, nBytes, "text")
@@ -192,7 +192,7 @@ public func cDecode(_ ctx: OpaquePointer?, _ vector: UnsafePointer<Float>?, _ nV
 public func cReconstruct(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?,
                          _ output: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ nBytes: UnsafeMutablePointer<Int>?,
                          _ exact: UnsafeMutablePointer<Int32>?) -> Int32 {
-    ContextHandle.call(ctx, "svae_reconstruct") { (c) throws(CAPIError) in
+    ContextHandle.call(ctx, "svae_reconstruct", usesSession: true) { (c) throws(CAPIError) in
         let out = try Output(output, capacity, nBytes, "out")
         let s = try readText(text, "text")
         guard let tokenizer = c.model.tokenizer else { throw CAPIError(.noTokenizer(file: c.model.path)) }

@@ -359,6 +359,26 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         }
         #expect(padded > 0, "some sampled ids fall in the padded range")
 
+        // Inside the callback: detokenize works on the same context, a nested decode is refused.
+        final class Nested { var ctx: OpaquePointer?; var v: [Float] = []; var pieces: [String] = []; var nested: Int32 = 0 }
+        let nested = Nested()
+        nested.ctx = l.ctx
+        nested.v = v
+        p = svae_decode_default_params()
+        p.user_data = Unmanaged.passUnretained(nested).toOpaque()
+        p.on_token = { id, user in
+            let s = Unmanaged<Nested>.fromOpaque(user!).takeUnretainedValue()
+            var buf = [CChar](repeating: 0, count: 64)
+            var n = 0
+            if svae_detokenize(s.ctx, [id], 1, &buf, buf.count, &n) == SVAE_OK.rawValue { s.pieces.append(cstr(buf)) }
+            var ids = [Int32](repeating: 0, count: 24)
+            s.nested = svae_decode(s.ctx, s.v, Int32(s.v.count), nil, &ids, ids.count, &n, nil, 0, nil)
+            return 1
+        }
+        #expect(withExtendedLifetime(nested) { decodeIDs(l.ctx, v, p) }.1 == expected)
+        #expect(nested.nested == invalidArgument && nested.pieces.joined() == expectedText)
+        #expect(decodeIDs(l.ctx, v).1 == expected, "the context works again after the callback")
+
         let r = try l.swift.reconstruct("the end")
         var exact: Int32 = -1
         let (s3, out) = query(CChar(0)) { svae_reconstruct(l.ctx, "the end", $0, $1, $2, &exact) }

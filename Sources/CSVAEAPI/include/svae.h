@@ -187,7 +187,9 @@ int svae_encode_ids(svae_context *ctx, const int32_t *const *seqs, const int32_t
 /* ---------------------------------------------------------------- decode */
 
 /* Called with each generated id as it is produced; return 0 to stop (the id is kept), nonzero
- * to go on. Runs on the calling thread. */
+ * to go on. Runs on the calling thread. On the decoding context it may call svae_tokenize,
+ * svae_detokenize and svae_split_sentences (e.g. to print each piece); encode, decode and
+ * reconstruct there return SVAE_ERR_INVALID_ARGUMENT (use another context). */
 typedef int (*svae_token_callback)(int32_t id, void *user_data);
 
 typedef struct svae_decode_params {
