@@ -12,6 +12,18 @@ import Glibc
 import Darwin
 #endif
 
+/// The object behind a handle (not retained), nil for NULL.
+func object<T: AnyObject>(_ p: OpaquePointer?) -> T? {
+    guard let p else { return nil }
+    return Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+}
+
+/// Drops the caller's reference to a handle made with `passRetained` (NULL is ignored).
+func release<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) {
+    guard let p else { return }
+    Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).release()
+}
+
 /// What an `svae_model *` points to: the shared Swift `Model` and the C strings it hands out.
 final class ModelHandle: Sendable {
     let model: Model
@@ -32,10 +44,7 @@ final class ModelHandle: Sendable {
         free(typeSummary)
     }
 
-    static func from(_ p: OpaquePointer?) -> ModelHandle? {
-        guard let p else { return nil }
-        return Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static func from(_ p: OpaquePointer?) -> ModelHandle? { object(p) }
 }
 
 /// What an `svae_context *` points to: a session (scratch, KV caches, thread pool) and the
@@ -68,10 +77,7 @@ final class ContextHandle {
         lastError = mallocCString(message)
     }
 
-    static func from(_ p: OpaquePointer?) -> ContextHandle? {
-        guard let p else { return nil }
-        return Unmanaged<ContextHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
+    static func from(_ p: OpaquePointer?) -> ContextHandle? { object(p) }
 
     /// Runs one C call on context `p`: NULL → `SVAE_ERR_INVALID_ARGUMENT`; a thrown error →
     /// its status, with its message kept as the last error and logged. `usesSession` marks the
@@ -164,10 +170,7 @@ public func cModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<sv
 }
 
 @_cdecl("svae_model_free")
-public func cModelFree(_ model: OpaquePointer?) {
-    guard let model else { return }
-    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).release()
-}
+public func cModelFree(_ model: OpaquePointer?) { release(model, as: ModelHandle.self) }
 
 @_cdecl("svae_context_new")
 public func cContextNew(_ model: OpaquePointer?, _ params: UnsafePointer<svae_context_params>?) -> OpaquePointer? {
@@ -188,10 +191,7 @@ public func cContextNew(_ model: OpaquePointer?, _ params: UnsafePointer<svae_co
 }
 
 @_cdecl("svae_context_free")
-public func cContextFree(_ ctx: OpaquePointer?) {
-    guard let ctx else { return }
-    Unmanaged<ContextHandle>.fromOpaque(UnsafeRawPointer(ctx)).release()
-}
+public func cContextFree(_ ctx: OpaquePointer?) { release(ctx, as: ContextHandle.self) }
 
 @_cdecl("svae_context_last_error")
 public func cContextLastError(_ ctx: OpaquePointer?) -> UnsafePointer<CChar> {
