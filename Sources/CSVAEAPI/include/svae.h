@@ -19,13 +19,15 @@
  *     found).
  *   - Output buffers are allocated by the caller as (pointer, capacity). Each function writes
  *     the number of elements it produced, or would need, to a `size_t *n_...` out parameter
- *     (required, never NULL). If the capacity is too small the function writes nothing into
+ *     (required, never NULL, except for an output svae_decode is told to skip). If the capacity is too small the function writes nothing into
  *     the buffer, returns SVAE_ERR_BUFFER_TOO_SMALL and stores the needed count: call again
  *     with a larger buffer. A NULL buffer with capacity 0 is a size query.
  *   - Text is UTF-8, NUL-terminated on input (at most SVAE_MAX_TEXT_BYTES bytes); invalid
  *     UTF-8 returns SVAE_ERR_INVALID_UTF8. Text outputs are NUL-terminated: their needed size
  *     counts the bytes WITHOUT the terminator, and the capacity must be at least that + 1.
  *   - Counts passed in are int32_t: a negative count returns SVAE_ERR_INVALID_ARGUMENT.
+ *   - NULL handles are detected; a freed handle, or a pointer that did not come from this
+ *     library, cannot be (undefined behaviour, as with free()).
  *   - Token ids are int32_t in [0, svae_model_n_vocab). Ids from svae_tokenize start with BOS
  *     when the model's tokenizer adds it; svae_encode_ids expects them in that form.
  *   - No function exits or aborts the host process on bad input, and the library never prints:
