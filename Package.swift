@@ -7,7 +7,7 @@
 //   kernels  CSVAEKernels, SVAEKernels  quantizers, SIMD matrix kernels, thread pool (no model knowledge)
 //   model    SVAETokenizer, SVAEModel   tokenizer, splitter, encoder, decoder, SLLM
 //   import   SVAEImport            safetensors / PyTorch readers and the converter pipeline
-//   API      SVAE (Swift)
+//   API      SVAE (Swift); SVAECAPI (C, @_cdecl) with its header target CSVAEAPI → libsvae.so
 //   tools    svae, svae-convert    command-line programs
 import PackageDescription
 
@@ -16,6 +16,10 @@ let package = Package(
     products: [
         .library(name: "SVAE", targets: ["SVAE"]),
         .library(name: "SVAEFormat", targets: ["SVAEFormat"]),
+        // The C API (include/svae.h) for C, C++ and Python (ctypes), built as libSVAECAPI.so;
+        // tools/install.sh installs it as libsvae.so. (A product named "svae" would collide with
+        // the `svae` CLI: SwiftPM keeps one product per name and drops the executable.)
+        .library(name: "SVAECAPI", type: .dynamic, targets: ["SVAECAPI"]),
         .executable(name: "svae", targets: ["svae"]),
         .executable(name: "svae-convert", targets: ["svae-convert"]),
     ],
@@ -47,6 +51,9 @@ let package = Package(
 
         // MARK: API
         .target(name: "SVAE", dependencies: ["SVAEModel", "SVAETokenizer", "SVAEFormat", "SVAEKernels"]),
+        // C API: the header alone (module map generated from include/), implemented in Swift.
+        .target(name: "CSVAEAPI"),
+        .target(name: "SVAECAPI", dependencies: ["CSVAEAPI", "SVAE", "SVAEModel", "SVAETokenizer", "SVAEFormat", "SVAEKernels"]),
 
         // MARK: tools
         .executableTarget(
@@ -63,13 +70,16 @@ let package = Package(
             ]),
 
         // MARK: tests
+        // Shared by the API test targets: a small random-weight model written with the format layer.
+        .target(name: "SVAETestSupport", dependencies: ["SVAEFormat"], path: "Tests/SVAETestSupport"),
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
         .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels"]),
         .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat"]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
+        .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
     ]
 )
