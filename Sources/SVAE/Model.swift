@@ -99,10 +99,20 @@ public final class Model: Sendable {
     /// Token ids of a text (BOS first when the model's tokenizer adds it).
     public func tokenize(_ text: String) throws(SVAEError) -> [Int32] { try requireTokenizer().encode(text) }
 
-    /// Text of token ids; special tokens (BOS/EOS/PAD) are skipped.
+    /// Text of token ids; special tokens (BOS/EOS/PAD) are skipped. An id outside the tokenizer
+    /// is an error (see `text(of:)` for generated ids).
     public func detokenize(_ ids: [Int32]) throws(SVAEError) -> String {
         let t = try requireTokenizer()
         do { return try t.decode(ids) } catch { throw .tokenizer("\(error)") }
+    }
+
+    /// Text of generated ids: like `detokenize`, but ids the model can produce and the tokenizer
+    /// does not know are left out. OPT pads its vocabulary (50272 rows, 50265 tokens), so a
+    /// decoder may pick such an id; the ids themselves are always returned unchanged.
+    public func text(of ids: [Int32]) throws(SVAEError) -> String {
+        let t = try requireTokenizer()
+        let known = ids.filter { $0 >= 0 && Int($0) < t.vocabularySize }
+        do { return try t.decode(known) } catch { throw .tokenizer("\(error)") }
     }
 
     public func encode(_ texts: [String]) throws(SVAEError) -> [[Float]] { try withSession { (s) throws(SVAEError) in try s.encode(texts) } }
@@ -167,7 +177,7 @@ public final class Session: @unchecked Sendable {
         let c = model.config
         let input = ids.first == c.bos ? Array(ids.dropFirst()) : ids
         let generated = out.last == c.eos ? Array(out.dropLast()) : out
-        let output = model.tokenizer == nil ? "" : try model.detokenize(out)
+        let output = model.tokenizer == nil ? "" : try model.text(of: out)
         return Reconstruction(text: text, ids: ids, vector: vector, outputIDs: out, output: output,
                               exact: generated == input && out.last == c.eos)
     }

@@ -115,7 +115,7 @@ struct Decode: ParsableCommand {
             guard let v = item.vector else { throw CLIError("input \(n + 1): expected a JSON line with a \"vector\" field") }
             let sampler = temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(n)) : nil
             let ids = try cli { () throws(SVAEError) in try session.decode(v, maxTokens: maxTokens, sampler: sampler) }
-            let text = m.tokenizer == nil ? "" : try cli { () throws(SVAEError) in try m.detokenize(ids) }
+            let text = m.tokenizer == nil ? "" : try cli { () throws(SVAEError) in try m.text(of: ids) }
             if inputs.json { printJSON(["output_ids": ids.map(Int.init), "output": text]) } else { print(m.tokenizer == nil ? ids.map(String.init).joined(separator: " ") : text) }
         }
     }
