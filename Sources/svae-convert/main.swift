@@ -40,7 +40,7 @@ struct SVAEConvert: ParsableCommand {
     @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE override on our tensor names (repeatable, first match wins), e.g. 'decoder\\.lm_head\\.weight=q8_0'.")
     var tensorTypes: [String] = []
 
-    @Option(help: "Config JSON (HF config.json or the reference's flat config); repeatable.")
+    @Option(help: "Config JSON (HF config.json or the reference's flat config); repeatable. Default: config.json in an input folder.")
     var config: [String] = []
 
     @Option(name: .customLong("llm-config"), help: "SLLM: the HF config.json of the OPT model whose layers it uses; repeatable.")
@@ -101,7 +101,19 @@ struct SVAEConvert: ParsableCommand {
         if let h = heads { flags.append(("num_attention_heads", .number("\(h)"))) }
         if let h = llmHeads { flags.append(("llm_num_attention_heads", .number("\(h)"))) }
         if let m = maxSeqLen { flags.append(("max_seq_len", .number("\(m)"))) }
-        var configs = try config.map { try ConfigSource.file($0) } + llmConfig.map { try ConfigSource.file($0, role: .llm) }
+        var configFiles = config
+        if configFiles.isEmpty {
+            // Like Hugging Face loaders: a folder input's config.json is the model's config.
+            for i in inputs {
+                var isDir: ObjCBool = false
+                let c = (i as NSString).appendingPathComponent("config.json")
+                if FileManager.default.fileExists(atPath: i, isDirectory: &isDir), isDir.boolValue,
+                   FileManager.default.fileExists(atPath: c) {
+                    configFiles.append(c)
+                }
+            }
+        }
+        var configs = try configFiles.map { try ConfigSource.file($0) } + llmConfig.map { try ConfigSource.file($0, role: .llm) }
         if !flags.isEmpty { configs.append(.flags(flags)) }
         return ConvertOptions(
             importOptions: ImportOptions(architecture: arch, configs: configs, prefillAttention: prefillAttention),
