@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Held-out reconstruction quality of a model directory in every element type, with our runtime.
+
+    python3 tools/bench/reconstruction.py [models/svae-tiny] [--types f32,q8_0,q4_0]
+
+Converts the model with `svae-convert` (release build) to each type, runs
+`svae reconstruct --json` on the directory's heldout.txt, and prints a Markdown table:
+exact reconstruction rate (greedy output == input tokens, EOS included) and position-wise token
+accuracy of the greedy output against the input tokens followed by EOS. Only the standard library.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", nargs="?", default=os.path.join(ROOT, "models", "svae-tiny"))
+    ap.add_argument("--types", default="f32,q8_0,q4_0")
+    args = ap.parse_args()
+    subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+    heldout = os.path.join(args.model, "heldout.txt")
+    print(f"| type | file bytes | sentences | exact reconstruction | token accuracy |")
+    print(f"|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in args.types.split(","):
+            out = os.path.join(tmp, f"model-{t}.svae")
+            subprocess.run([os.path.join(bin_dir, "svae-convert"), args.model, "-o", out, "--quant", t, "--quiet"], check=True)
+            res = subprocess.run([os.path.join(bin_dir, "svae"), "reconstruct", out, "--json", "--input", heldout],
+                                 check=True, capture_output=True, text=True).stdout
+            rows = [json.loads(l) for l in res.splitlines() if l.strip()]
+            exact = sum(r["exact"] for r in rows)
+            same = total = 0
+            for r in rows:
+                target = r["ids"][1:] + [2]
+                out_ids = r["output_ids"]
+                total += len(target)
+                same += sum(1 for i, x in enumerate(target) if i < len(out_ids) and out_ids[i] == x)
+            print(f"| {t} | {os.path.getsize(out)} | {len(rows)} | {100 * exact / len(rows):.1f}% ({exact}) | {100 * same / total:.1f}% |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
