@@ -150,7 +150,7 @@ static void rows_quant_scalar(float *y, size_t ldy, const uint8_t *w, int t, con
 /// Calls TILE(C) with a compile-time tile height C in 1..TILE_N, so the accumulator arrays
 /// in the tile functions are unrolled into registers.
 #define DISPATCH_TILE(c, TILE) \
-    switch (c) {               \
+    switch ((c) < TILE_N ? (c) : TILE_N) { \
     case 4: TILE(4); break;    \
     case 3: TILE(3); break;    \
     case 2: TILE(2); break;    \
@@ -312,11 +312,14 @@ AVX512_FN INLINE __m512i wpair_avx512(const uint8_t *blk, int t, __m512 *scale) 
         wv = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
     } else {
         bb = CSVAE_Q4_0_BYTES;
-        __m256i v = _mm256_loadu2_m128i((const __m128i *)(blk + bb + 2), (const __m128i *)(blk + 2));
-        __m256i m = _mm256_set1_epi8(15);
-        __m512i lo = _mm512_castsi256_si512(_mm256_and_si256(v, m));
-        __m512i hi = _mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(v, 4), m));
-        wv = _mm512_permutex2var_epi64(lo, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), hi);
+        // [qsA | qsA | qsB | qsB] (broadcast loads), then shift the 2nd copy of each by 4:
+        // 128-bit lanes become [lowA, highA, lowB, highB] = elements 0..31 of A, then of B.
+        __m256i a = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
+        __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + bb + 2)));
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+        const __m512i shifts = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004,
+                                                 0, 0, 0x0004000400040004, 0x0004000400040004);
+        wv = _mm512_and_si512(_mm512_srlv_epi16(v, shifts), _mm512_set1_epi8(15));
     }
     __m256 sa = _mm256_set1_ps(_cvtsh_ss(ld16(blk))), sb = _mm256_set1_ps(_cvtsh_ss(ld16(blk + bb)));
     *scale = _mm512_insertf32x8(_mm512_castps256_ps512(sa), sb, 1);
@@ -329,6 +332,47 @@ AVX512_FN INLINE __m256i wone_avx512(const uint8_t *blk, int t) {
     __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 2));
     __m128i m = _mm_set1_epi8(15);
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), m), _mm_and_si128(qs, m));
+}
+
+/// The odd last block of a row (on ymm): dw·da·isum for activation block ab.
+AVX512_FN INLINE float last_block_avx512(const uint8_t *blk, int t, const csvae_qact *qa, size_t ab) {
+    __m256i is = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(qa->corr + ab * 8)), wone_avx512(blk, t),
+                                     _mm256_loadu_si256((const __m256i *)(qa->q + ab * CSVAE_QK)));
+    __m256 sc = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(ld16(blk))), _mm256_loadu_ps(qa->d + ab * 8));
+    return hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
+}
+
+/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
+/// weight pair is unpacked once for C activation rows and each activation vector is loaded
+/// once for RQ weight rows; RQ*C accumulators stay in registers.
+#define RQ 4
+AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb, int t,
+                                           const csvae_qact *qa, size_t i0, size_t nb, const int C) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES, nb2 = nb & ~(size_t)1;
+    __m512 acc[RQ][TILE_N];
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb2; b += 2) {
+        __m512 ws[RQ];
+        __m512i wv[RQ];
+        for (int r = 0; r < RQ; r++) wv[r] = wpair_avx512(row + r * rb + b * bb, t, &ws[r]);
+        for (int j = 0; j < C; j++) {
+            size_t ab = (i0 + j) * nb + b;
+            __m512i a = _mm512_loadu_si512(qa->q + ab * CSVAE_QK);
+            __m512i cr = _mm512_loadu_si512(qa->corr + ab * 8);
+            __m512 dv = _mm512_loadu_ps(qa->d + ab * 8);
+            for (int r = 0; r < RQ; r++) {
+                __m512i is = _mm512_dpbusd_epi32(cr, wv[r], a);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(ws[r], dv), acc[r][j]);
+            }
+        }
+    }
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) {
+            float s = _mm512_reduce_add_ps(acc[r][j]);
+            if (nb2 < nb) s += last_block_avx512(row + r * rb + nb2 * bb, t, qa, (i0 + j) * nb + nb2);
+            y[j * ldy + r] = s;
+        }
 }
 
 AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row, int t, const csvae_qact *qa,
@@ -349,14 +393,7 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
     }
     for (int j = 0; j < C; j++) {
         float s = _mm512_reduce_add_ps(acc[j]);
-        if (nb2 < nb) {  // odd block count: last block on ymm
-            const uint8_t *blk = row + nb2 * bb;
-            size_t ab = (i0 + j) * nb + nb2;
-            __m256i is = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(qa->corr + ab * 8)), wone_avx512(blk, t),
-                                             _mm256_loadu_si256((const __m256i *)(qa->q + ab * CSVAE_QK)));
-            __m256 sc = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(ld16(blk))), _mm256_loadu_ps(qa->d + ab * 8));
-            s += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
-        }
+        if (nb2 < nb) s += last_block_avx512(row + nb2 * bb, t, qa, (i0 + j) * nb + nb2);
         y[j * ldy] = s;
     }
 }
@@ -366,7 +403,14 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++)
+        size_t r = r0;
+        for (; n >= TILE_N && r + RQ <= r1; r += RQ)  // batched: RQ x TILE_N micro-kernel
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, qa, i0, nb, C)
+                DISPATCH_TILE(p1 - i0, T)
+#undef T
+            }
+        for (; r < r1; r++)
             for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
 #define T(C) tile_quant_avx512(y + i0 * ldy + r, ldy, w + r * rb, t, qa, i0, nb, C)
                 DISPATCH_TILE(p1 - i0, T)

@@ -121,7 +121,9 @@ public final class KernelContext: @unchecked Sendable {
                 var job = csvae_matmul_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xp, qa: qap,
                                            path: path.rawValue, float_check: floatCheck ? 1 : 0,
                                            n: n, rows: w.rows, cols: w.cols)
-                let tasks = min(pool.threads, (w.rows + 15) / 16)
+                // Several tasks per worker: tasks are claimed dynamically, so a worker that
+                // wakes late (the other core busy) costs little.
+                let tasks = min(pool.threads == 1 ? 1 : pool.threads * 8, (w.rows + 15) / 16)
                 withUnsafeMutablePointer(to: &job) { jp in
                     pool.run(csvae_matmul_task, UnsafeMutableRawPointer(jp), tasks: tasks)
                 }
@@ -145,7 +147,7 @@ public final class KernelContext: @unchecked Sendable {
     private func sgemm(_ y: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>, n: Int) {
         let wf = w.base.assumingMemoryBound(to: Float.self)
         let groups = (w.rows + 15) / 16
-        let tasks = min(pool.threads, groups)
+        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, groups)
         let rows = w.rows, cols = w.cols
         pool.parallelFor(tasks) { t, nt in
             let r0 = groups * t / nt * 16, r1 = min(groups * (t + 1) / nt * 16, rows)
