@@ -157,6 +157,15 @@ static void rows_quant_scalar(float *y, size_t ldy, const uint8_t *w, int t, con
     default: TILE(1); break;   \
     }
 
+/// Loops over 64-row activation panels, then weight rows [r0, r1) one at a time, then 4-row
+/// activation tiles, calling TILE(C) with r and i0 in scope.
+#define FOR_TILES(TILE)                                                                   \
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {                                          \
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;                                  \
+        for (size_t r = r0; r < r1; r++)                                                  \
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) { DISPATCH_TILE(p1 - i0, TILE) } \
+    }
+
 AVX2_FN INLINE float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -195,15 +204,9 @@ AVX2_FN INLINE void tile_float_avx2(float *y, size_t ldy, const uint8_t *row, in
 AVX2_FN static void rows_float_avx2(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
                                     size_t n, size_t r0, size_t r1, size_t cols) {
     size_t rb = csvae_row_bytes(t, cols);
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++)
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
 #define T(C) tile_float_avx2(y + i0 * ldy + r, ldy, w + r * rb, t, x + i0 * cols, cols, C)
-                DISPATCH_TILE(p1 - i0, T)
+    FOR_TILES(T)
 #undef T
-            }
-    }
 }
 
 /// int32 dot of 32 weight codes of one block (AVX2) with 32 int8 activations, per 8 lanes.
@@ -245,15 +248,9 @@ AVX2_FN INLINE void tile_quant_avx2(float *y, size_t ldy, const uint8_t *row, in
 AVX2_FN static void rows_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
                                     size_t n, size_t r0, size_t r1, size_t cols) {
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++)
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
 #define T(C) tile_quant_avx2(y + i0 * ldy + r, ldy, w + r * rb, t, qa, i0, nb, C)
-                DISPATCH_TILE(p1 - i0, T)
+    FOR_TILES(T)
 #undef T
-            }
-    }
 }
 
 // MARK: AVX-512 + VNNI
@@ -289,15 +286,9 @@ AVX512_FN INLINE void tile_float_avx512(float *y, size_t ldy, const uint8_t *row
 AVX512_FN static void rows_float_avx512(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
                                         size_t n, size_t r0, size_t r1, size_t cols) {
     size_t rb = csvae_row_bytes(t, cols);
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++)
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
 #define T(C) tile_float_avx512(y + i0 * ldy + r, ldy, w + r * rb, t, x + i0 * cols, cols, C)
-                DISPATCH_TILE(p1 - i0, T)
+    FOR_TILES(T)
 #undef T
-            }
-    }
 }
 
 /// Weight codes (u8) of blocks b and b+1 as one zmm, in element order, and their f16 scales

@@ -66,11 +66,12 @@ public final class KernelContext: @unchecked Sendable {
 
     private static let blasInit: Void = { openblas_set_num_threads(1) }()
 
-    /// Throws `.unsupportedPath` if this CPU cannot run `path`.
+    /// Throws `.unsupportedPath` if this CPU cannot run `path`, `.threadPoolUnavailable` if the
+    /// pool cannot be allocated.
     /// `threads` < 1 means 1. Returns with `pool.threads` possibly lower if threads failed to start.
     public init(threads: Int = ThreadPool.physicalCores, path: KernelPath = .best, floatCheck: Bool = false) throws(KernelError) {
         guard path.isSupported else { throw .unsupportedPath(path) }
-        guard let p = ThreadPool(threads: threads) else { throw .sizeOverflow }
+        guard let p = ThreadPool(threads: threads) else { throw .threadPoolUnavailable }
         self.path = path
         self.floatCheck = floatCheck
         pool = p
