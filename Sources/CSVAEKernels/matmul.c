@@ -312,8 +312,12 @@ AVX512_FN INLINE __m512i wpair_avx512(const uint8_t *blk, int t, __m512 *scale) 
                                                  0, 0, 0x0004000400040004, 0x0004000400040004);
         wv = _mm512_and_si512(_mm512_srlv_epi16(v, shifts), _mm512_set1_epi8(15));
     }
-    __m256 sa = _mm256_set1_ps(_cvtsh_ss(ld16(blk))), sb = _mm256_set1_ps(_cvtsh_ss(ld16(blk + bb)));
-    *scale = _mm512_insertf32x8(_mm512_castps256_ps512(sa), sb, 1);
+    // Both f16 scales with one masked load (words 0 and bb/2 only: never reads past the pair),
+    // one word permute to [dA x8, dB x8] and one conversion.
+    int kb = (int)(bb / 2), kk = kb | (kb << 16);
+    __m512i raw = _mm512_maskz_loadu_epi16((__mmask32)(1u | (1u << kb)), blk);
+    __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, kk, kk, kk, kk, 0, 0, 0, 0, 0, 0, 0, 0);
+    *scale = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, raw)));
     return wv;
 }
 
