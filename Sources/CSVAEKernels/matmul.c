@@ -399,7 +399,7 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
         size_t r = r0;
-        for (; r + RQ <= r1; r += RQ)  // RQ weight rows x up to TILE_N activation rows
+        for (; n >= TILE_N && r + RQ <= r1; r += RQ)  // batches: RQ weight rows x TILE_N activation rows
             for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
 #define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, qa, i0, nb, C)
                 DISPATCH_TILE(p1 - i0, T)
