@@ -145,7 +145,28 @@ static void rows_quant_scalar(float *y, size_t ldy, const uint8_t *w, int t, con
 // MARK: AVX2
 
 #if defined(__x86_64__)
-AVX2_FN static inline float hsum256(__m256 v) {
+#define INLINE static inline __attribute__((always_inline))
+
+/// Calls TILE(C) with a compile-time tile height C in 1..TILE_N, so the accumulator arrays
+/// in the tile functions are unrolled into registers.
+#define DISPATCH_TILE(c, TILE) \
+    switch ((c) < TILE_N ? (c) : TILE_N) { \
+    case 4: TILE(4); break;    \
+    case 3: TILE(3); break;    \
+    case 2: TILE(2); break;    \
+    default: TILE(1); break;   \
+    }
+
+/// Loops over 64-row activation panels, then weight rows [r0, r1) one at a time, then 4-row
+/// activation tiles, calling TILE(C) with r and i0 in scope.
+#define FOR_TILES(TILE)                                                                   \
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {                                          \
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;                                  \
+        for (size_t r = r0; r < r1; r++)                                                  \
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) { DISPATCH_TILE(p1 - i0, TILE) } \
+    }
+
+AVX2_FN INLINE float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -153,7 +174,7 @@ AVX2_FN static inline float hsum256(__m256 v) {
 }
 
 /// 8 weights of type t starting at element k of row, as f32.
-AVX2_FN static inline __m256 wload8(const uint8_t *row, int t, size_t k) {
+AVX2_FN INLINE __m256 wload8(const uint8_t *row, int t, size_t k) {
     switch (t) {
     case CSVAE_F32: return _mm256_loadu_ps((const float *)(const void *)(row + 4 * k));
     case CSVAE_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * k)));
@@ -163,38 +184,37 @@ AVX2_FN static inline __m256 wload8(const uint8_t *row, int t, size_t k) {
     }
 }
 
-AVX2_FN static void rows_float_avx2(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
-                                    size_t n, size_t r0, size_t r1, size_t cols) {
-    size_t rb = csvae_row_bytes(t, cols), k8 = cols & ~(size_t)7;
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * rb;
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
-                __m256 acc[TILE_N];
-                for (size_t j = 0; j < TILE_N; j++) acc[j] = _mm256_setzero_ps();
-                for (size_t k = 0; k < k8; k += 8) {
-                    __m256 wv = wload8(row, t, k);
-                    for (size_t j = 0; j < c; j++)
-                        acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (i0 + j) * cols + k), acc[j]);
-                }
-                for (size_t j = 0; j < c; j++) {
-                    float s = hsum256(acc[j]);
-                    for (size_t k = k8; k < cols; k++) s += w_at(row, t, k) * x[(i0 + j) * cols + k];
-                    y[(i0 + j) * ldy + r] = s;
-                }
-            }
-        }
+/// One weight row times C activation rows (float weights).
+AVX2_FN INLINE void tile_float_avx2(float *y, size_t ldy, const uint8_t *row, int t, const float *x,
+                                    size_t cols, const int C) {
+    size_t k8 = cols & ~(size_t)7;
+    __m256 acc[TILE_N];
+    for (int j = 0; j < C; j++) acc[j] = _mm256_setzero_ps();
+    for (size_t k = 0; k < k8; k += 8) {
+        __m256 wv = wload8(row, t, k);
+        for (int j = 0; j < C; j++) acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + j * cols + k), acc[j]);
+    }
+    for (int j = 0; j < C; j++) {
+        float s = hsum256(acc[j]);
+        for (size_t k = k8; k < cols; k++) s += w_at(row, t, k) * x[j * cols + k];
+        y[j * ldy] = s;
     }
 }
 
+AVX2_FN static void rows_float_avx2(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
+                                    size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t rb = csvae_row_bytes(t, cols);
+#define T(C) tile_float_avx2(y + i0 * ldy + r, ldy, w + r * rb, t, x + i0 * cols, cols, C)
+    FOR_TILES(T)
+#undef T
+}
+
 /// int32 dot of 32 weight codes of one block (AVX2) with 32 int8 activations, per 8 lanes.
-AVX2_FN static inline __m256i qdot_avx2(const uint8_t *blk, int t, const int8_t *a, const int32_t *corr) {
+AVX2_FN INLINE __m256i qdot_avx2(const uint8_t *blk, int t, const int8_t *a, const int32_t *corr) {
     __m256i av = _mm256_loadu_si256((const __m256i *)a);
     const __m256i ones = _mm256_set1_epi16(1);
     if (t == CSVAE_Q8_0) {
-        // |w| * sign(a, w): u8 x s8 without the +128 bias (|products| <= 2*127*127 < 2^15).
+        // |w| * sign(a, w): u8 x s8 without the +128 bias (|pair sums| <= 2*127*127 < 2^15).
         __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 2));
         __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv));
         return _mm256_madd_epi16(p, ones);
@@ -206,71 +226,74 @@ AVX2_FN static inline __m256i qdot_avx2(const uint8_t *blk, int t, const int8_t 
     return _mm256_add_epi32(p, _mm256_loadu_si256((const __m256i *)corr));
 }
 
-AVX2_FN static void rows_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
-                                    size_t n, size_t r0, size_t r1, size_t cols) {
-    size_t nb = cols / CSVAE_QK, bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * nb * bb;
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
-                __m256 acc[TILE_N];
-                for (size_t j = 0; j < TILE_N; j++) acc[j] = _mm256_setzero_ps();
-                for (size_t b = 0; b < nb; b++) {
-                    const uint8_t *blk = row + b * bb;
-                    __m256 dw = _mm256_set1_ps(_cvtsh_ss(ld16(blk)));
-                    for (size_t j = 0; j < c; j++) {
-                        size_t ab = (i0 + j) * nb + b;
-                        __m256i is = qdot_avx2(blk, t, qa->q + ab * CSVAE_QK, qa->corr + ab * 8);
-                        __m256 sc = _mm256_mul_ps(dw, _mm256_loadu_ps(qa->d + ab * 8));
-                        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), sc, acc[j]);
-                    }
-                }
-                for (size_t j = 0; j < c; j++) y[(i0 + j) * ldy + r] = hsum256(acc[j]);
-            }
+/// One weight row (nb blocks) times C quantized activation rows starting at row i0.
+AVX2_FN INLINE void tile_quant_avx2(float *y, size_t ldy, const uint8_t *row, int t, const csvae_qact *qa,
+                                    size_t i0, size_t nb, const int C) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    __m256 acc[TILE_N];
+    for (int j = 0; j < C; j++) acc[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = row + b * bb;
+        __m256 dw = _mm256_set1_ps(_cvtsh_ss(ld16(blk)));
+        for (int j = 0; j < C; j++) {
+            size_t ab = (i0 + j) * nb + b;
+            __m256i is = qdot_avx2(blk, t, qa->q + ab * CSVAE_QK, qa->corr + ab * 8);
+            __m256 sc = _mm256_mul_ps(dw, _mm256_loadu_ps(qa->d + ab * 8));
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), sc, acc[j]);
         }
     }
+    for (int j = 0; j < C; j++) y[j * ldy] = hsum256(acc[j]);
+}
+
+AVX2_FN static void rows_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                                    size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
+#define T(C) tile_quant_avx2(y + i0 * ldy + r, ldy, w + r * rb, t, qa, i0, nb, C)
+    FOR_TILES(T)
+#undef T
 }
 
 // MARK: AVX-512 + VNNI
 
+/// 16 weights of type t at element k of row as f32 (masked tail: lanes past cols read as 0).
+AVX512_FN INLINE __m512 wload16(const uint8_t *row, int t, size_t k, __mmask16 m) {
+    if (t == CSVAE_F32) return _mm512_maskz_loadu_ps(m, row + 4 * k);
+    __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
+    return t == CSVAE_F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+AVX512_FN INLINE void tile_float_avx512(float *y, size_t ldy, const uint8_t *row, int t, const float *x,
+                                        size_t cols, const int C) {
+    __m512 a0[TILE_N], a1[TILE_N];  // two accumulators per row hide the FMA latency
+    for (int j = 0; j < C; j++) a0[j] = a1[j] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 32 <= cols; k += 32) {
+        __m512 w0 = wload16(row, t, k, 0xffff), w1 = wload16(row, t, k + 16, 0xffff);
+        for (int j = 0; j < C; j++) {
+            a0[j] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + j * cols + k), a0[j]);
+            a1[j] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + j * cols + k + 16), a1[j]);
+        }
+    }
+    for (; k < cols; k += 16) {
+        size_t left = cols - k;
+        __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        __m512 wv = wload16(row, t, k, m);
+        for (int j = 0; j < C; j++) a0[j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + j * cols + k), a0[j]);
+    }
+    for (int j = 0; j < C; j++) y[j * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(a0[j], a1[j]));
+}
+
 AVX512_FN static void rows_float_avx512(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
                                         size_t n, size_t r0, size_t r1, size_t cols) {
     size_t rb = csvae_row_bytes(t, cols);
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * rb;
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
-                __m512 acc[TILE_N][2];
-                for (size_t j = 0; j < TILE_N; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
-                for (size_t k = 0; k < cols; k += 16) {
-                    size_t left = cols - k;
-                    __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-                    __m512 wv;
-                    if (t == CSVAE_F32) {
-                        wv = _mm512_maskz_loadu_ps(m, row + 4 * k);
-                    } else {
-                        __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * k);
-                        wv = t == CSVAE_F16 ? _mm512_cvtph_ps(h)
-                                            : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-                    }
-                    size_t u = (k >> 4) & 1;  // two accumulators per row hide FMA latency
-                    for (size_t j = 0; j < c; j++)
-                        acc[j][u] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (i0 + j) * cols + k), acc[j][u]);
-                }
-                for (size_t j = 0; j < c; j++)
-                    y[(i0 + j) * ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[j][0], acc[j][1]));
-            }
-        }
-    }
+#define T(C) tile_float_avx512(y + i0 * ldy + r, ldy, w + r * rb, t, x + i0 * cols, cols, C)
+    FOR_TILES(T)
+#undef T
 }
 
 /// Weight codes (u8) of blocks b and b+1 as one zmm, in element order, and their f16 scales
 /// broadcast to 8 lanes each.
-AVX512_FN static inline __m512i wpair_avx512(const uint8_t *blk, int t, __m512 *scale) {
+AVX512_FN INLINE __m512i wpair_avx512(const uint8_t *blk, int t, __m512 *scale) {
     __m512i wv;
     size_t bb;
     if (t == CSVAE_Q8_0) {
@@ -280,18 +303,25 @@ AVX512_FN static inline __m512i wpair_avx512(const uint8_t *blk, int t, __m512 *
         wv = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
     } else {
         bb = CSVAE_Q4_0_BYTES;
-        __m256i v = _mm256_loadu2_m128i((const __m128i *)(blk + bb + 2), (const __m128i *)(blk + 2));
-        __m256i m = _mm256_set1_epi8(15);
-        __m512i lo = _mm512_castsi256_si512(_mm256_and_si256(v, m));
-        __m512i hi = _mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(v, 4), m));
-        wv = _mm512_permutex2var_epi64(lo, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), hi);
+        // [qsA | qsA | qsB | qsB] (broadcast loads), then shift the 2nd copy of each by 4:
+        // 128-bit lanes become [lowA, highA, lowB, highB] = elements 0..31 of A, then of B.
+        __m256i a = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
+        __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + bb + 2)));
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+        const __m512i shifts = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004,
+                                                 0, 0, 0x0004000400040004, 0x0004000400040004);
+        wv = _mm512_and_si512(_mm512_srlv_epi16(v, shifts), _mm512_set1_epi8(15));
     }
-    __m256 sa = _mm256_set1_ps(_cvtsh_ss(ld16(blk))), sb = _mm256_set1_ps(_cvtsh_ss(ld16(blk + bb)));
-    *scale = _mm512_insertf32x8(_mm512_castps256_ps512(sa), sb, 1);
+    // Both f16 scales with one masked load (words 0 and bb/2 only: never reads past the pair),
+    // one word permute to [dA x8, dB x8] and one conversion.
+    int kb = (int)(bb / 2), kk = kb | (kb << 16);
+    __m512i raw = _mm512_maskz_loadu_epi16((__mmask32)(1u | (1u << kb)), blk);
+    __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, kk, kk, kk, kk, 0, 0, 0, 0, 0, 0, 0, 0);
+    *scale = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, raw)));
     return wv;
 }
 
-AVX512_FN static inline __m256i wone_avx512(const uint8_t *blk, int t) {
+AVX512_FN INLINE __m256i wone_avx512(const uint8_t *blk, int t) {
     if (t == CSVAE_Q8_0)
         return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
     __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 2));
@@ -299,45 +329,88 @@ AVX512_FN static inline __m256i wone_avx512(const uint8_t *blk, int t) {
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), m), _mm_and_si128(qs, m));
 }
 
-AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
-                                        size_t n, size_t r0, size_t r1, size_t cols) {
-    size_t nb = cols / CSVAE_QK, bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
-    size_t nb2 = nb & ~(size_t)1;
-    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * nb * bb;
-            if (r + 1 < r1) _mm_prefetch((const char *)(row + nb * bb), _MM_HINT_T0);
-            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-                size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
-                __m512 acc[TILE_N];
-                for (size_t j = 0; j < TILE_N; j++) acc[j] = _mm512_setzero_ps();
-                for (size_t b = 0; b < nb2; b += 2) {
-                    __m512 ws;
-                    __m512i wv = wpair_avx512(row + b * bb, t, &ws);
-                    for (size_t j = 0; j < c; j++) {
-                        size_t ab = (i0 + j) * nb + b;
-                        __m512i is = _mm512_dpbusd_epi32(_mm512_loadu_si512(qa->corr + ab * 8), wv,
-                                                         _mm512_loadu_si512(qa->q + ab * CSVAE_QK));
-                        __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qa->d + ab * 8));
-                        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), sc, acc[j]);
-                    }
-                }
-                for (size_t j = 0; j < c; j++) {
-                    float s = _mm512_reduce_add_ps(acc[j]);
-                    if (nb2 < nb) {  // odd block count: last block on ymm
-                        const uint8_t *blk = row + nb2 * bb;
-                        size_t ab = (i0 + j) * nb + nb2;
-                        __m256i is = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(qa->corr + ab * 8)),
-                                                         wone_avx512(blk, t),
-                                                         _mm256_loadu_si256((const __m256i *)(qa->q + ab * CSVAE_QK)));
-                        __m256 sc = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(ld16(blk))), _mm256_loadu_ps(qa->d + ab * 8));
-                        s += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
-                    }
-                    y[(i0 + j) * ldy + r] = s;
-                }
+/// The odd last block of a row (on ymm): dw·da·isum for activation block ab.
+AVX512_FN INLINE float last_block_avx512(const uint8_t *blk, int t, const csvae_qact *qa, size_t ab) {
+    __m256i is = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)(qa->corr + ab * 8)), wone_avx512(blk, t),
+                                     _mm256_loadu_si256((const __m256i *)(qa->q + ab * CSVAE_QK)));
+    __m256 sc = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(ld16(blk))), _mm256_loadu_ps(qa->d + ab * 8));
+    return hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
+}
+
+/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
+/// weight pair is unpacked once for C activation rows and each activation vector is loaded
+/// once for RQ weight rows; RQ*C accumulators stay in registers.
+#define RQ 4
+AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb, int t,
+                                           const csvae_qact *qa, size_t i0, size_t nb, const int C) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES, nb2 = nb & ~(size_t)1;
+    __m512 acc[RQ][TILE_N];
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb2; b += 2) {
+        __m512 ws[RQ];
+        __m512i wv[RQ];
+        for (int r = 0; r < RQ; r++) wv[r] = wpair_avx512(row + r * rb + b * bb, t, &ws[r]);
+        for (int j = 0; j < C; j++) {
+            size_t ab = (i0 + j) * nb + b;
+            __m512i a = _mm512_loadu_si512(qa->q + ab * CSVAE_QK);
+            __m512i cr = _mm512_loadu_si512(qa->corr + ab * 8);
+            __m512 dv = _mm512_loadu_ps(qa->d + ab * 8);
+            for (int r = 0; r < RQ; r++) {
+                __m512i is = _mm512_dpbusd_epi32(cr, wv[r], a);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(ws[r], dv), acc[r][j]);
             }
         }
+    }
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) {
+            float s = _mm512_reduce_add_ps(acc[r][j]);
+            if (nb2 < nb) s += last_block_avx512(row + r * rb + nb2 * bb, t, qa, (i0 + j) * nb + nb2);
+            y[j * ldy + r] = s;
+        }
+}
+
+AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row, int t, const csvae_qact *qa,
+                                        size_t i0, size_t nb, const int C) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES, nb2 = nb & ~(size_t)1;
+    __m512 acc[TILE_N];
+    for (int j = 0; j < C; j++) acc[j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb2; b += 2) {
+        __m512 ws;
+        __m512i wv = wpair_avx512(row + b * bb, t, &ws);
+        for (int j = 0; j < C; j++) {
+            size_t ab = (i0 + j) * nb + b;
+            __m512i is = _mm512_dpbusd_epi32(_mm512_loadu_si512(qa->corr + ab * 8), wv,
+                                             _mm512_loadu_si512(qa->q + ab * CSVAE_QK));
+            __m512 sc = _mm512_mul_ps(ws, _mm512_loadu_ps(qa->d + ab * 8));
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), sc, acc[j]);
+        }
+    }
+    for (int j = 0; j < C; j++) {
+        float s = _mm512_reduce_add_ps(acc[j]);
+        if (nb2 < nb) s += last_block_avx512(row + nb2 * bb, t, qa, (i0 + j) * nb + nb2);
+        y[j * ldy] = s;
+    }
+}
+
+AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                                        size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        size_t r = r0;
+        for (; n >= TILE_N && r + RQ <= r1; r += RQ)  // batches: RQ weight rows x TILE_N activation rows
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, qa, i0, nb, C)
+                DISPATCH_TILE(p1 - i0, T)
+#undef T
+            }
+        for (; r < r1; r++)
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_quant_avx512(y + i0 * ldy + r, ldy, w + r * rb, t, qa, i0, nb, C)
+                DISPATCH_TILE(p1 - i0, T)
+#undef T
+            }
     }
 }
 #endif

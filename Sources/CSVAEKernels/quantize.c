@@ -180,17 +180,44 @@ size_t csvae_find_nonfinite(const float *src, size_t n) {
 
 // MARK: scalar reference quantizers
 
-static int q8_block_scalar(uint8_t *out, const float *x) {
-    float amax = 0.0f;
-    for (int i = 0; i < CSVAE_QK; i++) amax = fmaxf(amax, fabsf(x[i]));
+/// Writes the header of a q8_0 block whose max |x| is amax: for amax = 0 the whole (zero)
+/// block and *id = 0; else the scale, with *id = 1/d. Returns CSVAE_ERR_SCALE_OVERFLOW if
+/// the scale does not fit in f16.
+static int q8_head(uint8_t *out, float amax, float *id) {
+    *id = 0.0f;
     if (amax == 0.0f) {
         memset(out, 0, CSVAE_Q8_0_BYTES);
         return CSVAE_OK;
     }
     uint16_t h = q8_scale(amax);
     if (h == 0xffffu) return CSVAE_ERR_SCALE_OVERFLOW;
-    float id = 1.0f / csvae_f16_to_f32(h);
+    *id = 1.0f / csvae_f16_to_f32(h);
     put_u16(out, h);
+    return CSVAE_OK;
+}
+
+/// q4_0 counterpart of q8_head, from the block's min and max.
+static int q4_head(uint8_t *out, float mn, float mx, float *id) {
+    *id = 0.0f;
+    if (mn == 0.0f && mx == 0.0f) {
+        put_u16(out, 0);
+        memset(out + 2, 0x88, 16);
+        return CSVAE_OK;
+    }
+    uint16_t h = q4_scale(mn, mx);
+    if (h == 0xffffu) return CSVAE_ERR_SCALE_OVERFLOW;
+    *id = 1.0f / csvae_f16_to_f32(h);
+    put_u16(out, h);
+    return CSVAE_OK;
+}
+
+
+static int q8_block_scalar(uint8_t *out, const float *x) {
+    float amax = 0.0f;
+    for (int i = 0; i < CSVAE_QK; i++) amax = fmaxf(amax, fabsf(x[i]));
+    float id;
+    int rc = q8_head(out, amax, &id);
+    if (rc != CSVAE_OK || id == 0.0f) return rc;
     for (int i = 0; i < CSVAE_QK; i++) {
         float q = rintf(x[i] * id);
         q = fminf(fmaxf(q, -127.0f), 127.0f);
@@ -202,15 +229,9 @@ static int q8_block_scalar(uint8_t *out, const float *x) {
 static int q4_block_scalar(uint8_t *out, const float *x) {
     float mn = x[0], mx = x[0];
     for (int i = 1; i < CSVAE_QK; i++) { mn = fminf(mn, x[i]); mx = fmaxf(mx, x[i]); }
-    if (mn == 0.0f && mx == 0.0f) {
-        put_u16(out, 0);
-        memset(out + 2, 0x88, 16);
-        return CSVAE_OK;
-    }
-    uint16_t h = q4_scale(mn, mx);
-    if (h == 0xffffu) return CSVAE_ERR_SCALE_OVERFLOW;
-    float id = 1.0f / csvae_f16_to_f32(h);
-    put_u16(out, h);
+    float id;
+    int rc = q4_head(out, mn, mx, &id);
+    if (rc != CSVAE_OK || id == 0.0f) return rc;
     for (int j = 0; j < 16; j++) {
         float a = fminf(fmaxf(rintf(x[j] * id), -8.0f), 7.0f);
         float b = fminf(fmaxf(rintf(x[j + 16] * id), -8.0f), 7.0f);
@@ -261,14 +282,9 @@ AVX2_FN static int q8_block_avx2(uint8_t *out, const float *x) {
     __m256 m = _mm256_setzero_ps();
     for (int k = 0; k < 4; k++) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + 8 * k), absmask));
     float amax = hmax8(m);
-    if (amax == 0.0f) {
-        memset(out, 0, CSVAE_Q8_0_BYTES);
-        return CSVAE_OK;
-    }
-    uint16_t h = q8_scale(amax);
-    if (h == 0xffffu) return CSVAE_ERR_SCALE_OVERFLOW;
-    float id = 1.0f / csvae_f16_to_f32(h);
-    put_u16(out, h);
+    float id;
+    int rc = q8_head(out, amax, &id);
+    if (rc != CSVAE_OK || id == 0.0f) return rc;
     __m256i q[4];
     round32(q, x, id, -127.0f, 127.0f);
     _mm256_storeu_si256((__m256i *)(out + 2), pack32(q));
@@ -283,15 +299,9 @@ AVX2_FN static int q4_block_avx2(uint8_t *out, const float *x) {
         mx = _mm256_max_ps(mx, v);
     }
     float lo = hmin8(mn), hi = hmax8(mx);
-    if (lo == 0.0f && hi == 0.0f) {
-        put_u16(out, 0);
-        memset(out + 2, 0x88, 16);
-        return CSVAE_OK;
-    }
-    uint16_t h = q4_scale(lo, hi);
-    if (h == 0xffffu) return CSVAE_ERR_SCALE_OVERFLOW;
-    float id = 1.0f / csvae_f16_to_f32(h);
-    put_u16(out, h);
+    float id;
+    int rc = q4_head(out, lo, hi, &id);
+    if (rc != CSVAE_OK || id == 0.0f) return rc;
     __m256i q[4];
     round32(q, x, id, -8.0f, 7.0f);
     __m256i b = _mm256_add_epi8(pack32(q), _mm256_set1_epi8(8));  // codes 0..15, element order
@@ -360,6 +370,14 @@ int csvae_quantize_q4_0(uint8_t *dst, const float *src, size_t n, int path, size
 
 // MARK: dequantization
 
+#if defined(__x86_64__)
+AVX2_FN static void f16_to_f32_f16c(float *dst, const uint8_t *src, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 2 * i))));
+    for (; i < n; i++) dst[i] = csvae_f16_to_f32((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)));
+}
+#endif
+
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n) {
@@ -367,6 +385,12 @@ void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n
     switch (t) {
     case CSVAE_F32: memcpy(dst, s + first * 4, n * 4); break;
     case CSVAE_F16:
+#if defined(__x86_64__)
+        if (csvae_path_supported(CSVAE_PATH_AVX2)) {  // exact either way: F16C is a speed-up only
+            f16_to_f32_f16c(dst, s + 2 * first, n);
+            break;
+        }
+#endif
         for (size_t i = 0; i < n; i++) dst[i] = csvae_f16_to_f32(get_u16(s + 2 * (first + i)));
         break;
     case CSVAE_BF16:

@@ -66,11 +66,12 @@ public final class KernelContext: @unchecked Sendable {
 
     private static let blasInit: Void = { openblas_set_num_threads(1) }()
 
-    /// Throws `.unsupportedPath` if this CPU cannot run `path`.
+    /// Throws `.unsupportedPath` if this CPU cannot run `path`, `.threadPoolUnavailable` if the
+    /// pool cannot be allocated.
     /// `threads` < 1 means 1. Returns with `pool.threads` possibly lower if threads failed to start.
     public init(threads: Int = ThreadPool.physicalCores, path: KernelPath = .best, floatCheck: Bool = false) throws(KernelError) {
         guard path.isSupported else { throw .unsupportedPath(path) }
-        guard let p = ThreadPool(threads: threads) else { throw .sizeOverflow }
+        guard let p = ThreadPool(threads: threads) else { throw .threadPoolUnavailable }
         self.path = path
         self.floatCheck = floatCheck
         pool = p
@@ -95,7 +96,8 @@ public final class KernelContext: @unchecked Sendable {
     ///
     /// - y: n × w.rows floats (row stride w.rows); x: n × w.cols floats.
     /// Preconditions (programmer errors): n >= 0, the buffers hold at least those counts.
-    /// f32 weights with n >= 2 go through `cblas_sgemm` (except on the scalar path); quantized
+    /// f32 weights with n >= 2 and f16/bf16 weights with n >= 16 go through `cblas_sgemm`
+    /// (except on the scalar path; 16- and 2-byte weights are converted to f32 64 rows at a time); quantized
     /// weights quantize X to int8 blocks once per call, then use integer dot products.
     public func matmul(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix,
                        _ x: UnsafeBufferPointer<Float>, n: Int) {
@@ -107,7 +109,9 @@ public final class KernelContext: @unchecked Sendable {
         }
         let xp = x.baseAddress!
         lock.locked {
-            if w.type == .f32 && n >= 2 && path != .scalar {
+            // OpenBLAS for f32 (n >= 2) and for f16/bf16 batches (n >= 16: the conversion of
+            // the weights to f32 is then amortized over enough activation rows).
+            if path != .scalar && ((w.type == .f32 && n >= 2) || ((w.type == .f16 || w.type == .bf16) && n >= 16)) {
                 sgemm(yp, w, xp, n: n)
                 return
             }
@@ -121,7 +125,9 @@ public final class KernelContext: @unchecked Sendable {
                 var job = csvae_matmul_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xp, qa: qap,
                                            path: path.rawValue, float_check: floatCheck ? 1 : 0,
                                            n: n, rows: w.rows, cols: w.cols)
-                let tasks = min(pool.threads, (w.rows + 15) / 16)
+                // Several tasks per worker: tasks are claimed dynamically, so a worker that
+                // wakes late (the other core busy) costs little.
+                let tasks = min(pool.threads == 1 ? 1 : pool.threads * 8, (w.rows + 15) / 16)
                 withUnsafeMutablePointer(to: &job) { jp in
                     pool.run(csvae_matmul_task, UnsafeMutableRawPointer(jp), tasks: tasks)
                 }
@@ -141,17 +147,34 @@ public final class KernelContext: @unchecked Sendable {
         return y
     }
 
-    /// OpenBLAS for f32 × f32, split by output rows over the pool (16-row slices).
+    /// Weight rows converted to f32 per sgemm call for f16/bf16 weights.
+    private static let convertRows = 64
+
+    /// OpenBLAS sgemm, split by output rows over the pool (16-row slices). f16/bf16 weights are
+    /// converted to f32 in chunks of `convertRows` rows (per-task scratch) first.
     private func sgemm(_ y: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>, n: Int) {
-        let wf = w.base.assumingMemoryBound(to: Float.self)
         let groups = (w.rows + 15) / 16
-        let tasks = min(pool.threads, groups)
-        let rows = w.rows, cols = w.cols
+        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, groups)
+        let rows = w.rows, cols = w.cols, type = w.type, base = w.base, chunk = Self.convertRows
+        let conv: UnsafeMutablePointer<Float>? = type == .f32 ? nil
+            : ensureScratch(tasks * chunk * cols * MemoryLayout<Float>.size).assumingMemoryBound(to: Float.self)
         pool.parallelFor(tasks) { t, nt in
             let r0 = groups * t / nt * 16, r1 = min(groups * (t + 1) / nt * 16, rows)
-            guard r0 < r1 else { return }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(r1 - r0), Int32(cols),
-                        1, x, Int32(cols), wf + r0 * cols, Int32(cols), 0, y + r0, Int32(rows))
+            var r = r0
+            while r < r1 {
+                let m = type == .f32 ? r1 - r : min(chunk, r1 - r)
+                let wf: UnsafePointer<Float>
+                if let conv {
+                    let dst = conv + t * chunk * cols
+                    csvae_dequantize(dst, base, type.c, r * cols, m * cols)
+                    wf = UnsafePointer(dst)
+                } else {
+                    wf = base.assumingMemoryBound(to: Float.self) + r * cols
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(cols),
+                            1, x, Int32(cols), wf, Int32(cols), 0, y + r, Int32(rows))
+                r += m
+            }
         }
     }
 }

@@ -101,4 +101,6 @@ public enum KernelError: Error, Equatable, Sendable {
     case indexOutOfRange(index: Int, count: Int)
     /// The requested path cannot run on this CPU.
     case unsupportedPath(KernelPath)
+    /// The thread pool could not be created (out of memory).
+    case threadPoolUnavailable
 }
