@@ -8,7 +8,20 @@ import SVAEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        subcommands: [BenchModel.self])
+        subcommands: [BenchModel.self, BenchKernels.self])
+}
+
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Matrix kernels on the SVAE-768 shapes for every element type, beside this machine's read bandwidth and OpenBLAS.")
+    @Option(help: "Threads for the multi-thread rows.") var threads = 2
+    @Option(help: "Repetitions (medians).") var repetitions = 7
+
+    func run() throws {
+        print("machine    \(machineDescription())")
+        print(KernelBenchmark.run(threads: threads, repetitions: repetitions))
+    }
 }
 
 /// Shapes of the released SentenceVAE family (shared/docs/sentencevae.md).
