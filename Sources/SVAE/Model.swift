@@ -71,15 +71,17 @@ public final class Model: Sendable {
         let f: SVAEFile
         do { f = try SVAEFile.open(path) } catch { throw .model(.format(error)) }
         file = f
-        do {
+        do throws(ModelError) {
             switch f.architecture ?? "none" {
             case "sllm":
                 let l = try SentenceLLM(file: f)
                 (sentenceLLM, vae, opt) = (l, l.vae, nil)
             case "opt":
                 (sentenceLLM, vae, opt) = (nil, nil, try OPTLanguageModel(file: f))
-            default:
+            case "svae":
                 (sentenceLLM, vae, opt) = (nil, try SentenceVAE(file: f), nil)
+            case let other:
+                throw ModelError.wrongArchitecture(file: path, expected: "svae, sllm or opt", found: other)
             }
         } catch {
             throw .model(error)
