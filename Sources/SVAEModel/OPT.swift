@@ -41,10 +41,10 @@ public struct OPTOutput: Sendable, Equatable {
 public final class OPTLanguageModel: @unchecked Sendable {
     public let file: SVAEFile
     public let config: OPTConfig
-    /// [V, E]
-    let embed: WeightMatrix
-    /// [d, E] / [E, d], only when E ≠ d.
-    let projectIn, projectOut: Linear?
+    /// [V, E] with `project_in` [d, E] when E ≠ d.
+    let embed: Embedding
+    /// [E, d], only when E ≠ d.
+    let projectOut: Linear?
     let finalNorm: Norm?
     /// [V, E]: `opt.lm_head.weight`, or the embedding (tied).
     let lmHead: WeightMatrix
@@ -60,20 +60,18 @@ public final class OPTLanguageModel: @unchecked Sendable {
         let c = OPTConfig(file.metadata)
         config = c
         let t = TensorTable(file: file)
-        embed = try t.matrix("opt.embed")
+        let table = try t.matrix("opt.embed")
         let proj = c.embedDim != c.layers.hidden
-        projectIn = proj ? Linear(w: try t.matrix("opt.project_in"), b: nil) : nil
+        embed = Embedding(table: table, projectIn: proj ? Linear(w: try t.matrix("opt.project_in"), b: nil) : nil)
         projectOut = proj ? Linear(w: try t.matrix("opt.project_out"), b: nil) : nil
         finalNorm = t.has("opt.final_norm.weight") ? try t.norm("opt.final_norm") : nil
-        lmHead = t.has("opt.lm_head.weight") ? try t.matrix("opt.lm_head.weight") : embed
+        lmHead = t.has("opt.lm_head.weight") ? try t.matrix("opt.lm_head.weight") : table
         stack = try OPTStack(t, prefix: "opt", config: c.layers)
     }
 
     /// Opens and validates a file, then builds the model.
     public convenience init(path: String) throws(ModelError) {
-        let f: SVAEFile
-        do { f = try SVAEFile.open(path) } catch { throw .format(error) }
-        try self.init(file: f)
+        try self.init(file: try openModelFile(path))
     }
 
     /// A session with its own KV cache and scratch, running on `context`. One per thread.
@@ -116,17 +114,7 @@ public final class OPTSession {
         }
         guard positions + n <= c.layers.maxPositions else { throw .contextFull(positions: positions + n, max: c.layers.maxPositions) }
         let x = self.x.view(n * d)
-        do throws(KernelError) {
-            if let p = model.projectIn {
-                let eb = e.view(n * E)
-                for (i, id) in ids.enumerated() { try model.embed.gatherRow(eb.row(i, E), row: Int(id)) }
-                context.linear(x, p, eb.readOnly, n: n)
-            } else {
-                for (i, id) in ids.enumerated() { try model.embed.gatherRow(x.row(i, d), row: Int(id)) }
-            }
-        } catch {
-            throw .kernel(tensor: "opt.embed", error)
-        }
+        try model.embed.lookup(x, ids: ids[...], scratchE: e, context: context, name: "opt.embed")
         try model.stack.addPositions(x, n: n, first: positions, scratch: posRow)
         try model.stack.forward(x, n: n, cache: cache, causal: true, scratch: scratch, context: context)
         // Head over the rows wanted: final norm, project_out, tied (or own) LM head.

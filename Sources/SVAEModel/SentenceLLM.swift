@@ -67,9 +67,7 @@ public final class SentenceLLM: @unchecked Sendable {
 
     /// Opens and validates a file, then builds the model.
     public convenience init(path: String) throws(ModelError) {
-        let f: SVAEFile
-        do { f = try SVAEFile.open(path) } catch { throw .format(error) }
-        try self.init(file: f)
+        try self.init(file: try openModelFile(path))
     }
 
     /// A session with its own KV cache and scratch, running on `context`. One per thread.

@@ -114,12 +114,7 @@ class SentenceLLM(nn.Module):
 
     def encode(self, rows):
         """Sentence vectors [n, d] of id lists, as a padded batch with its mask (correctly masked)."""
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), PAD, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.tensor(r)
-            mask[i, : len(r)] = 1
+        ids, mask = svae.pad_batch(rows)
         return self.svae.encoder(ids, mask).view(len(rows), -1)
 
     def layers(self, vectors, mask):
