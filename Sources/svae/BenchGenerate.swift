@@ -16,8 +16,8 @@ import SVAEModel
 /// SLLM's stop head, sentence decoding, re-encoding and OPT-layer steps included), prefill
 /// tokens/s, KV-cache bytes per token in context (OPT: its cache; SLLM: the OPT layers' cache
 /// over sentence positions plus the sentence decoder's cache at its longest sentence, divided by
-/// prompt + generated tokens), peak RSS. Each model runs in its own child process so peak RSS
-/// belongs to that model alone.
+/// prompt + generated tokens), peak RSS. Each repetition runs in its own child process (peak RSS
+/// belongs to that model alone), SLLM and OPT alternating so load changes hit both alike.
 struct BenchGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -57,10 +57,10 @@ struct BenchGenerate: ParsableCommand {
         if !json {
             print("machine    \(machineDescription())")
             print("load       \(load()) (/proc/loadavg at start; the machine is shared)")
-            print("workload   prompt \(Self.promptLengths.count) sentences \(Self.promptLengths), \(sentences) generated sentences of \(Array(Self.generatedLengths.prefix(sentences))) tokens, \(repetitions) repetitions after a warm-up (medians)")
+            print("workload   prompt \(Self.promptLengths.count) sentences \(Self.promptLengths), \(sentences) generated sentences of \(Array(Self.generatedLengths.prefix(sentences))) tokens; \(repetitions) repetitions, SLLM and OPT alternating, one child process each (after its own warm-up); medians")
             print("model      sllm-125m-h1 = SVAE-768-H1 + 12 OPT-125m layers; opt-125m; random weights")
             print("")
-            print("type  thr | SLLM out tok/s  prefill tok/s  KV B/tok   RSS MB | OPT out tok/s  prefill tok/s  KV B/tok   RSS MB | out ×   KV %")
+            print("type  thr | SLLM out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | OPT out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | out ×  KV %")
         }
         for t in typeList {
             let paths = ["sllm": folder + "/sllm-125m-h1-\(t).svae", "opt": folder + "/opt-125m-\(t).svae"]
@@ -68,21 +68,29 @@ struct BenchGenerate: ParsableCommand {
                 try writeRandomModel(metadata: arch == "sllm" ? Self.sllmMetadata : Self.optMetadata, to: path, type: t)
             }
             for n in threadList {
-                var results: [String: [String: Any]] = [:]
-                for arch in ["sllm", "opt"] {
-                    results[arch] = try Self.runChild(["bench", "generate", "--child", arch, "--file", paths[arch]!, "--types", "\(t)",
-                                                       "--threads", "\(n)", "--sentences", "\(sentences)", "--repetitions", "\(repetitions)"])
+                // Alternate the two models, one repetition per child, so that load changes on the
+                // shared machine hit both alike; medians over the repetitions.
+                var runs: [String: [[String: Any]]] = [:]
+                for _ in 0..<repetitions {
+                    for arch in ["sllm", "opt"] {
+                        runs[arch, default: []].append(try Self.runChild(["bench", "generate", "--child", arch, "--file", paths[arch]!, "--types", "\(t)",
+                                                                          "--threads", "\(n)", "--sentences", "\(sentences)", "--repetitions", "1"]))
+                    }
                 }
-                let s = results["sllm"]!, o = results["opt"]!
+                let s = Self.summarize(runs["sllm"]!), o = Self.summarize(runs["opt"]!)
                 func d(_ r: [String: Any], _ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
                 let speedup = d(s, "output_tokens_per_s") / d(o, "output_tokens_per_s")
                 let kvRatio = d(s, "kv_bytes_per_token") / d(o, "kv_bytes_per_token")
                 if json {
                     printJSON(["type": t.description, "threads": n, "sllm": s, "opt": o, "output_speedup": speedup, "kv_ratio": kvRatio, "loadavg": load()])
                 } else {
-                    print(String(format: "%-5@ %3d | %14.1f %14.1f %9.0f %8.0f | %13.1f %14.1f %9.0f %8.0f | %5.2f %5.1f%%",
-                                 t.description, n, d(s, "output_tokens_per_s"), d(s, "prefill_tokens_per_s"), d(s, "kv_bytes_per_token"),
-                                 d(s, "peak_rss_bytes") / 1e6, d(o, "output_tokens_per_s"), d(o, "prefill_tokens_per_s"),
+                    func range(_ r: [String: Any]) -> String {
+                        let a = (r["output_tokens_per_s_range"] as? [Double]) ?? [.nan, .nan]
+                        return String(format: "%6.1f (%6.1f–%6.1f)", d(r, "output_tokens_per_s"), a[0], a[1])
+                    }
+                    print(String(format: "%-5@ %3d | %@ %14.1f %9.0f %7.0f | %@ %14.1f %9.0f %7.0f | %5.2f %4.1f%%",
+                                 t.description, n, range(s), d(s, "prefill_tokens_per_s"), d(s, "kv_bytes_per_token"),
+                                 d(s, "peak_rss_bytes") / 1e6, range(o), d(o, "prefill_tokens_per_s"),
                                  d(o, "kv_bytes_per_token"), d(o, "peak_rss_bytes") / 1e6, speedup, 100 * kvRatio))
                 }
             }
@@ -115,6 +123,19 @@ struct BenchGenerate: ParsableCommand {
         m["opt.norm_before"] = .bool(true)
         m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
         return m
+    }
+
+    /// Medians of the children's throughputs (with min–max), their largest peak RSS, the rest from the first.
+    static func summarize(_ runs: [[String: Any]]) -> [String: Any] {
+        var out = runs[0]
+        for key in ["output_tokens_per_s", "prefill_tokens_per_s"] {
+            let st = Stats(runs.map { ($0[key] as? NSNumber)?.doubleValue ?? .nan })
+            out[key] = st.median
+            out[key + "_range"] = [st.min, st.max]
+        }
+        out["peak_rss_bytes"] = runs.map { ($0["peak_rss_bytes"] as? NSNumber)?.intValue ?? 0 }.max() ?? 0
+        out["repetitions"] = runs.count
+        return out
     }
 
     /// Runs this executable with `arguments` and parses its one JSON line.
@@ -210,7 +231,6 @@ struct BenchGenerate: ParsableCommand {
         return ["arch": arch, "type": type, "threads": threads, "prompt_tokens": promptTokens, "generated_tokens": generated,
                 "prefill_tokens_per_s": Stats(prefill.map { Double(promptTokens) / $0 }).median,
                 "output_tokens_per_s": Stats(output.map { Double(generated) / $0 }).median,
-                "output_tokens_per_s_range": [Stats(output.map { Double(generated) / $0 }).min, Stats(output.map { Double(generated) / $0 }).max],
                 "kv_bytes": kvBytes, "kv_bytes_per_token": Double(kvBytes) / Double(contextTokens),
                 "peak_rss_bytes": peakRSSBytes()]
     }
