@@ -141,7 +141,7 @@ struct BenchGenerate: ParsableCommand {
     /// Runs this executable with `arguments` and parses its one JSON line.
     static func runChild(_ arguments: [String]) throws -> [String: Any] {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        p.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         p.arguments = arguments
         let pipe = Pipe()
         p.standardOutput = pipe
