@@ -43,34 +43,69 @@ public struct Reconstruction: Sendable, Equatable {
     public var exact: Bool
 }
 
-/// A SentenceVAE model opened from a `.svae` file: the read-only weights (mapped, shared) and the
-/// tokenizer. `Sendable`: share one instance between threads. Calls on the model itself use a
-/// small pool of sessions; for full control create one `Session` per thread.
+/// A model opened from a `.svae` file: the read-only weights (mapped, shared) and the tokenizer.
+/// Architecture `svae` (SentenceVAE: encode, decode, reconstruct), `sllm` (Sentence-level LLM:
+/// the same plus `generate`) or `opt` (token-level OPT causal LM: `generate` only).
+/// `Sendable`: share one instance between threads. Calls on the model itself use a small pool of
+/// sessions; for full control create one `Session` per thread.
 public final class Model: Sendable {
-    public let vae: SentenceVAE
+    /// The SentenceVAE of an `svae` file, or the encoder/decoder of an `sllm` file; nil for `opt`.
+    public let vae: SentenceVAE?
+    /// The SLLM of an `sllm` file.
+    public let sentenceLLM: SentenceLLM?
+    /// The causal LM of an `opt` file.
+    public let opt: OPTLanguageModel?
+    public let file: SVAEFile
     public let tokenizer: BPETokenizer?
     public let options: ModelOptions
     private let idle = Mutex<[Session]>([])
 
-    public var path: String { vae.file.path }
-    public var config: SentenceVAEConfig { vae.config }
+    public var path: String { file.path }
+    /// `svae`, `sllm` or `opt`.
+    public var architecture: String { file.architecture ?? "none" }
+    /// Hyperparameters of the SentenceVAE (`svae`, `sllm`); nil for `opt`.
+    public var config: SentenceVAEConfig? { vae?.config }
 
-    /// Opens, validates and maps a model file.
+    /// Opens, validates and maps a model file of any architecture.
     public init(path: String, options: ModelOptions = ModelOptions()) throws(SVAEError) {
-        do { vae = try SentenceVAE(path: path) } catch { throw .model(error) }
+        let f: SVAEFile
+        do { f = try SVAEFile.open(path) } catch { throw .model(.format(error)) }
+        file = f
+        do throws(ModelError) {
+            switch f.architecture ?? "none" {
+            case "sllm":
+                let l = try SentenceLLM(file: f)
+                (sentenceLLM, vae, opt) = (l, l.vae, nil)
+            case "opt":
+                (sentenceLLM, vae, opt) = (nil, nil, try OPTLanguageModel(file: f))
+            case "svae":
+                (sentenceLLM, vae, opt) = (nil, try SentenceVAE(file: f), nil)
+            case let other:
+                throw ModelError.wrongArchitecture(file: path, expected: "svae, sllm or opt", found: other)
+            }
+        } catch {
+            throw .model(error)
+        }
         self.options = options
-        if let t = vae.file.tokenizer {
+        if let t = f.tokenizer {
             do {
                 let merges = t.merges.map { (t.tokens[Int($0.left)], t.tokens[Int($0.right)]) }
-                let addBOS = vae.file.metadata.bool("tokens.add_bos") ?? false
+                let addBOS = f.metadata.bool("tokens.add_bos") ?? false
+                let bos = Int32(f.metadata.int("tokens.bos_id") ?? 2)
                 tokenizer = try BPETokenizer(tokens: t.tokens, merges: merges, specialTokens: t.specials.map(\.text),
-                                             options: BPETokenizer.Options(bosID: addBOS ? vae.config.bos : nil))
+                                             options: BPETokenizer.Options(bosID: addBOS ? bos : nil))
             } catch {
                 throw .tokenizer("\(path): \(error)")
             }
         } else {
             tokenizer = nil
         }
+    }
+
+    /// The SentenceVAE, or `.wrongArchitecture` for an `opt` file.
+    func requireVAE() throws(SVAEError) -> SentenceVAE {
+        guard let v = vae else { throw .model(.wrongArchitecture(file: path, expected: "svae or sllm", found: architecture)) }
+        return v
     }
 
     /// A new session (its own scratch, KV caches and thread pool). Use one per thread.
@@ -131,14 +166,34 @@ public final class Session: @unchecked Sendable {
     public let model: Model
     let context: KernelContext
 
+    private var sllm: SLLMSession?
+    private var optLM: OPTSession?
+
     init(model: Model, context: KernelContext) {
         self.model = model
         self.context = context
     }
 
+    /// This session's SLLM state (KV cache kept between calls, reset by each generation).
+    func sllmSession(_ l: SentenceLLM) -> SLLMSession {
+        if let s = sllm { return s }
+        let s = l.makeSession(context: context)
+        sllm = s
+        return s
+    }
+
+    /// This session's OPT state.
+    func optSession(_ o: OPTLanguageModel) -> OPTSession {
+        if let s = optLM { return s }
+        let s = o.makeSession(context: context)
+        optLM = s
+        return s
+    }
+
     /// Sentence vectors of token-id sequences (BOS first, as the tokenizer gives them).
     public func encode(ids: [[Int32]]) throws(SVAEError) -> [[Float]] {
-        do { return try model.vae.encode(ids, context: context) } catch { throw .model(error) }
+        let vae = try model.requireVAE()
+        do { return try vae.encode(ids, context: context) } catch { throw .model(error) }
     }
 
     /// Sentence vectors of texts, one per text (each text is one sentence).
@@ -151,8 +206,9 @@ public final class Session: @unchecked Sendable {
     /// each id as it is produced (return false to stop).
     public func decode(_ vector: [Float], maxTokens: Int? = nil, sampler: Sampler? = nil,
                        onToken: ((Int32) -> Bool)? = nil) throws(SVAEError) -> [Int32] {
+        let vae = try model.requireVAE()
         do {
-            let session = try DecoderSession(model: model.vae, vector: vector, context: context)
+            let session = try DecoderSession(model: vae, vector: vector, context: context)
             return try session.generate(maxTokens: maxTokens, sampler: sampler, onToken: onToken)
         } catch {
             throw .model(error)
@@ -161,7 +217,8 @@ public final class Session: @unchecked Sendable {
 
     /// A decoder for one sentence vector, stepping token by token (KV cache inside).
     public func makeDecoder(_ vector: [Float]) throws(SVAEError) -> DecoderSession {
-        do { return try DecoderSession(model: model.vae, vector: vector, context: context) } catch { throw .model(error) }
+        let vae = try model.requireVAE()
+        do { return try DecoderSession(model: vae, vector: vector, context: context) } catch { throw .model(error) }
     }
 
     /// Encode then greedily decode one text.
@@ -174,7 +231,7 @@ public final class Session: @unchecked Sendable {
     public func reconstruct(ids: [Int32], text: String = "") throws(SVAEError) -> Reconstruction {
         let vector = try encode(ids: [ids])[0]
         let out = try decode(vector)
-        let c = model.config
+        let c = try model.requireVAE().config
         let input = ids.first == c.bos ? Array(ids.dropFirst()) : ids
         let generated = out.last == c.eos ? Array(out.dropLast()) : out
         let output = model.tokenizer == nil ? "" : try model.text(of: out)

@@ -5,6 +5,7 @@ import CSVAEAPI
 import SVAE
 import SVAEFormat
 import SVAEKernels
+import SVAEModel
 
 #if canImport(Glibc)
 import Glibc
@@ -27,15 +28,18 @@ func release<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) {
 /// What an `svae_model *` points to: the shared Swift `Model` and the C strings it hands out.
 final class ModelHandle: Sendable {
     let model: Model
+    /// The sentence encoder/decoder hyperparameters (the C API serves svae and sllm files).
+    let config: SentenceVAEConfig
     /// `svae_model_architecture` and `svae_model_type_summary` (owned, freed in `deinit`).
     nonisolated(unsafe) let architecture: UnsafeMutablePointer<CChar>?
     nonisolated(unsafe) let typeSummary: UnsafeMutablePointer<CChar>?
 
-    init(model: Model) {
+    init(model: Model, config: SentenceVAEConfig) {
         self.model = model
-        architecture = mallocCString(model.vae.file.architecture ?? "")
+        self.config = config
+        architecture = mallocCString(model.file.architecture ?? "")
         var counts: [String: Int] = [:]
-        for t in model.vae.file.tensors { counts["\(t.type)", default: 0] += 1 }
+        for t in model.file.tensors { counts["\(t.type)", default: 0] += 1 }
         typeSummary = mallocCString(counts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))
     }
 
@@ -160,8 +164,11 @@ public func cModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<sv
         } catch {
             throw CAPIError(error)
         }
-        log(SVAE_LOG_INFO, "svae_model_load: \(file): hidden \(model.config.hidden), vocab \(model.config.vocab)")
-        return OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+        guard let config = model.config else {
+            throw CAPIError.model("\(file): architecture \(model.file.architecture ?? "none") has no sentence encoder/decoder; the C API opens svae and sllm files")
+        }
+        log(SVAE_LOG_INFO, "svae_model_load: \(file): hidden \(config.hidden), vocab \(config.vocab)")
+        return OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model, config: config)).toOpaque())
     } catch {
         log(SVAE_LOG_ERROR, "svae_model_load: \(error.message)")
         copyMessage(error.message, to: errorBuffer, capacity: errorCapacity)
@@ -201,9 +208,9 @@ public func cContextLastError(_ ctx: OpaquePointer?) -> UnsafePointer<CChar> {
 // MARK: - model info
 
 /// A config value of a model, or -1 for NULL.
-private func info(_ model: OpaquePointer?, _ value: (Model) -> Int) -> Int32 {
+private func info(_ model: OpaquePointer?, _ value: (ModelHandle) -> Int) -> Int32 {
     guard let h = ModelHandle.from(model) else { return SVAE_ERR_INVALID_ARGUMENT.rawValue }
-    return Int32(clamping: value(h.model))
+    return Int32(clamping: value(h))
 }
 
 @_cdecl("svae_model_hidden_size")
@@ -225,7 +232,7 @@ public func cModelEOS(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.config.eo
 @_cdecl("svae_model_pad_id")
 public func cModelPad(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.config.pad) } }
 @_cdecl("svae_model_has_tokenizer")
-public func cModelHasTokenizer(_ m: OpaquePointer?) -> Int32 { info(m) { $0.tokenizer == nil ? 0 : 1 } }
+public func cModelHasTokenizer(_ m: OpaquePointer?) -> Int32 { info(m) { $0.model.tokenizer == nil ? 0 : 1 } }
 
 @_cdecl("svae_model_architecture")
 public func cModelArchitecture(_ m: OpaquePointer?) -> UnsafePointer<CChar>? {

@@ -68,17 +68,17 @@ public func cSplitSentences(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?
 
 /// Needed floats for `n` vectors, checked against the output before any work.
 private func vectorOutput(_ c: ContextHandle, _ out: Output<Float>, rows n: Int) throws(CAPIError) -> Int {
-    let needed = n * c.model.config.hidden  // n ≤ SVAE_MAX_BATCH: no overflow
+    let needed = n * c.handle.config.hidden  // n ≤ SVAE_MAX_BATCH: no overflow
     guard out.fits(needed) else { throw out.tooSmall(needed) }
     return needed
 }
 
 /// Encodes token ids and writes the row-major vectors.
 private func encodeIDs(_ c: ContextHandle, _ seqs: [[Int32]], into out: Output<Float>) throws(CAPIError) {
-    let maxLen = c.model.config.maxSeqLen
+    let maxLen = c.handle.config.maxSeqLen
     for (i, s) in seqs.enumerated() {
         guard s.count <= maxLen else { throw CAPIError(.model(.sentenceTooLong(input: i, tokens: s.count, max: maxLen))) }
-        try checkIDs(s, vocab: c.model.config.vocab, input: i)
+        try checkIDs(s, vocab: c.handle.config.vocab, input: i)
     }
     guard !seqs.isEmpty else { return }
     let vectors: [[Float]]
@@ -111,7 +111,7 @@ public func cEncodeIDs(_ ctx: OpaquePointer?, _ seqs: UnsafePointer<UnsafePointe
         let pointers = try readArray(seqs, count: n, "seqs")
         let counts = try readArray(lengths, count: n, "lengths")
         _ = try vectorOutput(c, out, rows: n)
-        let maxLen = c.model.config.maxSeqLen
+        let maxLen = c.handle.config.maxSeqLen
         var ids: [[Int32]] = []
         for i in 0..<n {
             guard counts[i] >= 0 else { throw .invalidArgument("lengths[\(i)]: expected ≥ 0, found \(counts[i])") }
@@ -155,7 +155,7 @@ public func cDecode(_ ctx: OpaquePointer?, _ vector: UnsafePointer<Float>?, _ nV
         let rng = try sampler(p)
         let maxTokens = try checkCount(p.max_tokens, "max_tokens", max: Int(Int32.max))
         if textOut != nil && c.model.tokenizer == nil { throw CAPIError(.noTokenizer(file: c.model.path)) }
-        let d = c.model.config.hidden
+        let d = c.handle.config.hidden
         let n = try checkCount(nVector, "n_vector", max: Int(Int32.max))
         guard n == d else { throw CAPIError(.model(.vectorSize(expected: d, found: n))) }
         let v = try readArray(vector, count: n, "vector")
@@ -197,7 +197,7 @@ public func cReconstruct(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?,
         let s = try readText(text, "text")
         guard let tokenizer = c.model.tokenizer else { throw CAPIError(.noTokenizer(file: c.model.path)) }
         let ids = tokenizer.encode(s)
-        let maxLen = c.model.config.maxSeqLen
+        let maxLen = c.handle.config.maxSeqLen
         guard ids.count <= maxLen else { throw CAPIError(.model(.sentenceTooLong(input: 0, tokens: ids.count, max: maxLen))) }
         let r: Reconstruction
         do throws(SVAEError) { r = try c.session.reconstruct(ids: ids, text: s) } catch { throw CAPIError(error) }

@@ -64,7 +64,8 @@ enum CAPIError: Error {
             switch me {
             case .tokenOutOfRange: self = .outOfRange(m)
             case .sentenceTooLong: self = .tooLong(m)
-            case .emptySentence, .badOption: self = .invalidArgument(m)
+            case .emptySentence, .badOption, .emptyPrompt: self = .invalidArgument(m)
+            case .contextFull: self = .tooLong(m)
             case .vectorSize, .nonFiniteVector: self = .badVector(m)
             case .format, .wrongArchitecture, .kernel, .bigEndianHost: self = .model(m)
             }

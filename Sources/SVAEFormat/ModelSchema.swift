@@ -164,7 +164,12 @@ public enum ModelSchema {
         let layers = try u32(m, "llm.layers", max: 1024)
         let p = try u32(m, "llm.max_positions")
         _ = try flag(m, "llm.norm_before")
-        guard m["llm.prefill_attention"] != nil else { throw .missingMetadata(key: "llm.prefill_attention") }
+        guard let pa = m["llm.prefill_attention"] else { throw .missingMetadata(key: "llm.prefill_attention") }
+        guard let mode = pa.stringValue else { throw .wrongMetadataType(key: "llm.prefill_attention", expected: "string", found: pa.type.description) }
+        guard mode == "bidirectional" || mode == "causal" else {
+            throw .hyperparameter(key: "llm.prefill_attention", expected: "bidirectional or causal", found: quoted(mode))
+        }
+        if m["llm.max_sentences"] != nil { _ = try u32(m, "llm.max_sentences", max: 1 << 20) }
         try positiveEps(m, "llm.layer_norm_eps")
         return [Expected(name: "llm.pos_embed", shape: [p + 2, d], mustBeF32: false)]
             + optLayers("llm", count: layers, d: d, f: f) + linear("llm.stop_head", 2, d)

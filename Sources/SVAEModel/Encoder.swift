@@ -6,18 +6,7 @@ extension SentenceVAE {
     func embed(_ x: UnsafeMutableBufferPointer<Float>, _ e: Embedding, ids: ArraySlice<Int32>, positions first: [Int],
                scratchE: FloatBuffer, context: KernelContext) throws(ModelError) {
         let d = config.hidden, n = ids.count
-        do throws(KernelError) {
-            if let proj = e.projectIn {
-                let E = e.table.cols
-                let buf = scratchE.view(n * E)
-                for (i, id) in ids.enumerated() { try e.table.gatherRow(buf.row(i, E), row: Int(id)) }
-                context.linear(x, proj, buf.readOnly, n: n)
-            } else {
-                for (i, id) in ids.enumerated() { try e.table.gatherRow(x.row(i, d), row: Int(id)) }
-            }
-        } catch {
-            throw .kernel(tensor: "embedding", error)
-        }
+        try e.lookup(x, ids: ids, scratchE: scratchE, context: context, name: "embedding")
         positions.withUnsafeBufferPointer { pe in
             for i in 0..<n {
                 let row = x.row(i, d)

@@ -16,6 +16,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case nonFiniteVector(index: Int)
     case bigEndianHost
     case badOption(name: String, expected: String, found: String)
+    /// A prompt with no sentence (SLLM) or no token (OPT).
+    case emptyPrompt
+    /// The positions of the LLM (sentences for an SLLM, tokens for OPT) would exceed the model's table.
+    case contextFull(positions: Int, max: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +33,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .nonFiniteVector(i): "sentence vector: expected finite values, found NaN or Inf at \(i)"
         case .bigEndianHost: "this runtime reads little-endian weights in place and needs a little-endian CPU"
         case let .badOption(n, e, f): "\(n): expected \(e), found \(f)"
+        case .emptyPrompt: "prompt: expected at least one sentence or token, found none"
+        case let .contextFull(p, m): "context: expected at most \(m) positions (max_positions), found \(p)"
         }
     }
 }

@@ -58,6 +58,25 @@ struct DecoderLayer: @unchecked Sendable {
 struct Embedding: @unchecked Sendable {
     let table: WeightMatrix  // [V, E]
     let projectIn: Linear?   // [d, E]
+
+    /// Rows [n, d] of `x` = embeddings of `ids` (through `project_in` when present; `scratchE`
+    /// then holds [n, E]). A bad id is a `.kernel` error naming `name`.
+    func lookup(_ x: UnsafeMutableBufferPointer<Float>, ids: ArraySlice<Int32>, scratchE: FloatBuffer,
+                context: KernelContext, name: String) throws(ModelError) {
+        do throws(KernelError) {
+            if let proj = projectIn {
+                let E = table.cols
+                let buf = scratchE.view(ids.count * E)
+                for (i, id) in ids.enumerated() { try table.gatherRow(buf.row(i, E), row: Int(id)) }
+                context.linear(x, proj, buf.readOnly, n: ids.count)
+            } else {
+                let d = table.cols
+                for (i, id) in ids.enumerated() { try table.gatherRow(x.row(i, d), row: Int(id)) }
+            }
+        } catch {
+            throw .kernel(tensor: name, error)
+        }
+    }
 }
 
 /// A SentenceVAE: sentence encoder (ids → one vector) and sentence decoder (vector → ids),
@@ -121,9 +140,7 @@ public final class SentenceVAE: @unchecked Sendable {
 
     /// Opens and validates a file, then builds the model.
     public convenience init(path: String) throws(ModelError) {
-        let f: SVAEFile
-        do { f = try SVAEFile.open(path) } catch { throw .format(error) }
-        try self.init(file: f)
+        try self.init(file: try openModelFile(path))
     }
 
     /// PE[p, 2i] = sin(p · exp(−2i · ln(10000) / d)), PE[p, 2i+1] = cos(…), computed in f32 the

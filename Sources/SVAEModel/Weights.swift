@@ -60,3 +60,8 @@ struct TensorTable {
         Norm(w: try floats(name + ".weight"), b: try floats(name + ".bias"))
     }
 }
+
+/// Opens a `.svae` file for a model initializer (structural validation; the model validates the schema).
+func openModelFile(_ path: String) throws(ModelError) -> SVAEFile {
+    do { return try SVAEFile.open(path) } catch { throw .format(error) }
+}

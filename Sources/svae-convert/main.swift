@@ -167,19 +167,23 @@ extension SVAEConvert {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--check-input \(path): cannot read it") }
             texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         }
+        guard let config = cand.config else {
+            printErr("note: --check compares sentence encoders and decoders; this file has none (architecture opt)")
+            return
+        }
         var sentences: [[Int32]] = []
         if let tok = cand.tokenizer {
-            sentences = texts.map { tok.encode($0) }.map { Array($0.prefix(cand.config.maxSeqLen)) }
+            sentences = texts.map { tok.encode($0) }.map { Array($0.prefix(config.maxSeqLen)) }
         } else {
             // No tokenizer: deterministic pseudo-random id sentences of 6–16 tokens.
             var state: UInt64 = 1
             for n in 0..<8 {
-                var ids: [Int32] = [cand.config.bos]
+                var ids: [Int32] = [config.bos]
                 for _ in 0..<(6 + n) {
                     state = state &* 6364136223846793005 &+ 1442695040888963407
-                    ids.append(Int32(4 + Int(state >> 33) % max(1, cand.config.vocab - 4)))
+                    ids.append(Int32(4 + Int(state >> 33) % max(1, config.vocab - 4)))
                 }
-                sentences.append(Array(ids.prefix(cand.config.maxSeqLen)))
+                sentences.append(Array(ids.prefix(config.maxSeqLen)))
             }
         }
         let r: QualityReport

@@ -8,7 +8,7 @@ import SVAEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        subcommands: [BenchModel.self, BenchKernels.self])
+        subcommands: [BenchModel.self, BenchKernels.self, BenchGenerate.self])
 }
 
 struct BenchKernels: ParsableCommand {
@@ -53,37 +53,43 @@ struct ReleasedShape {
         return m
     }
 
-    /// Writes a random-weight model of this shape (weights ~ U(−a, a) with a = 1/√in, norms near 1).
+    /// Writes a random-weight model of this shape (see `writeRandomModel`).
     func write(to path: String, type: SVAEFormat.ElementType) throws {
-        let expected = try ModelSchema.expectedTensors(metadata: metadata)
-        let plans = expected.map { TensorPlan(name: $0.name, type: $0.mustBeF32 ? .f32 : type, shape: $0.shape) }
-        let w = try SVAEWriter(path: path, metadata: metadata, tensors: plans)
-        var state: UInt64 = 0x5EED
-        for p in plans {
-            let cols = p.shape.last!, rows = p.shape.count == 2 ? p.shape[0] : 1
-            let isNormWeight = p.name.hasSuffix("norm.weight") || p.name.range(of: #"norm[123]\.weight$"#, options: .regularExpression) != nil
-            let a = 1.7 / Float(cols).squareRoot()
-            let chunkRows = max(1, min(rows, (1 << 20) / cols))
-            var values = [Float](repeating: 0, count: chunkRows * cols)
-            var r = 0
-            while r < rows {
-                let n = min(chunkRows, rows - r)
-                for i in 0..<(n * cols) {
-                    state = state &* 6364136223846793005 &+ 1442695040888963407
-                    let u = Float(state >> 40) / Float(1 << 24) * 2 - 1
-                    values[i] = isNormWeight ? 1 + 0.1 * u : a * u
-                }
-                let slice = Array(values[0..<(n * cols)])
-                if p.type == .f32 {
-                    try w.append(slice.withUnsafeBytes { Array($0) })
-                } else {
-                    try w.append(try Quantizer.encode(slice, as: SVAEKernels.ElementType(rawValue: Int32(p.type.rawValue))!))
-                }
-                r += n
-            }
-        }
-        try w.finish()
+        try writeRandomModel(metadata: metadata, to: path, type: type)
     }
+}
+
+/// Writes a random-weight model with `metadata` (weights ~ U(−a, a) with a = 1.7/√in, norm
+/// weights near 1), 2-D weights as `type`, vectors f32. Deterministic.
+func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.ElementType) throws {
+    let expected = try ModelSchema.expectedTensors(metadata: metadata)
+    let plans = expected.map { TensorPlan(name: $0.name, type: $0.mustBeF32 ? .f32 : type, shape: $0.shape) }
+    let w = try SVAEWriter(path: path, metadata: metadata, tensors: plans)
+    var state: UInt64 = 0x5EED
+    for p in plans {
+        let cols = p.shape.last!, rows = p.shape.count == 2 ? p.shape[0] : 1
+        let isNormWeight = p.name.hasSuffix("norm.weight") || p.name.range(of: #"norm[123]\.weight$"#, options: .regularExpression) != nil
+        let a = 1.7 / Float(cols).squareRoot()
+        let chunkRows = max(1, min(rows, (1 << 20) / cols))
+        var values = [Float](repeating: 0, count: chunkRows * cols)
+        var r = 0
+        while r < rows {
+            let n = min(chunkRows, rows - r)
+            for i in 0..<(n * cols) {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let u = Float(state >> 40) / Float(1 << 24) * 2 - 1
+                values[i] = isNormWeight ? 1 + 0.1 * u : a * u
+            }
+            let slice = Array(values[0..<(n * cols)])
+            if p.type == .f32 {
+                try w.append(slice.withUnsafeBytes { Array($0) })
+            } else {
+                try w.append(try Quantizer.encode(slice, as: SVAEKernels.ElementType(rawValue: Int32(p.type.rawValue))!))
+            }
+            r += n
+        }
+    }
+    try w.finish()
 }
 
 /// Median, min and max of measurements.

@@ -178,7 +178,7 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
 
     @Test func modelInfo() throws {
         let l = try Loaded()
-        let c = l.swift.config
+        let c = try #require(l.swift.config)
         #expect(svae_model_hidden_size(l.model) == Int32(c.hidden))
         #expect(svae_model_n_heads(l.model) == Int32(c.heads))
         #expect(svae_model_n_vocab(l.model) == Int32(c.vocab))
@@ -188,7 +188,7 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(svae_model_bos_id(l.model) == c.bos && svae_model_eos_id(l.model) == c.eos && svae_model_pad_id(l.model) == c.pad)
         #expect(svae_model_has_tokenizer(l.model) == 1)
         #expect(String(cString: svae_model_architecture(l.model)) == "svae")
-        let n = l.swift.vae.file.tensors.count
+        let n = l.swift.file.tensors.count
         #expect(String(cString: svae_model_type_summary(l.model)) == "f32:\(n)")
     }
 

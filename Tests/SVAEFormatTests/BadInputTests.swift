@@ -479,6 +479,11 @@ import Testing
         let names = try ModelSchema.expectedTensors(metadata: m)
         #expect(names.first { $0.name == "llm.pos_embed" }?.shape == [12, 32])
         #expect(names.contains { $0.name == "llm.stop_head.weight" && $0.shape == [2, 32] })
+        var badMode = m
+        badMode["llm.prefill_attention"] = .string("sideways")
+        #expect(throws: FormatProblem.hyperparameter(key: "llm.prefill_attention", expected: "bidirectional or causal", found: "\"sideways\"")) {
+            _ = try ModelSchema.expectedTensors(metadata: badMode)
+        }
         m["llm.hidden_size"] = .u32(64)
         #expect(throws: FormatProblem.hyperparameter(key: "llm.hidden_size", expected: "svae.hidden_size = 32", found: "64")) {
             _ = try ModelSchema.expectedTensors(metadata: m)

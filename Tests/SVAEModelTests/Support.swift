@@ -46,13 +46,20 @@ func formatValue(_ key: String, _ v: SVAEImport.MetadataValue) -> SVAEFormat.Met
 /// Converts a fixture checkpoint to .svae with `type` for 2-D weights (test-side stand-in for
 /// svae-convert: plan with SVAEImport, write with SVAEWriter, quantize with SVAEKernels).
 func convertFixture(_ name: String, type: SVAEFormat.ElementType, golden: Golden) throws -> String {
-    let checkpoint = try SourceCheckpoint.open(fixtureURL(name, "safetensors").path)
-    let flags = ConfigSource.flags([("num_attention_heads", .number("\(golden.config.num_attention_heads)")),
-                                    ("max_seq_len", .number("\(golden.config.max_seq_len)"))])
-    let plan = try ImportPlanner.plan(checkpoint, options: ImportOptions(configs: [flags]))
+    try convertCheckpoint(fixtureURL(name, "safetensors").path, name: name, type: type,
+                          flags: [("num_attention_heads", .number("\(golden.config.num_attention_heads)")),
+                                  ("max_seq_len", .number("\(golden.config.max_seq_len)"))])
+}
+
+/// Converts any checkpoint: `flags` play the role of svae-convert's config flags; `prefill` sets
+/// `llm.prefill_attention` (SLLM).
+func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementType, flags: [(String, JSONValue)],
+                       prefill: String? = nil) throws -> String {
+    let checkpoint = try SourceCheckpoint.open(source)
+    let plan = try ImportPlanner.plan(checkpoint, options: ImportOptions(configs: [ConfigSource.flags(flags)], prefillAttention: prefill))
     var meta = Metadata()
     for (k, v) in plan.metadata { meta[k] = formatValue(k, v) }
-    let expected = try ModelSchema.expectedTensors(metadata: meta)
+    let expected = try ModelSchema.expectedTensors(metadata: meta) + ModelSchema.optionalTensors(metadata: meta).filter { plan[$0.name] != nil }
     var plans: [TensorPlan] = []
     for e in expected {
         let t = e.mustBeF32 || e.shape.count == 1 || e.shape.last! % 32 != 0 ? SVAEFormat.ElementType.f32 : type

@@ -19,7 +19,7 @@ public func byteLevelTokens() -> [String] {
 
 /// A small random-weight SentenceVAE with a byte-level tokenizer (4 specials + 256 bytes + 2
 /// merges), written with the format layer. Tests the API plumbing, not quality.
-public func makeRandomModel(withTokenizer: Bool = true) throws -> String {
+public func makeRandomModel(withTokenizer: Bool = true, architecture: String = "svae") throws -> String {
     let specials = ["<s>", "<pad>", "</s>", "<unk>"]
     var tokens = specials + byteLevelTokens()
     tokens += ["th", "the"]
@@ -27,12 +27,27 @@ public func makeRandomModel(withTokenizer: Bool = true) throws -> String {
     let tok = TokenizerData(tokens: tokens, merges: [.init(id("t"), id("h")), .init(id("th"), id("e"))],
                             specials: specials.enumerated().map { .init(id: UInt32($0.offset), text: $0.element) })
     var m = Metadata()
-    m["general.architecture"] = .string("svae")
-    for (k, v) in [("hidden_size", 32), ("embed_dim", 32), ("num_heads", 2), ("ffn_size", 64), ("encoder_layers", 1),
-                   ("decoder_layers", 1), ("vocab_size", 288), ("max_seq_len", 24)] {
-        m["svae." + k] = .u32(UInt32(v))
+    m["general.architecture"] = .string(architecture)
+    if architecture == "opt" {
+        for (k, v) in [("hidden_size", 32), ("embed_dim", 32), ("num_heads", 2), ("ffn_size", 64), ("layers", 2),
+                       ("vocab_size", 288), ("max_positions", 64)] {
+            m["opt." + k] = .u32(UInt32(v))
+        }
+        m["opt.norm_before"] = .bool(true)
+    } else {
+        for (k, v) in [("hidden_size", 32), ("embed_dim", 32), ("num_heads", 2), ("ffn_size", 64), ("encoder_layers", 1),
+                       ("decoder_layers", 1), ("vocab_size", 288), ("max_seq_len", 24)] {
+            m["svae." + k] = .u32(UInt32(v))
+        }
+        m["svae.learnable_add"] = .bool(true)
     }
-    m["svae.learnable_add"] = .bool(true)
+    if architecture == "sllm" {
+        for (k, v) in [("hidden_size", 32), ("num_heads", 4), ("ffn_size", 64), ("layers", 2), ("max_positions", 16)] {
+            m["llm." + k] = .u32(UInt32(v))
+        }
+        m["llm.norm_before"] = .bool(true)
+        m["llm.prefill_attention"] = .string("causal")
+    }
     m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
     m["tokens.add_bos"] = .bool(true)
     let plans = try ModelSchema.expectedTensors(metadata: m).map { TensorPlan(name: $0.name, type: .f32, shape: $0.shape) }
@@ -43,7 +58,7 @@ public func makeRandomModel(withTokenizer: Bool = true) throws -> String {
     var state: UInt64 = 12345
     for p in plans {
         let n = p.shape.reduce(1, *)
-        let scale: Float = p.name.hasSuffix("norm.weight") || p.name.contains("norm1.weight") || p.name.contains("norm2.weight")
+        let scale: Float = p.name.hasSuffix("norm.weight") || p.name.hasSuffix("_norm.weight") || p.name.contains("norm1.weight") || p.name.contains("norm2.weight")
             || p.name.contains("norm3.weight") ? 0 : 1 / Float(p.shape.last!).squareRoot()
         var values = [Float](repeating: 0, count: n)
         for i in 0..<n {

@@ -170,13 +170,19 @@ def sentences(c, g):
     for n in lengths:
         body = torch.randint(3, c["vocab"], (n - 1,), generator=g).tolist()
         rows.append([BOS] + body)
+    ids, mask = pad_batch(rows)
+    return rows, ids, mask
+
+
+def pad_batch(rows):
+    """Id lists → PAD-padded ids [n, width] and the mask of real tokens."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), PAD, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
         ids[i, : len(r)] = torch.tensor(r)
         mask[i, : len(r)] = 1
-    return rows, ids, mask
+    return ids, mask
 
 
 def main():

@@ -1,0 +1,237 @@
+import ArgumentParser
+import Foundation
+import SVAEFormat
+import SVAEKernels
+import SVAEModel
+
+/// SLLM vs token-level OPT generation on random-weight models of the released shapes.
+///
+/// Workload (same for both): a prompt of `promptLengths` sentences, then the sentences of
+/// `generatedLengths` (tokens per sentence, EOS included; mean 20, typical of English text in
+/// GPT-2 tokens). Random weights would stop anywhere, so the lengths are forced: the SLLM's
+/// sentence decoder gets EOS at the listed length (other steps feed its own argmax), its stop
+/// head is computed but ignored; OPT feeds its argmax for exactly the same total number of tokens.
+///
+/// Measures (medians over repetitions after a warm-up): output tokens/s (generation phase, the
+/// SLLM's stop head, sentence decoding, re-encoding and OPT-layer steps included), prefill
+/// tokens/s, KV-cache bytes per token in context (OPT: its cache; SLLM: the OPT layers' cache
+/// over sentence positions plus the sentence decoder's cache at its longest sentence, divided by
+/// prompt + generated tokens), peak RSS. Each repetition runs in its own child process (peak RSS
+/// belongs to that model alone), SLLM and OPT alternating so load changes hit both alike.
+struct BenchGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "SLLM-125M-H1 vs OPT-125m generation speed and KV-cache size (random weights, forced sentence lengths).")
+
+    static let promptLengths = [17, 24, 13, 21]
+    static let generatedLengths = [14, 22, 9, 31, 18, 25, 12, 27, 20, 16, 35, 11, 23, 19, 28, 10]
+
+    @Option(help: "Element types of the 2-D weights, comma-separated (f32, f16, q8_0, q4_0).") var types = "f32,q8_0,q4_0"
+    @Option(help: "Thread counts, comma-separated.") var threads = "1,2"
+    @Option(help: "Generated sentences per run (lengths cycle through the built-in list).") var sentences = 8
+    @Option(help: "Repetitions after the warm-up.") var repetitions = 3
+    @Option(help: "Folder for the model files (created if missing; reused when present).") var dir: String?
+    @Flag(help: "Keep the model files (default: delete them when --dir is not given).") var keep = false
+    @Flag(help: "Print JSON lines instead of a table.") var json = false
+    @Option(help: .hidden) var child: String?
+    @Option(help: .hidden) var file: String?
+
+    func run() throws {
+        if let arch = child {
+            guard let path = file, let t = types.split(separator: ",").first, let n = Int(threads) else { throw CLIError("child: bad arguments") }
+            printJSON(try Self.measure(arch: arch, path: path, type: String(t), threads: n, sentences: sentences, repetitions: repetitions))
+            return
+        }
+        let typeList = try types.split(separator: ",").map { (s: Substring) throws -> SVAEFormat.ElementType in
+            guard let t = SVAEFormat.ElementType(name: String(s)) else { throw CLIError("unknown element type \(s)") }
+            return t
+        }
+        let threadList = try threads.split(separator: ",").map { (s: Substring) throws -> Int in
+            guard let n = Int(s), n >= 1 else { throw CLIError("--threads: expected positive integers, found \(s)") }
+            return n
+        }
+        let folder = dir ?? NSTemporaryDirectory() + "svae-bench-generate-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { if dir == nil && !keep { try? FileManager.default.removeItem(atPath: folder) } }
+        let load = { (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?" }
+        if !json {
+            print("machine    \(machineDescription())")
+            print("load       \(load()) (/proc/loadavg at start; the machine is shared)")
+            print("workload   prompt \(Self.promptLengths.count) sentences \(Self.promptLengths), \(sentences) generated sentences of \(Array(Self.generatedLengths.prefix(sentences))) tokens; \(repetitions) repetitions, SLLM and OPT alternating, one child process each (after its own warm-up); medians")
+            print("model      sllm-125m-h1 = SVAE-768-H1 + 12 OPT-125m layers; opt-125m; random weights")
+            print("")
+            print("type  thr | SLLM out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | OPT out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | out ×  KV %")
+        }
+        for t in typeList {
+            let paths = ["sllm": folder + "/sllm-125m-h1-\(t).svae", "opt": folder + "/opt-125m-\(t).svae"]
+            for (arch, path) in paths where !FileManager.default.fileExists(atPath: path) {
+                try writeRandomModel(metadata: arch == "sllm" ? Self.sllmMetadata : Self.optMetadata, to: path, type: t)
+            }
+            for n in threadList {
+                // Alternate the two models, one repetition per child, so that load changes on the
+                // shared machine hit both alike; medians over the repetitions.
+                var runs: [String: [[String: Any]]] = [:]
+                for _ in 0..<repetitions {
+                    for arch in ["sllm", "opt"] {
+                        runs[arch, default: []].append(try Self.runChild(["bench", "generate", "--child", arch, "--file", paths[arch]!, "--types", "\(t)",
+                                                                          "--threads", "\(n)", "--sentences", "\(sentences)", "--repetitions", "1"]))
+                    }
+                }
+                let s = Self.summarize(runs["sllm"]!), o = Self.summarize(runs["opt"]!)
+                func d(_ r: [String: Any], _ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
+                let speedup = d(s, "output_tokens_per_s") / d(o, "output_tokens_per_s")
+                let kvRatio = d(s, "kv_bytes_per_token") / d(o, "kv_bytes_per_token")
+                if json {
+                    printJSON(["type": t.description, "threads": n, "sllm": s, "opt": o, "output_speedup": speedup, "kv_ratio": kvRatio, "loadavg": load()])
+                } else {
+                    func range(_ r: [String: Any]) -> String {
+                        let a = (r["output_tokens_per_s_range"] as? [Double]) ?? [.nan, .nan]
+                        return String(format: "%6.1f (%6.1f–%6.1f)", d(r, "output_tokens_per_s"), a[0], a[1])
+                    }
+                    print(String(format: "%-5@ %3d | %@ %14.1f %9.0f %7.0f | %@ %14.1f %9.0f %7.0f | %5.2f %4.1f%%",
+                                 t.description, n, range(s), d(s, "prefill_tokens_per_s"), d(s, "kv_bytes_per_token"),
+                                 d(s, "peak_rss_bytes") / 1e6, range(o), d(o, "prefill_tokens_per_s"),
+                                 d(o, "kv_bytes_per_token"), d(o, "peak_rss_bytes") / 1e6, speedup, 100 * kvRatio))
+                }
+            }
+        }
+        if !json { print("load       \(load()) (/proc/loadavg at end)") }
+    }
+
+    /// SLLM-125M-H1: SVAE-768-H1 plus the 12 OPT-125m layers (pre-norm, 2048 positions).
+    static var sllmMetadata: Metadata {
+        var m = ReleasedShape(name: "sllm-125m-h1", hidden: 768, heads: 12, layers: 1).metadata
+        m["general.architecture"] = .string("sllm")
+        m["general.name"] = .string("sllm-125m-h1 (random weights, svae bench)")
+        for (k, v) in [("hidden_size", 768), ("num_heads", 12), ("ffn_size", 3072), ("layers", 12), ("max_positions", 2048), ("max_sentences", 64)] {
+            m["llm." + k] = .u32(UInt32(v))
+        }
+        m["llm.norm_before"] = .bool(true)
+        m["llm.prefill_attention"] = .string("bidirectional")
+        return m
+    }
+
+    /// OPT-125m: vocabulary 50272, 12 layers, hidden 768, FFN 3072, 2048 positions, pre-norm.
+    static var optMetadata: Metadata {
+        var m = Metadata()
+        m["general.architecture"] = .string("opt")
+        m["general.name"] = .string("opt-125m (random weights, svae bench)")
+        for (k, v) in [("hidden_size", 768), ("embed_dim", 768), ("num_heads", 12), ("ffn_size", 3072), ("layers", 12),
+                       ("vocab_size", 50272), ("max_positions", 2048)] {
+            m["opt." + k] = .u32(UInt32(v))
+        }
+        m["opt.norm_before"] = .bool(true)
+        m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
+        return m
+    }
+
+    /// Medians of the children's throughputs (with min–max), their largest peak RSS, the rest from the first.
+    static func summarize(_ runs: [[String: Any]]) -> [String: Any] {
+        var out = runs[0]
+        for key in ["output_tokens_per_s", "prefill_tokens_per_s"] {
+            let st = Stats(runs.map { ($0[key] as? NSNumber)?.doubleValue ?? .nan })
+            out[key] = st.median
+            out[key + "_range"] = [st.min, st.max]
+        }
+        out["peak_rss_bytes"] = runs.map { ($0["peak_rss_bytes"] as? NSNumber)?.intValue ?? 0 }.max() ?? 0
+        out["repetitions"] = runs.count
+        return out
+    }
+
+    /// Runs this executable with `arguments` and parses its one JSON line.
+    static func runChild(_ arguments: [String]) throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CLIError("bench child \(arguments.joined(separator: " ")) failed (status \(p.terminationStatus))")
+        }
+        return o
+    }
+
+    /// Prompt sentences: BOS then pseudo-random ids (deterministic), lengths as listed.
+    static func sentence(_ length: Int, seed: Int) -> [Int32] {
+        [2] + (1..<length).map { Int32(4 + (seed * 7919 + $0 * 104_729) % 50_000) }
+    }
+
+    /// One measurement in this process (the child side).
+    static func measure(arch: String, path: String, type: String, threads: Int, sentences: Int, repetitions: Int) throws -> [String: Any] {
+        let ctx = try KernelContext(threads: threads)
+        let prompt = promptLengths.enumerated().map { sentence($0.element, seed: $0.offset) }
+        let lengths = (0..<sentences).map { generatedLengths[$0 % generatedLengths.count] }
+        let generated = lengths.reduce(0, +)
+        var prefill: [Double] = [], output: [Double] = []
+        var kvBytes = 0, contextTokens = 0, promptTokens = 0
+        do {
+            if arch == "sllm" {
+                let model = try SentenceLLM(path: path)
+                let s = model.makeSession(context: ctx)
+                let eos = model.vae.config.eos
+                let decoderBytesPerToken = 2 * model.vae.config.decoderLayers * model.vae.config.hidden * 4
+                promptTokens = prompt.reduce(0) { $0 + $1.count }
+                func once(_ lengths: [Int]) throws -> (Double, Double) {
+                    s.reset()
+                    let t0 = now()
+                    try s.prefill(prompt)
+                    let t1 = now()
+                    var longest = 0
+                    for L in lengths {
+                        _ = try s.stopsAfterLast()  // computed as in a real run; ignored (forced lengths)
+                        let d = try s.makeDecoder()
+                        var ids: [Int32] = []
+                        var previous = model.vae.config.bos
+                        for i in 0..<L {
+                            var next = Sampler.argmax(try d.step(previous))
+                            if i == L - 1 { next = eos } else if next == eos { next = 4 }
+                            ids.append(next)
+                            previous = next
+                        }
+                        longest = max(longest, d.length)
+                        try s.append(s.sentenceForEncoding(ids))
+                    }
+                    kvBytes = s.cache.bytes + longest * decoderBytesPerToken
+                    return (t1 - t0, now() - t1)
+                }
+                _ = try once([lengths[0]])
+                for _ in 0..<repetitions {
+                    let (a, b) = try once(lengths)
+                    prefill.append(a)
+                    output.append(b)
+                }
+            } else {
+                let model = try OPTLanguageModel(path: path)
+                let s = model.makeSession(context: ctx)
+                let tokens = [Int32(2)] + prompt.flatMap { $0.dropFirst() }
+                promptTokens = tokens.count
+                func once(_ count: Int) throws -> (Double, Double) {
+                    s.reset()
+                    let t0 = now()
+                    var next = Sampler.argmax(try s.feed(tokens))
+                    let t1 = now()
+                    for _ in 0..<count { next = Sampler.argmax(try s.feed([next])) }
+                    kvBytes = s.cache.bytes
+                    return (t1 - t0, now() - t1)
+                }
+                _ = try once(lengths[0])
+                for _ in 0..<repetitions {
+                    let (a, b) = try once(generated)
+                    prefill.append(a)
+                    output.append(b)
+                }
+            }
+        } catch let e as ModelError {
+            throw CLIError(e.description)
+        }
+        contextTokens = promptTokens + generated
+        return ["arch": arch, "type": type, "threads": threads, "prompt_tokens": promptTokens, "generated_tokens": generated,
+                "prefill_tokens_per_s": Stats(prefill.map { Double(promptTokens) / $0 }).median,
+                "output_tokens_per_s": Stats(output.map { Double(generated) / $0 }).median,
+                "kv_bytes": kvBytes, "kv_bytes_per_token": Double(kvBytes) / Double(contextTokens),
+                "peak_rss_bytes": peakRSSBytes()]
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SVAE
+import SVAEModel
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a text with an SLLM (sentence by sentence) or an OPT model (token by token).",
+        discussion: """
+            SLLM: the prompt is split into sentences, encoded, run through the OPT layers; the stop head \
+            decides whether another sentence follows, the sentence decoder writes it. Sentences are \
+            printed as they finish. OPT: tokens are generated after the prompt. Greedy unless \
+            --temperature > 0.
+            """)
+    @Argument(help: "The .svae model (architecture sllm or opt).") var model: String
+    @Option(help: "The text to continue.") var prompt: String?
+    @Option(help: "Token ids instead of text (models without a tokenizer): JSON array of sentences, e.g. [[2,31,7],[2,9]].")
+    var promptIds: String?
+    @Option(help: "Most sentences to generate (SLLM).") var maxSentences = 16
+    @Option(help: "Most tokens to generate.") var maxTokens = 256
+    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
+    @Option(help: "Top-k (0 = all).") var topK = 0
+    @Option(help: "Top-p.") var topP: Float = 1
+    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Option(help: "Worker threads (default: physical cores).") var threads: Int?
+    @Flag(help: "Print one JSON object at the end instead of streaming text.") var json = false
+
+    func run() throws {
+        let m = try openModel(model, threads: threads)
+        guard m.architecture == "sllm" || m.architecture == "opt" else {
+            throw CLIError("\(model): expected architecture sllm or opt, found \(m.architecture) (use reconstruct/encode/decode)")
+        }
+        let options = GenerateOptions(maxSentences: maxSentences, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+        let session = try cli { () throws(SVAEError) in try m.makeSession() }
+        let stream = !json
+        let onSentence: ([Int32], String) -> Bool = { ids, text in
+            if stream {
+                // Unbuffered, so each sentence shows as soon as it is finished.
+                let line = (m.tokenizer == nil ? ids.map(String.init).joined(separator: " ") : text) + (m.architecture == "sllm" ? "\n" : "")
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+            return true
+        }
+        let t0 = now()
+        let out: Generation
+        switch (prompt, promptIds) {
+        case let (text?, nil):
+            out = try cli { () throws(SVAEError) in try session.generate(prompt: text, options: options, onSentence: onSentence) }
+        case let (nil, ids?):
+            let rows = try Self.parseIDs(ids)
+            out = try cli { () throws(SVAEError) in try session.generate(promptIDs: rows, options: options, onSentence: onSentence) }
+        default:
+            throw CLIError("expected exactly one of --prompt and --prompt-ids")
+        }
+        let seconds = now() - t0
+        if json {
+            printJSON(["architecture": m.architecture, "prompt": prompt ?? NSNull(), "prompt_ids": out.promptIDs.map { $0.map(Int.init) },
+                       "ids": out.ids.map { $0.map(Int.init) }, "texts": out.texts, "text": out.text,
+                       "stop_reason": out.stopReason.rawValue, "tokens": out.tokenCount, "seconds": seconds])
+        } else {
+            if m.architecture == "opt" { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            FileHandle.standardError.write(Data(String(format: "[%d tokens, %.2f s, stop: %@]\n", out.tokenCount, seconds, out.stopReason.rawValue).utf8))
+        }
+    }
+
+    static func parseIDs(_ s: String) throws -> [[Int32]] {
+        guard let a = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [[NSNumber]],
+              a.allSatisfy({ $0.allSatisfy { Int32(exactly: $0.doubleValue) != nil } }) else {
+            throw CLIError("--prompt-ids: expected a JSON array of arrays of integers, e.g. [[2,31,7],[2,9]]")
+        }
+        return a.map { $0.map(\.int32Value) }
+    }
+}
