@@ -205,3 +205,43 @@ public func cReconstruct(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?,
         exact?.pointee = r.exact ? 1 : 0
     }
 }
+
+// MARK: - generate (SLLM)
+
+@_cdecl("svae_generate_default_params")
+public func cGenerateDefaultParams() -> svae_generate_params {
+    svae_generate_params(max_sentences: 0, max_tokens: 0, temperature: 0, top_k: 0, top_p: 1, seed: 0,
+                         on_token: nil, on_sentence: nil, user_data: nil)
+}
+
+@_cdecl("svae_generate")
+public func cGenerate(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ params: UnsafePointer<svae_generate_params>?,
+                      _ output: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ nBytes: UnsafeMutablePointer<Int>?) -> Int32 {
+    ContextHandle.call(ctx, "svae_generate", usesSession: true) { (c) throws(CAPIError) in
+        let out = try Output(output, capacity, nBytes, "out")
+        let text = try readText(prompt, "prompt")
+        let p = params?.pointee ?? cGenerateDefaultParams()
+        guard p.temperature.isFinite, p.temperature >= 0 else {
+            throw .invalidArgument("temperature: expected a finite value ≥ 0, found \(p.temperature)")
+        }
+        guard p.top_k >= 0 else { throw .invalidArgument("top_k: expected ≥ 0, found \(p.top_k)") }
+        guard p.top_p > 0, p.top_p <= 1 else { throw .invalidArgument("top_p: expected a value in (0, 1], found \(p.top_p)") }
+        let maxSentences = try checkCount(p.max_sentences, "max_sentences", max: 1 << 20)
+        let maxTokens = try checkCount(p.max_tokens, "max_tokens", max: 1 << 24)
+        guard c.model.file.architecture == "sllm" else {
+            throw .model("\(c.model.path): svae_generate needs an sllm file, found architecture \(c.model.file.architecture ?? "none")")
+        }
+        let options = GenerateOptions(maxSentences: maxSentences == 0 ? 16 : maxSentences, maxTokens: maxTokens == 0 ? 256 : maxTokens,
+                                      temperature: p.temperature, topK: Int(p.top_k), topP: p.top_p, seed: p.seed)
+        let user = p.user_data
+        let onToken: ((Int32) -> Bool)? = p.on_token.map { cb in { cb($0, user) != 0 } }
+        let onSentence: (([Int32], String) -> Bool)? = p.on_sentence.map { cb in { _, t in t.withCString { cb($0, user) != 0 } } }
+        let g: Generation
+        do throws(SVAEError) {
+            g = try c.session.generate(prompt: text, options: options, onToken: onToken, onSentence: onSentence)
+        } catch {
+            throw CAPIError(error)
+        }
+        try out.writeOrThrow(text: g.text)
+    }
+}

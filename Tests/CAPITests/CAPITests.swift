@@ -21,8 +21,8 @@ final class Loaded {
     let ctx: OpaquePointer
     let swift: Model
 
-    init(tokenizer: Bool = true, threads: Int32 = 1) throws {
-        let path = try makeRandomModel(withTokenizer: tokenizer)
+    init(tokenizer: Bool = true, threads: Int32 = 1, architecture: String = "svae") throws {
+        let path = try makeRandomModel(withTokenizer: tokenizer, architecture: architecture)
         var error = [CChar](repeating: 0, count: 256)
         var params = svae_model_default_params()
         params.n_threads = threads

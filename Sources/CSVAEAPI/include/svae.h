@@ -225,6 +225,36 @@ int svae_decode(svae_context *ctx, const float *vector, int32_t n_vector, const 
 int svae_reconstruct(svae_context *ctx, const char *text, char *out, size_t out_cap, size_t *n_bytes,
                      int32_t *exact);
 
+/* ---------------------------------------------------------------- generate (SLLM) */
+
+/* Called with each generated sentence's text when it is finished; return 0 to stop, nonzero to
+ * go on. Same rules as svae_token_callback. */
+typedef int (*svae_sentence_callback)(const char *text, void *user_data);
+
+typedef struct svae_generate_params {
+    int32_t max_sentences; /* sentences generated after the prompt; 0 = 16 */
+    int32_t max_tokens;    /* tokens generated in all; 0 = 256 */
+    float temperature;     /* 0 = greedy (argmax); > 0 samples (the stop decision stays argmax) */
+    int32_t top_k;         /* sampling: keep the k most likely ids; 0 = all */
+    float top_p;           /* sampling: nucleus mass in (0, 1]; 1 = off */
+    uint64_t seed;         /* sampling: same seed, same output */
+    svae_token_callback on_token;       /* NULL = no token streaming */
+    svae_sentence_callback on_sentence; /* NULL = no sentence streaming */
+    void *user_data;       /* passed to both callbacks */
+} svae_generate_params;
+
+/* Greedy, 16 sentences, 256 tokens, no callbacks. */
+svae_generate_params svae_generate_default_params(void);
+
+/* Sentence-level generation with an SLLM file (architecture "sllm"): the prompt is split into
+ * sentences, encoded, run through the SLLM layers, and continued sentence by sentence until the
+ * stop head ends the passage or a limit is reached. Needs a tokenizer. `params` may be NULL.
+ * Output: the generated text out[0 .. *n_bytes) + NUL (the prompt is not repeated).
+ * An "svae" file returns SVAE_ERR_MODEL. Generation runs before the capacity can be checked: on
+ * SVAE_ERR_BUFFER_TOO_SMALL call again with a larger buffer (greedy and seeded runs repeat). */
+int svae_generate(svae_context *ctx, const char *prompt, const svae_generate_params *params,
+                  char *out, size_t out_cap, size_t *n_bytes);
+
 #ifdef __cplusplus
 }
 #endif
