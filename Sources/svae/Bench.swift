@@ -8,7 +8,7 @@ import SVAEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        subcommands: [BenchModel.self])
+        subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchFirstSentence.self])
 }
 
 /// Shapes of the released SentenceVAE family (shared/docs/sentencevae.md).
@@ -26,6 +26,21 @@ struct ReleasedShape {
         ReleasedShape(name: "svae-1024-h4", hidden: 1024, heads: 16, layers: 4),
         ReleasedShape(name: "svae-2048-h1", hidden: 2048, heads: 32, layers: 1),
     ]
+
+    /// Looks a shape up by name (nil for an unknown one).
+    static func named(_ name: String) -> ReleasedShape? { all.first { $0.name == name } }
+
+    /// Parameters in the REFERENCE checkpoint of this shape (what an f32 safetensors source holds):
+    /// two embeddings, N encoder layers (self-attention, FFN 2d, 2 LayerNorms), N decoder layers
+    /// (plus cross-attention with its unused Q/K and a third LayerNorm), `la`, `lnorm`, the
+    /// untied vocabulary projection with bias. The `.svae` file leaves cross-attention Q/K out.
+    var referenceParameters: Int {
+        let d = hidden, f = 2 * hidden, v = vocab
+        let attention = 4 * d * d + 4 * d
+        let encoderLayer = attention + (f * d + f) + (d * f + d) + 2 * 2 * d
+        let decoderLayer = encoderLayer + attention + 2 * d
+        return 2 * v * d + layers * (encoderLayer + decoderLayer) + (d + 1) + 2 * d + (v * d + v)
+    }
 
     var metadata: Metadata {
         var m = Metadata()
@@ -73,50 +88,6 @@ struct ReleasedShape {
     }
 }
 
-/// Median, min and max of measurements.
-struct Stats: CustomStringConvertible {
-    let median, min, max: Double
-    init(_ xs: [Double]) {
-        let s = xs.sorted()
-        median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-        min = s.first ?? 0
-        max = s.last ?? 0
-    }
-    var description: String { String(format: "%.3f (%.3f–%.3f)", median, min, max) }
-    var json: [String: Double] { ["median": median, "min": min, "max": max] }
-}
-
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
-
-/// Runs `body` once to warm up, then `reps` times; returns seconds per run.
-func measure(_ reps: Int, _ body: () throws -> Void) rethrows -> [Double] {
-    try body()
-    var out: [Double] = []
-    for _ in 0..<reps {
-        let t0 = now()
-        try body()
-        out.append(now() - t0)
-    }
-    return out
-}
-
-func peakRSSBytes() -> Int {
-    var u = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
-    return u.ru_maxrss * 1024
-}
-
-func machineDescription() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("model name") }?
-        .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, kernel path \(KernelPath.best)"
-}
-
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
@@ -162,27 +133,78 @@ struct BenchModel: ParsableCommand {
                 tok = Int32(100 + i)
             }
         }
-        let fileSize = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let rows: [(String, Stats, String)] = [
-            ("encode one 16-token sentence", Stats(encodeOne.map { $0 * 1000 }), "ms"),
-            ("encode 64 × 16 tokens", Stats(encodeBatch.map { 64 / $0 }), "sentences/s"),
-            ("decode with KV cache", Stats(decode.map { $0 * 1000 / Double(decodeSteps) }), "ms/token"),
-        ]
+        let fileSize = fileBytes(path)
+        let result = ModelBenchResult(
+            shape: s.name, type: t.description, threads: threads, repetitions: repetitions, fileBytes: fileSize,
+            coldStartSeconds: coldStart, peakRSSBytes: peakRSSBytes(),
+            encodeOneMs: Stats(encodeOne.map { $0 * 1000 }),
+            encodeBatchSentencesPerSecond: Stats(encodeBatch.map { 64 / $0 }),
+            decodeMsPerToken: Stats(decode.map { $0 * 1000 / Double(decodeSteps) }))
         if json {
-            var o: [String: Any] = ["machine": machineDescription(), "shape": s.name, "type": t.description, "threads": threads,
-                                    "repetitions": repetitions, "file_bytes": fileSize, "cold_start_s": coldStart, "peak_rss_bytes": peakRSSBytes()]
-            for (name, st, unit) in rows {
-                var entry: [String: Any] = st.json
-                entry["unit"] = unit
-                o[name] = entry
-            }
-            printJSON(o)
+            printJSON(result.json(machine: MachineInfo.current()))
         } else {
             print("machine    \(machineDescription())")
             print("model      \(s.name), \(t), \(fileSize) bytes, \(threads) thread(s), \(repetitions) repetitions (median (min–max))")
-            print(String(format: "cold start %.3f s (open + first encode + 16 decode steps, page cache warm)", coldStart))
-            for (name, st, unit) in rows { print("\(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(st) \(unit)") }
-            print("peak RSS   \(peakRSSBytes() / 1_000_000) MB")
+            print(String(format: "cold start %.3f s (open + first encode + 16 decode steps, in-process, page cache warm)", coldStart))
+            for (name, st, unit) in result.rows { print("\(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(st) \(unit)") }
+            print("peak RSS   \(result.peakRSSBytes / 1_000_000) MB")
         }
+    }
+}
+
+/// What `svae bench model` measures; `json` is the object `--json` prints (read by `bench all`
+/// and tools/bench/peers.py: keep the keys stable).
+struct ModelBenchResult {
+    var shape: String
+    var type: String
+    var threads: Int
+    var repetitions: Int
+    var fileBytes: Int
+    /// In-process: open + first encode + 16 decode steps, page cache warm.
+    var coldStartSeconds: Double
+    var peakRSSBytes: Int
+    var encodeOneMs: Stats
+    var encodeBatchSentencesPerSecond: Stats
+    var decodeMsPerToken: Stats
+
+    static let encodeOneKey = "encode one 16-token sentence"
+    static let encodeBatchKey = "encode 64 × 16 tokens"
+    static let decodeKey = "decode with KV cache"
+
+    /// (JSON key, figures, unit) of the timed rows.
+    var rows: [(String, Stats, String)] {
+        [(Self.encodeOneKey, encodeOneMs, "ms"), (Self.encodeBatchKey, encodeBatchSentencesPerSecond, "sentences/s"),
+         (Self.decodeKey, decodeMsPerToken, "ms/token")]
+    }
+
+    func json(machine: MachineInfo) -> [String: Any] {
+        var o: [String: Any] = ["machine": machine.description, "load_average": machine.load, "shape": shape, "type": type,
+                                "threads": threads, "repetitions": repetitions, "file_bytes": fileBytes,
+                                "cold_start_s": coldStartSeconds, "peak_rss_bytes": peakRSSBytes]
+        for (name, st, unit) in rows {
+            var entry: [String: Any] = st.json
+            entry["unit"] = unit
+            o[name] = entry
+        }
+        return o
+    }
+
+    /// Reads what `json(machine:)` wrote (nil when a key is missing).
+    init?(json o: [String: Any]) {
+        guard let shape = o["shape"] as? String, let type = o["type"] as? String, let threads = o["threads"] as? Int,
+              let reps = o["repetitions"] as? Int, let bytes = o["file_bytes"] as? Int,
+              let cold = (o["cold_start_s"] as? NSNumber)?.doubleValue, let rss = o["peak_rss_bytes"] as? Int,
+              let e1 = Stats(json: o[Self.encodeOneKey]), let eb = Stats(json: o[Self.encodeBatchKey]),
+              let d = Stats(json: o[Self.decodeKey]) else { return nil }
+        self.init(shape: shape, type: type, threads: threads, repetitions: reps, fileBytes: bytes, coldStartSeconds: cold,
+                  peakRSSBytes: rss, encodeOneMs: e1, encodeBatchSentencesPerSecond: eb, decodeMsPerToken: d)
+    }
+
+    init(shape: String, type: String, threads: Int, repetitions: Int, fileBytes: Int, coldStartSeconds: Double,
+         peakRSSBytes: Int, encodeOneMs: Stats, encodeBatchSentencesPerSecond: Stats, decodeMsPerToken: Stats) {
+        self.shape = shape; self.type = type; self.threads = threads; self.repetitions = repetitions
+        self.fileBytes = fileBytes; self.coldStartSeconds = coldStartSeconds; self.peakRSSBytes = peakRSSBytes
+        self.encodeOneMs = encodeOneMs; self.encodeBatchSentencesPerSecond = encodeBatchSentencesPerSecond
+        self.decodeMsPerToken = decodeMsPerToken
     }
 }
