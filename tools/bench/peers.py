@@ -442,8 +442,9 @@ def report(results, meta):
                           for a, b in (("q8_0", "ort_int8"), ("q4_0", "ort_int8"), ("f32", "ort_fp32"))]
                 out.append(f"| {shape} | {label} | " + " | ".join(cells) + " | "
                            + " | ".join(f"{x:.2f}×" for x in ratios) + " |")
-            out.append(f"| {shape} | load average during this shape | {t['load']} |" + " |" * (len(ENGINES) + 2))
-        out.append("")
+        out += ["", "Load average (1/5/15 min) right after each shape's timings: "
+                + "; ".join(f"{shape} {r['speed'][threads]['load']}" for shape, r in results.items() if threads in r["speed"])
+                + ".", ""]
     out += ["## Size, cold start, peak RSS (1 thread)", "",
             "Cold start: a fresh process from spawn to exit that loads the model, encodes one 16-token sentence and "
             "runs 16 decoder steps (Python import of onnxruntime included for ORT). Peak RSS: that process's VmHWM (/proc/self/status).", "",
@@ -502,11 +503,22 @@ def main():
     ap.add_argument("--svae-convert", default=os.path.join(ROOT, ".build", "release", "svae-convert"))
     ap.add_argument("--prepare-only", action="store_true", help="write the checkpoints, .svae and .onnx files, then stop")
     ap.add_argument("--no-drop-caches", action="store_true", help="do not try to drop the page cache for cold starts")
+    ap.add_argument("--render", metavar="JSON", help="only re-render the report from a peers.json of an earlier run")
     ap.add_argument("--child-ort", metavar="FOLDER", help=argparse.SUPPRESS)
     ap.add_argument("--shape", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_ort:
         child_ort(args.child_ort, args.shape, int(args.threads))
+        return
+    if args.render:
+        with open(args.render) as f:
+            saved = json.load(f)
+        results = {s: {**r, "speed": {int(k): v for k, v in r["speed"].items()}} for s, r in saved["results"].items()}
+        text = report(results, saved["meta"])
+        print(text)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text)
         return
     reexec_without_openblas_vars()
 
