@@ -88,29 +88,53 @@ struct ReleasedShape {
     }
 }
 
+/// Options of `bench model` and `bench cold`: the released shape, the element type, threads, and
+/// the model file to reuse or create.
+struct ModelChoice: ParsableArguments {
+    @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
+    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0.") var type = "q8_0"
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
+
+    /// The shape, the type and the model file (written first when missing). Call
+    /// `removeIfTemporary()` on the result when done.
+    func prepare() throws -> PreparedModel {
+        guard let s = ReleasedShape.named(shape) else { throw CLIError("unknown shape \(shape)") }
+        guard let t = SVAEFormat.ElementType(name: type) else { throw CLIError("unknown element type \(type)") }
+        let (path, temporary) = try benchModelFile(s, t, file: file)
+        return PreparedModel(shape: s, type: t, path: path, temporary: temporary)
+    }
+}
+
+/// A model file ready for a bench: given by the user, or temporary (deleted by `removeIfTemporary`).
+struct PreparedModel {
+    let shape: ReleasedShape
+    let type: SVAEFormat.ElementType
+    let path: String
+    let temporary: Bool
+
+    func removeIfTemporary() { if temporary { try? FileManager.default.removeItem(atPath: path) } }
+}
+
+/// `svae bench model`: speed, in-process start-up, size and peak RSS of one shape and type.
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Encode / decode / reconstruct speed and size on a random-weight model of a released shape.")
 
-    @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
-    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0.") var type = "q8_0"
-    @Option(help: "Threads.") var threads = 1
+    @OptionGroup var choice: ModelChoice
     @Option(help: "Repetitions after the warm-up (≥ 5 recommended).") var repetitions = 5
-    @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        guard let s = ReleasedShape.all.first(where: { $0.name == shape }) else { throw CLIError("unknown shape \(shape)") }
-        guard let t = SVAEFormat.ElementType(name: type) else { throw CLIError("unknown element type \(type)") }
-        let path = file ?? NSTemporaryDirectory() + "svae-bench-\(s.name)-\(t)-\(getpid()).svae"
-        if !FileManager.default.fileExists(atPath: path) { try s.write(to: path, type: t) }
-        defer { if file == nil { try? FileManager.default.removeItem(atPath: path) } }
+        let m = try choice.prepare()
+        defer { m.removeIfTemporary() }
+        let (s, t, path, threads) = (m.shape, m.type, m.path, choice.threads)
 
         let t0 = now()
         let model = try cli { () throws(SVAEError) in try Model(path: path, options: ModelOptions(threads: threads)) }
         let session = try cli { () throws(SVAEError) in try model.makeSession(threads: threads) }
-        let sentence: [Int32] = [2] + (0..<15).map { Int32(100 + $0 * 37) }
+        let sentence = benchSentence
         let firstVector = try cli { () throws(SVAEError) in try session.encode(ids: [sentence]) }[0]
         _ = try cli { () throws(SVAEError) in try session.decode(firstVector, maxTokens: 16) }
         let coldStart = now() - t0

@@ -106,19 +106,15 @@ struct BenchCold: ParsableCommand {
             process may do that, which needs root and a writable /proc/sys. The output says which.
             """)
 
-    @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
-    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0.") var type = "q8_0"
-    @Option(help: "Threads.") var threads = 1
+    @OptionGroup var choice: ModelChoice
     @Option(help: "Runs per condition.") var repetitions = 5
-    @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
     @Flag(inversion: .prefixedNo, help: "Also measure with the page cache dropped (when allowed).") var dropCaches = true
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        guard let s = ReleasedShape.named(shape) else { throw CLIError("unknown shape \(shape)") }
-        guard let t = SVAEFormat.ElementType(name: type) else { throw CLIError("unknown element type \(type)") }
-        let (path, temporary) = try benchModelFile(s, t, file: file)
-        defer { if temporary { try? FileManager.default.removeItem(atPath: path) } }
+        let m = try choice.prepare()
+        defer { m.removeIfTemporary() }
+        let (s, t, path, threads) = (m.shape, m.type, m.path, choice.threads)
         let r = try Self.measureCold(path: path, shape: s.name, type: t.description, threads: threads,
                                      repetitions: repetitions, dropCaches: dropCaches)
         if json {
