@@ -470,32 +470,47 @@ def report(results, meta):
                        f"{c['peak_rss_bytes'] / 1e6:.0f} | {(c['peak_rss_bytes'] - size) / 1e6:.0f} |")
     if drop_note:
         out += ["", f"Page cache NOT dropped: {drop_note}."]
-    out += ["", "## Issue 8 targets", "", "| shape | target | measured | met |", "|---|---|---|---|"]
+    out += ["", "## Issue 8 targets", "",
+            "Speed ratios from medians and, as a second reading that the other agents' load disturbs less, from "
+            "minima (best run of each side). A target counts as met only when both readings meet it.", "",
+            "| shape | target | measured (medians) | measured (minima) | met |", "|---|---|---|---|---|"]
+
+    def row(shape, target, med, mn, ok):
+        out.append(f"| {shape} | {target} | {med} | {mn} | {'yes' if ok else 'NO'} |")
+
     for shape, r in results.items():
         t = r["speed"].get(1)
         if t:
-            for e, need in (("q8_0", 1.5), ("q4_0", 2.5)):
-                x = speedup(t[e]["decode_ms"]["median"], t["ort_int8"]["decode_ms"]["median"], False)
-                out.append(f"| {shape} | decode with KV cache: {e} ≥ {need}× ORT int8 | {x:.2f}× | {'yes' if x >= need else 'NO'} |")
-            for key, label, hb in WORK[:2]:
-                x = speedup(t["q8_0"][key]["median"], t["ort_int8"][key]["median"], hb)
-                out.append(f"| {shape} | {label.split(',')[0]}: q8_0 ≥ 1.5× ORT int8 | {x:.2f}× | {'yes' if x >= 1.5 else 'NO'} |")
-            for key, label, hb in WORK:
-                x = speedup(t["f32"][key]["median"], t["ort_fp32"][key]["median"], hb)
-                out.append(f"| {shape} | {label.split(',')[0]}: f32 ≥ 1.5× ORT fp32 | {x:.2f}× | {'yes' if x >= 1.5 else 'NO'} |")
+            checks = [("q8_0", "ort_int8", "decode_ms", 1.5), ("q4_0", "ort_int8", "decode_ms", 2.5),
+                      ("q8_0", "ort_int8", "encode1_ms", 1.5), ("q8_0", "ort_int8", "batch_sps", 1.5),
+                      ("f32", "ort_fp32", "encode1_ms", 1.5), ("f32", "ort_fp32", "batch_sps", 1.5),
+                      ("f32", "ort_fp32", "decode_ms", 1.5)]
+            labels = {k: label.split(",")[0] for k, label, _ in WORK}
+            higher = {k: hb for k, _, hb in WORK}
+            for ours, peer, key, need in checks:
+                hb = higher[key]
+                med = speedup(t[ours][key]["median"], t[peer][key]["median"], hb)
+                # best run of each side: min time, or max throughput
+                best = "max" if hb else "min"
+                mn = speedup(t[ours][key][best], t[peer][key][best], hb)
+                row(shape, f"{labels[key]}: {ours} ≥ {need}× {'ORT int8' if peer == 'ort_int8' else 'ORT fp32'}",
+                    f"{med:.2f}×", f"{mn:.2f}×", med >= need and mn >= need)
         c = r["cold"]
         for e in ("q8_0", "q4_0"):
-            x = c[e]["warm_s"]["median"] / c["ort_int8"]["warm_s"]["median"]
-            out.append(f"| {shape} | cold start (warm cache) {e} ≤ 1/10 of ORT int8 | {x:.3f} of it | {'yes' if x <= 0.1 else 'NO'} |")
+            med = c[e]["warm_s"]["median"] / c["ort_int8"]["warm_s"]["median"]
+            mn = c[e]["warm_s"]["min"] / c["ort_int8"]["warm_s"]["min"]
+            row(shape, f"cold start (warm cache) {e} ≤ 1/10 of ORT int8", f"{med:.3f} of it", f"{mn:.3f} of it",
+                med <= 0.1 and mn <= 0.1)
         x = r["size"]["q4_0"] / r["size"]["ort_int8"]
-        out.append(f"| {shape} | q4_0 file ≤ 0.6× ORT int8 file | {x:.2f}× | {'yes' if x <= 0.6 else 'NO'} |")
+        row(shape, "q4_0 file ≤ 0.6× ORT int8 file", f"{x:.2f}×", "", x <= 0.6)
         for e in ("f32", "q8_0", "q4_0"):
             extra = (c[e]["peak_rss_bytes"] - r["size"][e]) / 1e6
-            out.append(f"| {shape} | peak RSS ≤ file + 64 MB ({e}) | file + {extra:.0f} MB | {'yes' if extra <= 64 else 'NO'} |")
+            row(shape, f"peak RSS ≤ file + 64 MB ({e}, run once)", f"file {extra:+.0f} MB", "", extra <= 64)
     out += ["", f"Parity check (same weights): f32 sentence vector, max |svae − PyTorch| per shape: "
             + ", ".join(f"{s} {r['parity']:.2g}" for s, r in results.items())
             + "; ORT int8 vector vs PyTorch: " + ", ".join(f"{s} {r['int8_error']:.2g}" for s, r in results.items())
-            + "; KV-cache step vs reference decoder logits: " + ", ".join(f"{s} {r['step_check']:.2g}" for s, r in results.items()) + "."]
+            + "; KV-cache step vs reference decoder logits: " + ", ".join(f"{s} {r['step_check']:.2g}" for s, r in results.items()) + ".",
+            "", "Where svae's time goes (perf profiles) and proposed kernel fixes: docs/bench.md."]
     return "\n".join(out) + "\n"
 
 
