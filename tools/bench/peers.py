@@ -3,6 +3,8 @@
 
     python3 -m venv .venv-peers
     .venv-peers/bin/pip install --find-links /opt/wheels torch onnx onnxruntime numpy
+    # (plain `torch` resolves to PyPI's newest CUDA build, ~3 GB, which the figures here used;
+    #  pin the CPU wheel in /opt/wheels, e.g. torch==2.13.0+cpu, for a lighter venv)
     swift build -c release
     .venv-peers/bin/python tools/bench/peers.py --out BENCHMARKS-peers.md
 
