@@ -8,7 +8,8 @@ import SVAEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        subcommands: [BenchModel.self, BenchKernels.self, BenchGenerate.self])
+        subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self,
+                      BenchFirstSentence.self])
 }
 
 struct BenchKernels: ParsableCommand {
@@ -39,6 +40,21 @@ struct ReleasedShape {
         ReleasedShape(name: "svae-1024-h4", hidden: 1024, heads: 16, layers: 4),
         ReleasedShape(name: "svae-2048-h1", hidden: 2048, heads: 32, layers: 1),
     ]
+
+    /// Looks a shape up by name (nil for an unknown one).
+    static func named(_ name: String) -> ReleasedShape? { all.first { $0.name == name } }
+
+    /// Parameters in the REFERENCE checkpoint of this shape (what an f32 safetensors source holds):
+    /// two embeddings, N encoder layers (self-attention, FFN 2d, 2 LayerNorms), N decoder layers
+    /// (plus cross-attention with its unused Q/K and a third LayerNorm), `la`, `lnorm`, the
+    /// untied vocabulary projection with bias. The `.svae` file leaves cross-attention Q/K out.
+    var referenceParameters: Int {
+        let d = hidden, f = 2 * hidden, v = vocab
+        let attention = 4 * d * d + 4 * d
+        let encoderLayer = attention + (f * d + f) + (d * f + d) + 2 * 2 * d
+        let decoderLayer = encoderLayer + attention + 2 * d
+        return 2 * v * d + layers * (encoderLayer + decoderLayer) + (d + 1) + 2 * d + (v * d + v)
+    }
 
     var metadata: Metadata {
         var m = Metadata()
@@ -92,73 +108,54 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
     try w.finish()
 }
 
-/// Median, min and max of measurements.
-struct Stats: CustomStringConvertible {
-    let median, min, max: Double
-    init(_ xs: [Double]) {
-        let s = xs.sorted()
-        median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-        min = s.first ?? 0
-        max = s.last ?? 0
+
+/// Options of `bench model` and `bench cold`: the released shape, the element type, threads, and
+/// the model file to reuse or create.
+struct ModelChoice: ParsableArguments {
+    @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
+    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0.") var type = "q8_0"
+    @Option(help: "Threads.") var threads = 1
+    @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
+
+    /// The shape, the type and the model file (written first when missing). Call
+    /// `removeIfTemporary()` on the result when done.
+    func prepare() throws -> PreparedModel {
+        guard let s = ReleasedShape.named(shape) else { throw CLIError("unknown shape \(shape)") }
+        guard let t = SVAEFormat.ElementType(name: type) else { throw CLIError("unknown element type \(type)") }
+        let (path, temporary) = try benchModelFile(s, t, file: file)
+        return PreparedModel(shape: s, type: t, path: path, temporary: temporary)
     }
-    var description: String { String(format: "%.3f (%.3f–%.3f)", median, min, max) }
-    var json: [String: Double] { ["median": median, "min": min, "max": max] }
 }
 
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+/// A model file ready for a bench: given by the user, or temporary (deleted by `removeIfTemporary`).
+struct PreparedModel {
+    let shape: ReleasedShape
+    let type: SVAEFormat.ElementType
+    let path: String
+    let temporary: Bool
+
+    func removeIfTemporary() { if temporary { try? FileManager.default.removeItem(atPath: path) } }
 }
 
-/// Runs `body` once to warm up, then `reps` times; returns seconds per run.
-func measure(_ reps: Int, _ body: () throws -> Void) rethrows -> [Double] {
-    try body()
-    var out: [Double] = []
-    for _ in 0..<reps {
-        let t0 = now()
-        try body()
-        out.append(now() - t0)
-    }
-    return out
-}
-
-func peakRSSBytes() -> Int {
-    var u = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
-    return u.ru_maxrss * 1024
-}
-
-func machineDescription() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("model name") }?
-        .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, kernel path \(KernelPath.best)"
-}
-
+/// `svae bench model`: speed, in-process start-up, size and peak RSS of one shape and type.
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Encode / decode / reconstruct speed and size on a random-weight model of a released shape.")
 
-    @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
-    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0.") var type = "q8_0"
-    @Option(help: "Threads.") var threads = 1
+    @OptionGroup var choice: ModelChoice
     @Option(help: "Repetitions after the warm-up (≥ 5 recommended).") var repetitions = 5
-    @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        guard let s = ReleasedShape.all.first(where: { $0.name == shape }) else { throw CLIError("unknown shape \(shape)") }
-        guard let t = SVAEFormat.ElementType(name: type) else { throw CLIError("unknown element type \(type)") }
-        let path = file ?? NSTemporaryDirectory() + "svae-bench-\(s.name)-\(t)-\(getpid()).svae"
-        if !FileManager.default.fileExists(atPath: path) { try s.write(to: path, type: t) }
-        defer { if file == nil { try? FileManager.default.removeItem(atPath: path) } }
+        let m = try choice.prepare()
+        defer { m.removeIfTemporary() }
+        let (s, t, path, threads) = (m.shape, m.type, m.path, choice.threads)
 
         let t0 = now()
         let model = try cli { () throws(SVAEError) in try Model(path: path, options: ModelOptions(threads: threads)) }
         let session = try cli { () throws(SVAEError) in try model.makeSession(threads: threads) }
-        let sentence: [Int32] = [2] + (0..<15).map { Int32(100 + $0 * 37) }
+        let sentence = benchSentence
         let firstVector = try cli { () throws(SVAEError) in try session.encode(ids: [sentence]) }[0]
         _ = try cli { () throws(SVAEError) in try session.decode(firstVector, maxTokens: 16) }
         let coldStart = now() - t0
@@ -181,27 +178,78 @@ struct BenchModel: ParsableCommand {
                 tok = Int32(100 + i)
             }
         }
-        let fileSize = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let rows: [(String, Stats, String)] = [
-            ("encode one 16-token sentence", Stats(encodeOne.map { $0 * 1000 }), "ms"),
-            ("encode 64 × 16 tokens", Stats(encodeBatch.map { 64 / $0 }), "sentences/s"),
-            ("decode with KV cache", Stats(decode.map { $0 * 1000 / Double(decodeSteps) }), "ms/token"),
-        ]
+        let fileSize = fileBytes(path)
+        let result = ModelBenchResult(
+            shape: s.name, type: t.description, threads: threads, repetitions: repetitions, fileBytes: fileSize,
+            coldStartSeconds: coldStart, peakRSSBytes: peakRSSBytes(),
+            encodeOneMs: Stats(encodeOne.map { $0 * 1000 }),
+            encodeBatchSentencesPerSecond: Stats(encodeBatch.map { 64 / $0 }),
+            decodeMsPerToken: Stats(decode.map { $0 * 1000 / Double(decodeSteps) }))
         if json {
-            var o: [String: Any] = ["machine": machineDescription(), "shape": s.name, "type": t.description, "threads": threads,
-                                    "repetitions": repetitions, "file_bytes": fileSize, "cold_start_s": coldStart, "peak_rss_bytes": peakRSSBytes()]
-            for (name, st, unit) in rows {
-                var entry: [String: Any] = st.json
-                entry["unit"] = unit
-                o[name] = entry
-            }
-            printJSON(o)
+            printJSON(result.json(machine: MachineInfo.current()))
         } else {
             print("machine    \(machineDescription())")
             print("model      \(s.name), \(t), \(fileSize) bytes, \(threads) thread(s), \(repetitions) repetitions (median (min–max))")
-            print(String(format: "cold start %.3f s (open + first encode + 16 decode steps, page cache warm)", coldStart))
-            for (name, st, unit) in rows { print("\(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(st) \(unit)") }
-            print("peak RSS   \(peakRSSBytes() / 1_000_000) MB")
+            print(String(format: "cold start %.3f s (open + first encode + 16 decode steps, in-process, page cache warm)", coldStart))
+            for (name, st, unit) in result.rows { print("\(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(st) \(unit)") }
+            print("peak RSS   \(result.peakRSSBytes / 1_000_000) MB")
         }
+    }
+}
+
+/// What `svae bench model` measures; `json` is the object `--json` prints (read by `bench all`
+/// and tools/bench/peers.py: keep the keys stable).
+struct ModelBenchResult {
+    var shape: String
+    var type: String
+    var threads: Int
+    var repetitions: Int
+    var fileBytes: Int
+    /// In-process: open + first encode + 16 decode steps, page cache warm.
+    var coldStartSeconds: Double
+    var peakRSSBytes: Int
+    var encodeOneMs: Stats
+    var encodeBatchSentencesPerSecond: Stats
+    var decodeMsPerToken: Stats
+
+    static let encodeOneKey = "encode one 16-token sentence"
+    static let encodeBatchKey = "encode 64 × 16 tokens"
+    static let decodeKey = "decode with KV cache"
+
+    /// (JSON key, figures, unit) of the timed rows.
+    var rows: [(String, Stats, String)] {
+        [(Self.encodeOneKey, encodeOneMs, "ms"), (Self.encodeBatchKey, encodeBatchSentencesPerSecond, "sentences/s"),
+         (Self.decodeKey, decodeMsPerToken, "ms/token")]
+    }
+
+    func json(machine: MachineInfo) -> [String: Any] {
+        var o: [String: Any] = ["machine": machine.description, "load_average": machine.load, "shape": shape, "type": type,
+                                "threads": threads, "repetitions": repetitions, "file_bytes": fileBytes,
+                                "cold_start_s": coldStartSeconds, "peak_rss_bytes": peakRSSBytes]
+        for (name, st, unit) in rows {
+            var entry: [String: Any] = st.json
+            entry["unit"] = unit
+            o[name] = entry
+        }
+        return o
+    }
+
+    /// Reads what `json(machine:)` wrote (nil when a key is missing).
+    init?(json o: [String: Any]) {
+        guard let shape = o["shape"] as? String, let type = o["type"] as? String, let threads = o["threads"] as? Int,
+              let reps = o["repetitions"] as? Int, let bytes = o["file_bytes"] as? Int,
+              let cold = (o["cold_start_s"] as? NSNumber)?.doubleValue, let rss = o["peak_rss_bytes"] as? Int,
+              let e1 = Stats(json: o[Self.encodeOneKey]), let eb = Stats(json: o[Self.encodeBatchKey]),
+              let d = Stats(json: o[Self.decodeKey]) else { return nil }
+        self.init(shape: shape, type: type, threads: threads, repetitions: reps, fileBytes: bytes, coldStartSeconds: cold,
+                  peakRSSBytes: rss, encodeOneMs: e1, encodeBatchSentencesPerSecond: eb, decodeMsPerToken: d)
+    }
+
+    init(shape: String, type: String, threads: Int, repetitions: Int, fileBytes: Int, coldStartSeconds: Double,
+         peakRSSBytes: Int, encodeOneMs: Stats, encodeBatchSentencesPerSecond: Stats, decodeMsPerToken: Stats) {
+        self.shape = shape; self.type = type; self.threads = threads; self.repetitions = repetitions
+        self.fileBytes = fileBytes; self.coldStartSeconds = coldStartSeconds; self.peakRSSBytes = peakRSSBytes
+        self.encodeOneMs = encodeOneMs; self.encodeBatchSentencesPerSecond = encodeBatchSentencesPerSecond
+        self.decodeMsPerToken = decodeMsPerToken
     }
 }

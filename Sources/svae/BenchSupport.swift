@@ -1,0 +1,140 @@
+import Foundation
+import SVAEKernels
+
+// Helpers shared by the `svae bench` subcommands: statistics, clocks, memory, the machine, and
+// child processes (cold start and peak RSS are per process, so `bench all` runs each row in one).
+
+/// Median, min and max of measurements (all zero for no measurements).
+struct Stats: CustomStringConvertible, Equatable {
+    let median, min, max: Double
+
+    init(_ xs: [Double]) {
+        let s = xs.sorted()
+        guard !s.isEmpty else { median = 0; min = 0; max = 0; return }
+        median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        min = s[0]
+        max = s[s.count - 1]
+    }
+
+    init(median: Double, min: Double, max: Double) {
+        self.median = median; self.min = min; self.max = max
+    }
+
+    /// Reads `{"median": …, "min": …, "max": …}` (what `json` writes), nil when a field is missing.
+    init?(json: Any?) {
+        guard let o = json as? [String: Any], let m = (o["median"] as? NSNumber)?.doubleValue,
+              let lo = (o["min"] as? NSNumber)?.doubleValue, let hi = (o["max"] as? NSNumber)?.doubleValue else { return nil }
+        self.init(median: m, min: lo, max: hi)
+    }
+
+    var description: String { String(format: "%.3f (%.3f–%.3f)", median, min, max) }
+    var json: [String: Double] { ["median": median, "min": min, "max": max] }
+}
+
+/// `x` with `digits` decimals.
+func fmt(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+/// Seconds on the monotonic clock.
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// Runs `body` once to warm up, then `reps` times; returns seconds per run.
+func measure(_ reps: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    try body()
+    var out: [Double] = []
+    for _ in 0..<reps {
+        let t0 = now()
+        try body()
+        out.append(now() - t0)
+    }
+    return out
+}
+
+/// Peak resident set size of this process so far: VmHWM from /proc/self/status, which belongs to
+/// this process alone (Linux carries a forking parent's `ru_maxrss` across fork + exec, so a child
+/// of a large process would report the parent's peak); `ru_maxrss` (KiB) where /proc is missing.
+func peakRSSBytes() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) }) {
+        return kib * 1024
+    }
+    var u = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+    return u.ru_maxrss * 1024
+}
+
+/// This machine as the tables print it: CPU model, logical CPUs, the kernels' SIMD path, load.
+struct MachineInfo {
+    var cpu: String
+    var cpus: Int
+    var kernelPath: String
+    /// 1-, 5- and 15-minute load averages at the time of the call (other work skews timings).
+    var load: [Double]
+
+    static func current() -> MachineInfo {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")
+            .split(separator: " ").prefix(3).compactMap { Double($0) }
+        return MachineInfo(cpu: cpu, cpus: ProcessInfo.processInfo.activeProcessorCount,
+                           kernelPath: "\(KernelPath.best)", load: load)
+    }
+
+    var description: String {
+        "\(cpu), \(cpus) CPUs, kernel path \(kernelPath), load average \(load.map { String(format: "%.2f", $0) }.joined(separator: " "))"
+    }
+
+    var json: [String: Any] { ["cpu": cpu, "cpus": cpus, "kernel_path": kernelPath, "load_average": load] }
+}
+
+func machineDescription() -> String { MachineInfo.current().description }
+
+/// What a finished child process printed, how long it ran (spawn to exit, wall clock) and its status.
+struct ChildRun {
+    var stdout: String
+    var seconds: Double
+    var status: Int32
+}
+
+/// Runs this same executable with `arguments`, capturing standard output (standard error passes through).
+func runSelf(_ arguments: [String]) throws -> ChildRun {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    let t0 = now()
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let seconds = now() - t0
+    return ChildRun(stdout: String(decoding: data, as: UTF8.self), seconds: seconds, status: p.terminationStatus)
+}
+
+/// Parses the last line of a child's output that is a JSON object.
+func lastJSONObject(_ text: String) -> [String: Any]? {
+    for line in text.split(separator: "\n").reversed() where line.hasPrefix("{") {
+        if let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { return o }
+    }
+    return nil
+}
+
+/// Empties the page cache (`sync`, then `3` into /proc/sys/vm/drop_caches). Needs root and a
+/// writable /proc/sys (containers usually mount it read-only); returns why not, or nil on success.
+func dropPageCache() -> String? {
+    sync()
+    guard let f = fopen("/proc/sys/vm/drop_caches", "w") else { return "cannot open /proc/sys/vm/drop_caches: \(String(cString: strerror(errno)))" }
+    defer { fclose(f) }
+    if fputs("3\n", f) < 0 || fflush(f) != 0 { return "cannot write /proc/sys/vm/drop_caches: \(String(cString: strerror(errno)))" }
+    return nil
+}
+
+/// Size of a file in bytes (0 when it cannot be read).
+func fileBytes(_ path: String) -> Int {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+@testable import svae
+
+/// The `svae bench` helpers: statistics, the JSON that scripts read, and size arithmetic.
+@Suite struct BenchTests {
+    @Test func statsMedianOfOddAndEvenCounts() {
+        let odd = Stats([5, 1, 3])
+        #expect(odd == Stats(median: 3, min: 1, max: 5))
+        let even = Stats([4, 1, 3, 2])
+        #expect(even == Stats(median: 2.5, min: 1, max: 4))
+    }
+
+    @Test func statsOfNothingIsZero() {
+        #expect(Stats([]) == Stats(median: 0, min: 0, max: 0))
+    }
+
+    @Test func statsJSONRoundTrips() throws {
+        let s = Stats([0.25, 0.5, 2])
+        let data = try JSONSerialization.data(withJSONObject: s.json)
+        #expect(Stats(json: try JSONSerialization.jsonObject(with: data)) == s)
+        #expect(Stats(json: ["median": 1.0, "min": 0.5]) == nil, "max is missing")
+    }
+
+    /// tools/bench/peers.py reads these keys from `svae bench model --json`: keep them stable.
+    @Test func modelResultJSONHasTheKeysScriptsRead() throws {
+        let r = ModelBenchResult(
+            shape: "svae-768-h1", type: "q8_0", threads: 1, repetitions: 5, fileBytes: 1000, coldStartSeconds: 0.1,
+            peakRSSBytes: 2000, encodeOneMs: Stats([1, 2, 3]), encodeBatchSentencesPerSecond: Stats([100]),
+            decodeMsPerToken: Stats([4, 5]))
+        let machine = MachineInfo(cpu: "test CPU", cpus: 2, kernelPath: "scalar", load: [1, 2, 3])
+        let o = r.json(machine: machine)
+        for key in ["machine", "load_average", "shape", "type", "threads", "repetitions", "file_bytes", "cold_start_s",
+                    "peak_rss_bytes", "encode one 16-token sentence", "encode 64 × 16 tokens", "decode with KV cache"] {
+            #expect(o[key] != nil, "missing \(key)")
+        }
+        let line = try JSONSerialization.data(withJSONObject: o)
+        let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        let back = try #require(ModelBenchResult(json: object))
+        #expect(back.decodeMsPerToken == Stats(median: 4.5, min: 4, max: 5))
+        #expect(back.encodeOneMs == r.encodeOneMs && back.fileBytes == 1000 && back.shape == "svae-768-h1")
+        #expect((o["decode with KV cache"] as? [String: Any])?["unit"] as? String == "ms/token")
+    }
+
+    @Test func firstSentenceResultRoundTrips() throws {
+        let r = FirstSentenceResult(openSeconds: 0.01, encodeSeconds: 0.002, decodeSeconds: 0.03, peakRSSBytes: 123_456)
+        let data = try JSONSerialization.data(withJSONObject: r.json)
+        let text = "some log line\n" + String(decoding: data, as: UTF8.self) + "\n"
+        let object = try #require(lastJSONObject(text))
+        let back = try #require(FirstSentenceResult(json: object))
+        #expect(back.peakRSSBytes == 123_456 && back.decodeSeconds == 0.03)
+        #expect(lastJSONObject("no json here") == nil)
+    }
+
+    /// Parameter counts of the reference checkpoints, counted tensor by tensor by
+    /// tools/bench/make_random_checkpoint.py (LAYERS = 4 and 1).
+    @Test func referenceParameterCounts() throws {
+        #expect(try #require(ReleasedShape.named("svae-768-h4")).referenceParameters == 163_151_201)
+        #expect(try #require(ReleasedShape.named("svae-768-h1")).referenceParameters == 127_697_249)
+        #expect(ReleasedShape.named("svae-9-h9") == nil)
+    }
+
+    @Test func sizeRowRatioAndBitsPerWeight() throws {
+        let shape = try #require(ReleasedShape.named("svae-768-h4"))
+        let row = SizeRow(type: "q8_0", fileBytes: shape.referenceParameters * 17 / 16, shape: shape)
+        #expect(row.sourceBytes == 4 * 163_151_201)
+        #expect(abs(row.bitsPerWeight - 8.5) < 1e-6)
+        #expect(abs(row.ratio - 8.5 / 32) < 1e-6)
+    }
+}
