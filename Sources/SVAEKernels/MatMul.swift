@@ -115,6 +115,12 @@ public final class KernelContext: @unchecked Sendable {
                 sgemm(yp, w, xp, n: n)
                 return
             }
+            // f32 batch 1: OpenBLAS sgemv streams the weights at DRAM speed (our f32 row kernel
+            // spilled its accumulators: ~8 GB/s, docs/bench.md).
+            if path != .scalar && w.type == .f32 && n == 1 {
+                sgemv(yp, w, xp)
+                return
+            }
             var qa = csvae_qact()
             if w.type.isQuantized && !floatCheck {
                 let s = ensureScratch(csvae_qact_bytes(n, w.cols))
@@ -145,6 +151,19 @@ public final class KernelContext: @unchecked Sendable {
         var y = [Float](repeating: 0, count: n * w.rows)
         y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { matmul(yb, w, $0, n: n) } }
         return y
+    }
+
+    /// OpenBLAS sgemv for f32 batch 1, split by output rows over the pool (64-row slices).
+    private func sgemv(_ y: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>) {
+        let groups = (w.rows + 63) / 64
+        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, groups)
+        let rows = w.rows, cols = w.cols
+        let wf = w.base.assumingMemoryBound(to: Float.self)
+        pool.parallelFor(tasks) { t, nt in
+            let r0 = groups * t / nt * 64, r1 = min(groups * (t + 1) / nt * 64, rows)
+            guard r0 < r1 else { return }
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r1 - r0), Int32(cols), 1, wf + r0 * cols, Int32(cols), x, 1, 0, y + r0, 1)
+        }
     }
 
     /// Weight rows converted to f32 per sgemm call for f16/bf16 weights.
