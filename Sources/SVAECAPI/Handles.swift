@@ -28,15 +28,18 @@ func release<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) {
 /// What an `svae_model *` points to: the shared Swift `Model` and the C strings it hands out.
 final class ModelHandle: Sendable {
     let model: Model
-    /// The sentence encoder/decoder hyperparameters (the C API serves svae and sllm files).
-    let config: SentenceVAEConfig
+    /// The sentence encoder/decoder hyperparameters (svae and sllm files; nil for opt).
+    let vaeConfig: SentenceVAEConfig?
+    /// What the model-info functions report (for opt files: its OPT layers, no encoder).
+    let info: ModelInfo
     /// `svae_model_architecture` and `svae_model_type_summary` (owned, freed in `deinit`).
     nonisolated(unsafe) let architecture: UnsafeMutablePointer<CChar>?
     nonisolated(unsafe) let typeSummary: UnsafeMutablePointer<CChar>?
 
-    init(model: Model, config: SentenceVAEConfig) {
+    init(model: Model) {
         self.model = model
-        self.config = config
+        vaeConfig = model.config
+        info = ModelInfo(model)
         architecture = mallocCString(model.file.architecture ?? "")
         var counts: [String: Int] = [:]
         for t in model.file.tensors { counts["\(t.type)", default: 0] += 1 }
@@ -49,6 +52,34 @@ final class ModelHandle: Sendable {
     }
 
     static func from(_ p: OpaquePointer?) -> ModelHandle? { object(p) }
+
+    /// The SentenceVAE hyperparameters, or `SVAE_ERR_MODEL` for an opt file (no sentence
+    /// encoder/decoder: encode, decode and reconstruct need an svae or sllm file).
+    func config() throws(CAPIError) -> SentenceVAEConfig {
+        guard let c = vaeConfig else {
+            throw .model("\(model.path): architecture \(model.architecture) has no sentence encoder/decoder (expected svae or sllm)")
+        }
+        return c
+    }
+}
+
+/// Model facts for the svae_model_* getters. OPT files report their layer stack as the
+/// "decoder" (no encoder) and their position count as max_seq_len.
+struct ModelInfo: Sendable {
+    let hidden, heads, vocab, encoderLayers, decoderLayers, maxSeqLen: Int
+    let bos, eos, pad: Int32
+
+    init(_ m: Model) {
+        if let c = m.config {
+            (hidden, heads, vocab, encoderLayers, decoderLayers, maxSeqLen) = (c.hidden, c.heads, c.vocab, c.encoderLayers, c.decoderLayers, c.maxSeqLen)
+            (bos, eos, pad) = (c.bos, c.eos, c.pad)
+        } else if let o = m.opt?.config {
+            (hidden, heads, vocab, encoderLayers, decoderLayers, maxSeqLen) = (o.layers.hidden, o.layers.heads, o.vocab, 0, o.layers.layers, o.layers.maxPositions)
+            (bos, eos, pad) = (o.bos, o.eos, o.pad)
+        } else {
+            (hidden, heads, vocab, encoderLayers, decoderLayers, maxSeqLen, bos, eos, pad) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        }
+    }
 }
 
 /// What an `svae_context *` points to: a session (scratch, KV caches, thread pool) and the
@@ -164,11 +195,9 @@ public func cModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<sv
         } catch {
             throw CAPIError(error)
         }
-        guard let config = model.config else {
-            throw CAPIError.model("\(file): architecture \(model.file.architecture ?? "none") has no sentence encoder/decoder; the C API opens svae and sllm files")
-        }
-        log(SVAE_LOG_INFO, "svae_model_load: \(file): hidden \(config.hidden), vocab \(config.vocab)")
-        return OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model, config: config)).toOpaque())
+        let handle = ModelHandle(model: model)
+        log(SVAE_LOG_INFO, "svae_model_load: \(file): \(model.architecture), hidden \(handle.info.hidden), vocab \(handle.info.vocab)")
+        return OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     } catch {
         log(SVAE_LOG_ERROR, "svae_model_load: \(error.message)")
         copyMessage(error.message, to: errorBuffer, capacity: errorCapacity)
@@ -214,23 +243,23 @@ private func info(_ model: OpaquePointer?, _ value: (ModelHandle) -> Int) -> Int
 }
 
 @_cdecl("svae_model_hidden_size")
-public func cModelHidden(_ m: OpaquePointer?) -> Int32 { info(m) { $0.config.hidden } }
+public func cModelHidden(_ m: OpaquePointer?) -> Int32 { info(m) { $0.info.hidden } }
 @_cdecl("svae_model_n_heads")
-public func cModelHeads(_ m: OpaquePointer?) -> Int32 { info(m) { $0.config.heads } }
+public func cModelHeads(_ m: OpaquePointer?) -> Int32 { info(m) { $0.info.heads } }
 @_cdecl("svae_model_n_vocab")
-public func cModelVocab(_ m: OpaquePointer?) -> Int32 { info(m) { $0.config.vocab } }
+public func cModelVocab(_ m: OpaquePointer?) -> Int32 { info(m) { $0.info.vocab } }
 @_cdecl("svae_model_n_encoder_layers")
-public func cModelEncoderLayers(_ m: OpaquePointer?) -> Int32 { info(m) { $0.config.encoderLayers } }
+public func cModelEncoderLayers(_ m: OpaquePointer?) -> Int32 { info(m) { $0.info.encoderLayers } }
 @_cdecl("svae_model_n_decoder_layers")
-public func cModelDecoderLayers(_ m: OpaquePointer?) -> Int32 { info(m) { $0.config.decoderLayers } }
+public func cModelDecoderLayers(_ m: OpaquePointer?) -> Int32 { info(m) { $0.info.decoderLayers } }
 @_cdecl("svae_model_max_seq_len")
-public func cModelMaxSeqLen(_ m: OpaquePointer?) -> Int32 { info(m) { $0.config.maxSeqLen } }
+public func cModelMaxSeqLen(_ m: OpaquePointer?) -> Int32 { info(m) { $0.info.maxSeqLen } }
 @_cdecl("svae_model_bos_id")
-public func cModelBOS(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.config.bos) } }
+public func cModelBOS(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.info.bos) } }
 @_cdecl("svae_model_eos_id")
-public func cModelEOS(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.config.eos) } }
+public func cModelEOS(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.info.eos) } }
 @_cdecl("svae_model_pad_id")
-public func cModelPad(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.config.pad) } }
+public func cModelPad(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.info.pad) } }
 @_cdecl("svae_model_has_tokenizer")
 public func cModelHasTokenizer(_ m: OpaquePointer?) -> Int32 { info(m) { $0.model.tokenizer == nil ? 0 : 1 } }
 

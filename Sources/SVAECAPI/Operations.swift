@@ -68,17 +68,17 @@ public func cSplitSentences(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?
 
 /// Needed floats for `n` vectors, checked against the output before any work.
 private func vectorOutput(_ c: ContextHandle, _ out: Output<Float>, rows n: Int) throws(CAPIError) -> Int {
-    let needed = n * c.handle.config.hidden  // n ≤ SVAE_MAX_BATCH: no overflow
+    let needed = try n * c.handle.config().hidden  // n ≤ SVAE_MAX_BATCH: no overflow
     guard out.fits(needed) else { throw out.tooSmall(needed) }
     return needed
 }
 
 /// Encodes token ids and writes the row-major vectors.
 private func encodeIDs(_ c: ContextHandle, _ seqs: [[Int32]], into out: Output<Float>) throws(CAPIError) {
-    let maxLen = c.handle.config.maxSeqLen
+    let maxLen = try c.handle.config().maxSeqLen
     for (i, s) in seqs.enumerated() {
         guard s.count <= maxLen else { throw CAPIError(.model(.sentenceTooLong(input: i, tokens: s.count, max: maxLen))) }
-        try checkIDs(s, vocab: c.handle.config.vocab, input: i)
+        try checkIDs(s, vocab: try c.handle.config().vocab, input: i)
     }
     guard !seqs.isEmpty else { return }
     let vectors: [[Float]]
@@ -111,7 +111,7 @@ public func cEncodeIDs(_ ctx: OpaquePointer?, _ seqs: UnsafePointer<UnsafePointe
         let pointers = try readArray(seqs, count: n, "seqs")
         let counts = try readArray(lengths, count: n, "lengths")
         _ = try vectorOutput(c, out, rows: n)
-        let maxLen = c.handle.config.maxSeqLen
+        let maxLen = try c.handle.config().maxSeqLen
         var ids: [[Int32]] = []
         for i in 0..<n {
             guard counts[i] >= 0 else { throw .invalidArgument("lengths[\(i)]: expected ≥ 0, found \(counts[i])") }
@@ -155,7 +155,7 @@ public func cDecode(_ ctx: OpaquePointer?, _ vector: UnsafePointer<Float>?, _ nV
         let rng = try sampler(p)
         let maxTokens = try checkCount(p.max_tokens, "max_tokens", max: Int(Int32.max))
         if textOut != nil && c.model.tokenizer == nil { throw CAPIError(.noTokenizer(file: c.model.path)) }
-        let d = c.handle.config.hidden
+        let d = try c.handle.config().hidden
         let n = try checkCount(nVector, "n_vector", max: Int(Int32.max))
         guard n == d else { throw CAPIError(.model(.vectorSize(expected: d, found: n))) }
         let v = try readArray(vector, count: n, "vector")
@@ -197,7 +197,7 @@ public func cReconstruct(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?,
         let s = try readText(text, "text")
         guard let tokenizer = c.model.tokenizer else { throw CAPIError(.noTokenizer(file: c.model.path)) }
         let ids = tokenizer.encode(s)
-        let maxLen = c.handle.config.maxSeqLen
+        let maxLen = try c.handle.config().maxSeqLen
         guard ids.count <= maxLen else { throw CAPIError(.model(.sentenceTooLong(input: 0, tokens: ids.count, max: maxLen))) }
         let r: Reconstruction
         do throws(SVAEError) { r = try c.session.reconstruct(ids: ids, text: s) } catch { throw CAPIError(error) }
@@ -228,8 +228,8 @@ public func cGenerate(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ 
         guard p.top_p > 0, p.top_p <= 1 else { throw .invalidArgument("top_p: expected a value in (0, 1], found \(p.top_p)") }
         let maxSentences = try checkCount(p.max_sentences, "max_sentences", max: 1 << 20)
         let maxTokens = try checkCount(p.max_tokens, "max_tokens", max: 1 << 24)
-        guard c.model.file.architecture == "sllm" else {
-            throw .model("\(c.model.path): svae_generate needs an sllm file, found architecture \(c.model.file.architecture ?? "none")")
+        guard c.model.architecture == "sllm" || c.model.architecture == "opt" else {
+            throw .model("\(c.model.path): svae_generate needs an sllm or opt file, found architecture \(c.model.architecture)")
         }
         let options = GenerateOptions(maxSentences: maxSentences == 0 ? 16 : maxSentences, maxTokens: maxTokens == 0 ? 256 : maxTokens,
                                       temperature: p.temperature, topK: Int(p.top_k), topP: p.top_p, seed: p.seed)

@@ -56,3 +56,25 @@ import Testing
         #expect(String(cString: svae_context_last_error(svae.ctx)).contains("sllm"))
     }
 }
+
+/// An `opt` file through the C API: info getters, generation equal to the Swift API, and the
+/// sentence-encoder calls refused with a message.
+@Suite struct OPTCAPITests {
+    @Test func optFileGeneratesAndRefusesEncoding() throws {
+        let l = try Loaded(architecture: "opt")
+        #expect(String(cString: svae_model_architecture(l.model)) == "opt")
+        #expect(svae_model_n_encoder_layers(l.model) == 0)
+        #expect(svae_model_n_decoder_layers(l.model) == 2)
+        #expect(svae_model_hidden_size(l.model) == 32)
+        var p = svae_generate_default_params()
+        p.max_tokens = 12
+        let (status, out) = query(CChar(0)) { svae_generate(l.ctx, "the cat", &p, $0, $1, $2) }
+        #expect(status == ok)
+        let swift = try l.swift.generate(prompt: "the cat", options: GenerateOptions(maxTokens: 12))
+        #expect(text(out) == swift.text)
+        var n = 0
+        let status2 = withCStrings(["the cat"]) { texts in svae_encode_texts(l.ctx, texts, 1, nil, 0, &n) }
+        #expect(status2 == SVAE_ERR_MODEL.rawValue)
+        #expect(String(cString: svae_context_last_error(l.ctx)).contains("svae or sllm"))
+    }
+}

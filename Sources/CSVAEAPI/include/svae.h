@@ -127,7 +127,10 @@ void svae_context_free(svae_context *ctx);
 const char *svae_context_last_error(const svae_context *ctx);
 
 /* ---------------------------------------------------------------- model info
- * These return -1 (SVAE_ERR_INVALID_ARGUMENT) for a NULL model. */
+ * These return -1 (SVAE_ERR_INVALID_ARGUMENT) for a NULL model. For a token-level OPT file
+ * ("opt") they describe its layer stack: 0 encoder layers, its layers as decoder layers, its
+ * position count as max_seq_len; encode, decode and reconstruct then return SVAE_ERR_MODEL and
+ * svae_generate is the call to use. */
 
 int32_t svae_model_hidden_size(const svae_model *model);  /* d: length of a sentence vector */
 int32_t svae_model_n_heads(const svae_model *model);
@@ -225,7 +228,7 @@ int svae_decode(svae_context *ctx, const float *vector, int32_t n_vector, const 
 int svae_reconstruct(svae_context *ctx, const char *text, char *out, size_t out_cap, size_t *n_bytes,
                      int32_t *exact);
 
-/* ---------------------------------------------------------------- generate (SLLM) */
+/* ---------------------------------------------------------------- generate (SLLM, OPT) */
 
 /* Called with each generated sentence's text when it is finished; return 0 to stop, nonzero to
  * go on. Same rules as svae_token_callback. */
@@ -246,9 +249,11 @@ typedef struct svae_generate_params {
 /* Greedy, 16 sentences, 256 tokens, no callbacks. */
 svae_generate_params svae_generate_default_params(void);
 
-/* Sentence-level generation with an SLLM file (architecture "sllm"): the prompt is split into
- * sentences, encoded, run through the SLLM layers, and continued sentence by sentence until the
- * stop head ends the passage or a limit is reached. Needs a tokenizer. `params` may be NULL.
+/* Generation. An SLLM file (architecture "sllm"): the prompt is split into sentences, encoded,
+ * run through the SLLM layers, and continued sentence by sentence until the stop head ends the
+ * passage or a limit is reached (max_sentences, max_tokens). A token-level OPT file ("opt"):
+ * token by token up to max_tokens or EOS; on_sentence is called once with the whole output.
+ * Needs a tokenizer. `params` may be NULL.
  * Output: the generated text out[0 .. *n_bytes) + NUL (the prompt is not repeated).
  * An "svae" file returns SVAE_ERR_MODEL. Generation runs before the capacity can be checked: on
  * SVAE_ERR_BUFFER_TOO_SMALL call again with a larger buffer (greedy and seeded runs repeat). */
