@@ -4,7 +4,8 @@
 //
 // Layers (imports only go down this list):
 //   format   SVAEFormat            bytes on disk: .svae spec, mmap reader, streaming writer (no math)
-//   kernels  CSVAEKernels, SVAEKernels  quantizers, SIMD matrix kernels, thread pool (no model knowledge)
+//   kernels  CSVAEKernels, SVAEKernels  quantizers, SIMD matrix kernels, thread pool (no model knowledge;
+//            element types are the format's)
 //   model    SVAETokenizer, SVAEModel   tokenizer, splitter, encoder, decoder, SLLM
 //   import   SVAEImport            safetensors / PyTorch readers and the converter pipeline
 //   API      SVAE (Swift); SVAECAPI (C, @_cdecl) with its header target CSVAEAPI → libsvae.so
@@ -40,7 +41,7 @@ let package = Package(
 
         // MARK: kernels
         .target(name: "CSVAEKernels"),
-        .target(name: "SVAEKernels", dependencies: ["CSVAEKernels", "CBLAS"]),
+        .target(name: "SVAEKernels", dependencies: ["SVAEFormat", "CSVAEKernels", "CBLAS"]),
 
         // MARK: model
         .target(name: "SVAETokenizer"),

@@ -386,7 +386,8 @@ public enum Converter {
     static func encode(_ src: UnsafeBufferPointer<Float>, as type: SVAEFormat.ElementType, into out: UnsafeMutableRawBufferPointer,
                        tensor t: MappedTensor, firstElement: Int) throws -> UnsafeMutableRawBufferPointer {
         let file = t.parts.first?.source.path ?? ""
-        guard let kt = SVAEKernels.ElementType(rawValue: Int32(type.rawValue)), let n = type.byteCount(elements: src.count, innermost: t.shape.last!) else {
+        let kt = type
+        guard let n = type.byteCount(elements: src.count, innermost: t.shape.last!) else {
             throw ConvertError.tensorFailed(file: file, tensor: t.name, reason: "no encoder for \(type) with shape \(t.shape)")
         }
         let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<n])

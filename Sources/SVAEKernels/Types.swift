@@ -1,44 +1,11 @@
 // Types.swift: element types, dispatch paths and errors of the kernels layer.
 import CSVAEKernels
+import SVAEFormat
 
-/// Element type of a tensor, fixed by the .svae file format (see formats/quantization.md).
-/// Rows of quantized types are split in blocks of 32 consecutive elements.
-public enum ElementType: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    /// IEEE binary32, little endian.
-    case f32 = 0
-    /// IEEE binary16, little endian.
-    case f16 = 1
-    /// The upper 16 bits of binary32, little endian.
-    case bf16 = 2
-    /// 34-byte blocks: f16 scale d, int8 q[32]; x = d·q.
-    case q8_0 = 3
-    /// 18-byte blocks: f16 scale d, 16 bytes of nibbles; x[j] = d·((qs[j] & 15) − 8), x[j+16] = d·((qs[j] >> 4) − 8).
-    case q4_0 = 4
+/// Element types are the file format's (formats/svae.md §7.1): one definition for both layers.
+public typealias ElementType = SVAEFormat.ElementType
 
-    public var description: String {
-        switch self {
-        case .f32: "f32"
-        case .f16: "f16"
-        case .bf16: "bf16"
-        case .q8_0: "q8_0"
-        case .q4_0: "q4_0"
-        }
-    }
-
-    /// True for the block-quantized types (q8_0, q4_0).
-    public var isQuantized: Bool { self == .q8_0 || self == .q4_0 }
-    /// Elements per block: 32 for quantized types, 1 otherwise.
-    public var blockElements: Int { isQuantized ? 32 : 1 }
-    /// Bytes per block (per element for float types).
-    public var blockBytes: Int {
-        switch self {
-        case .f32: 4
-        case .f16, .bf16: 2
-        case .q8_0: 34
-        case .q4_0: 18
-        }
-    }
-
+extension SVAEFormat.ElementType {
     /// Bytes of `count` consecutive elements (one row or a whole tensor).
     /// Throws `KernelError.notBlockMultiple` if a quantized count is not a multiple of 32,
     /// `.sizeOverflow` if the size does not fit in Int.
@@ -50,7 +17,8 @@ public enum ElementType: Int32, Sendable, CaseIterable, CustomStringConvertible 
         return bytes
     }
 
-    var c: Int32 { rawValue }
+    /// The C kernels' type id (`csvae_type`): the same numbers as the file format.
+    var c: Int32 { Int32(rawValue) }
 }
 
 /// An implementation of the kernels. Every path computes the same functions with the same

@@ -42,7 +42,8 @@ struct TensorTable {
 
     func matrix(_ name: String) throws(ModelError) -> WeightMatrix {
         let t = try info(name)
-        guard t.shape.count == 2, let type = SVAEKernels.ElementType(rawValue: Int32(t.type.rawValue)) else {
+        let type = t.type
+        guard t.shape.count == 2 else {
             throw .format(SVAEFormatError(file: file.path, .tensorShape(tensor: name, expected: [-1, -1], found: t.shape)))
         }
         do {

@@ -100,7 +100,7 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
             if p.type == .f32 {
                 try w.append(slice.withUnsafeBytes { Array($0) })
             } else {
-                try w.append(try Quantizer.encode(slice, as: SVAEKernels.ElementType(rawValue: Int32(p.type.rawValue))!))
+                try w.append(try Quantizer.encode(slice, as: p.type))
             }
             r += n
         }

@@ -41,7 +41,7 @@ func references(_ type: ElementType, bytes: [UInt8], w: [Float], x: [Float], n: 
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytesNeeded, alignment: 64)
         defer { scratch.deallocate() }
         var qa = csvae_qact_bind(scratch, n, cols)
-        x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, type.rawValue, n, cols) }
+        x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, Int32(type.rawValue), n, cols) }
         aq = Array(UnsafeBufferPointer(start: qa.q, count: n * cols))
         ad = (0..<(n * cols / 32)).map { qa.d[$0 * 8] }
     }

@@ -74,7 +74,7 @@ func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementT
             throw SVAEFormatError(file: out, .missingTensor(name: p.name + " (planned: " + plan.tensors.map(\.name).joined(separator: ",") + ")"))
         }
         let values = try mapped.f32()
-        let kt = SVAEKernels.ElementType(rawValue: Int32(p.type.rawValue))!
+        let kt = p.type
         let bytes = p.type == .f32 ? values.withUnsafeBytes { Array($0) } : try Quantizer.encode(values, as: kt)
         try w.append(bytes)
     }
