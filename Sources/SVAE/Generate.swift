@@ -78,11 +78,10 @@ extension Session {
     /// Throws `.model(.wrongArchitecture)` for an `svae` file.
     public func generate(promptIDs: [[Int32]], options: GenerateOptions = GenerateOptions(),
                          onToken: ((Int32) -> Bool)? = nil, onSentence: (([Int32], String) -> Bool)? = nil) throws(SVAEError) -> Generation {
-        // The vocabulary may have more rows than the tokenizer has tokens (OPT pads 50265 to 50272):
-        // such ids render as nothing rather than failing a whole generation.
+        // Ids the model can produce but the tokenizer does not know (OPT pads 50265 tokens to
+        // 50272 rows) render as nothing rather than failing a whole generation: `Model.text(of:)`.
         func text(_ ids: [Int32]) throws(SVAEError) -> String {
-            guard let t = model.tokenizer else { return "" }
-            return try model.detokenize(ids.filter { Int($0) < t.tokens.count })
+            model.tokenizer == nil ? "" : try model.text(of: ids)
         }
         if let l = model.sentenceLLM {
             let s = sllmSession(l)

@@ -248,24 +248,22 @@ enum Parser {
         guard previousEnd == size else { throw .trailingBytes(what: "file after the last section", count: size - previousEnd) }
         for k in [SectionKind.metadata, .directory, .data] where infos[k] == nil { throw .missingSection(name: k.name) }
 
-        func body(_ k: SectionKind) throws(FormatProblem) -> [UInt8]? {
+        /// The stored bytes of a section, checksum verified.
+        func checked(_ k: SectionKind) throws(FormatProblem) -> (bytes: UnsafeRawBufferPointer, info: SectionInfo)? {
             guard let b = bodies[k], let s = infos[k] else { return nil }
             let c = XXH64.hash(b)
             guard c == s.checksum || !enforceChecksums else { throw .checksumMismatch(what: "\(k.name) section", expected: s.checksum, found: c) }
-            if s.codec == 1 { return try Zstd.decompress(b, rawSize: Int(s.rawSize), section: k.name) }
-            return Array(b)
+            return (b, s)
         }
-        let metadata = try withBytes(try body(.metadata)!) { (b) throws(FormatProblem) in try Metadata.decode(b) }
-        var tokenizer: TokenizerData? = nil
-        if let tb = try body(.tokenizer) {
-            tokenizer = try withBytes(tb) { (b) throws(FormatProblem) in try TokenizerData.decode(b) }
+        /// Decodes a section in place, or from its decompressed copy (codec 1).
+        func decode<T>(_ k: SectionKind, _ parse: (UnsafeRawBufferPointer) throws(FormatProblem) -> T) throws(FormatProblem) -> T? {
+            guard let (b, s) = try checked(k) else { return nil }
+            guard s.codec == 1 else { return try parse(b) }
+            return try withBytes(try Zstd.decompress(b, rawSize: Int(s.rawSize), section: k.name), parse)
         }
-        let dirInfo = infos[.directory]!
-        let dirBody = bodies[.directory]!
-        let dirChecksum = XXH64.hash(dirBody)
-        guard dirChecksum == dirInfo.checksum || !enforceChecksums else {
-            throw .checksumMismatch(what: "tensor directory section", expected: dirInfo.checksum, found: dirChecksum)
-        }
+        let metadata = try decode(.metadata) { (b) throws(FormatProblem) in try Metadata.decode(b) }!
+        let tokenizer = try decode(.tokenizer) { (b) throws(FormatProblem) in try TokenizerData.decode(b) }
+        let dirBody = try checked(.directory)!.bytes
         let data = infos[.data]!
         let tensors = try parseDirectory(dirBody, dataOffset: data.offset, dataSize: data.storedSize)
         return Result(versionMinor: minor, sections: sections, metadata: metadata, tokenizer: tokenizer, tensors: tensors)

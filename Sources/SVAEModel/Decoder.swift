@@ -38,9 +38,6 @@ public final class DecoderSession {
         values = model.decLayers.map { _ in FloatBuffer(c.maxSeqLen * d) }
     }
 
-    /// Bytes held by the KV cache at full length (for reports).
-    public var cacheBytes: Int { 2 * model.decLayers.count * model.config.maxSeqLen * model.config.hidden * 4 }
-
     /// Feeds one token and returns the logits [vocab] for the next one (valid until the next call).
     public func step(_ token: Int32) throws(ModelError) -> UnsafeBufferPointer<Float> {
         let c = model.config, d = c.hidden, pos = length
@@ -48,7 +45,7 @@ public final class DecoderSession {
         guard token >= 0, Int(token) < c.vocab else { throw .tokenOutOfRange(input: 0, position: pos, id: token, vocab: c.vocab) }
         let x = self.x.view(d), qkv = self.qkv.view(3 * d), att = self.att.view(d), tmp = self.tmp.view(d)
         let h = self.h.view(c.ffn), scores = self.scores.view(c.maxSeqLen)
-        try model.embed(x, model.decEmbed, ids: [token][...], positions: [pos], scratchE: e, context: context)
+        try model.embed(x, model.decEmbed, ids: CollectionOfOne(token), position: { _ in pos }, scratchE: e, context: context)
         let scale = 1 / Float(c.headDim).squareRoot()
         for (l, layer) in model.decLayers.enumerated() {
             context.linear(qkv, layer.selfQKV, x.readOnly, n: 1)

@@ -2,15 +2,17 @@ import SVAEKernels
 
 extension SentenceVAE {
     /// Embeds `ids` into rows [n, d] of `x` (`scratchE` holds [n, E] when there is `project_in`)
-    /// and adds the sinusoidal position `firstPosition + i` to row i.
-    func embed(_ x: UnsafeMutableBufferPointer<Float>, _ e: Embedding, ids: ArraySlice<Int32>, positions first: [Int],
+    /// and adds the sinusoidal position `position(i)` to row i. No allocation (one call per
+    /// decoded token).
+    func embed(_ x: UnsafeMutableBufferPointer<Float>, _ e: Embedding, ids: some Collection<Int32>, position: (Int) -> Int,
                scratchE: FloatBuffer, context: KernelContext) throws(ModelError) {
-        let d = config.hidden, n = ids.count
+        let d = config.hidden
         try e.lookup(x, ids: ids, scratchE: scratchE, context: context, name: "embedding")
         positions.withUnsafeBufferPointer { pe in
-            for i in 0..<n {
+            for i in 0..<ids.count {
+                let p = position(i)
                 let row = x.row(i, d)
-                Ops.add(row, row.readOnly, UnsafeBufferPointer(rebasing: pe[(first[i] * d)..<((first[i] + 1) * d)]))
+                Ops.add(row, row.readOnly, UnsafeBufferPointer(rebasing: pe[(p * d)..<((p + 1) * d)]))
             }
         }
     }
@@ -42,7 +44,7 @@ extension SentenceVAE {
         let tmpb = FloatBuffer(total * d), hb = FloatBuffer(total * f), eb = FloatBuffer(), sb = FloatBuffer(c.maxSeqLen)
         let x = xb.view(total * d), qkv = qkvb.view(total * 3 * d), att = attb.view(total * d)
         let tmp = tmpb.view(total * d), h = hb.view(total * f), scores = sb.view(c.maxSeqLen)
-        try embed(x, encEmbed, ids: flat[...], positions: pos, scratchE: eb, context: context)
+        try embed(x, encEmbed, ids: flat, position: { pos[$0] }, scratchE: eb, context: context)
         let scale = 1 / Float(c.headDim).squareRoot()
         for layer in encLayers {
             context.linear(qkv, layer.qkv, x.readOnly, n: total)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Token sampling with temperature, top-k and top-p (nucleus), driven by a seeded generator so the
 /// same seed gives the same output on every machine.
 public struct Sampler: Sendable {
@@ -63,7 +65,7 @@ public struct Sampler: Sendable {
         let top = candidates[0].p
         var total: Float = 0
         for i in candidates.indices {
-            candidates[i].p = (candidates[i].p - top).exp()
+            candidates[i].p = Float(exp(Double(candidates[i].p - top)))
             total += candidates[i].p
         }
         if topP < 1 {
@@ -85,20 +87,3 @@ public struct Sampler: Sendable {
         return candidates[candidates.count - 1].id
     }
 }
-
-extension Float {
-    fileprivate func exp() -> Float { Float(_math_exp(Double(self))) }
-}
-
-@inline(__always) private func _math_exp(_ x: Double) -> Double {
-    #if canImport(Glibc)
-    return Glibc.exp(x)
-    #else
-    return Foundation.exp(x)
-    #endif
-}
-#if canImport(Glibc)
-import Glibc
-#else
-import Foundation
-#endif

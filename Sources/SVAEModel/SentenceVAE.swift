@@ -61,7 +61,7 @@ struct Embedding: @unchecked Sendable {
 
     /// Rows [n, d] of `x` = embeddings of `ids` (through `project_in` when present; `scratchE`
     /// then holds [n, E]). A bad id is a `.kernel` error naming `name`.
-    func lookup(_ x: UnsafeMutableBufferPointer<Float>, ids: ArraySlice<Int32>, scratchE: FloatBuffer,
+    func lookup(_ x: UnsafeMutableBufferPointer<Float>, ids: some Collection<Int32>, scratchE: FloatBuffer,
                 context: KernelContext, name: String) throws(ModelError) {
         do throws(KernelError) {
             if let proj = projectIn {

@@ -161,3 +161,35 @@ import Testing
         }
     }
 }
+
+@Suite struct FileAndWriterErrorTests {
+    @Test func openFailuresNameTheFile() throws {
+        let dir = tempDir()
+        let missing = dir + "/missing.svae"
+        #expect(throws: SVAEFormatError(file: missing, .io(operation: "open", message: "No such file or directory"))) {
+            try SVAEFile.open(missing)
+        }
+        #expect(throws: SVAEFormatError(file: dir, .io(operation: "open", message: "not a regular file"))) { try SVAEFile.open(dir) }
+    }
+
+    @Test func writerRejectsOutOfOrderWrongSizeAndExtraBytes() throws {
+        let path = tempDir() + "/w.svae"
+        let w = try SVAEWriter(path: path, metadata: Metadata(),
+                               tensors: [TensorPlan(name: "a", type: .f32, shape: [2]), TensorPlan(name: "b", type: .f32, shape: [1])])
+        defer { w.abort() }
+        let four = [UInt8](repeating: 0, count: 4), eight = [UInt8](repeating: 0, count: 8)
+        #expect(throws: SVAEFormatError(file: path, .badField(field: "writer tensor order", expected: "\"a\"", found: "\"b\""))) {
+            try four.withUnsafeBytes { try w.writeTensor("b", $0) }
+        }
+        #expect(throws: SVAEFormatError(file: path, .byteLengthMismatch(tensor: "a", expected: 8, found: 4))) {
+            try four.withUnsafeBytes { try w.writeTensor("a", $0) }
+        }
+        try eight.withUnsafeBytes { try w.writeTensor("a", $0) }
+        #expect(w.nextTensor == "b")
+        try w.append(four)
+        #expect(w.nextTensor == nil)
+        #expect(throws: SVAEFormatError(file: path, .trailingBytes(what: "writer: every planned tensor is complete", count: 4))) {
+            try w.append(four)
+        }
+    }
+}
