@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the executable.
-        .testTarget(name: "SVAECLITests", dependencies: ["svae"]),
+        .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
     ]
 )

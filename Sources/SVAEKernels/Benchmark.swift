@@ -46,6 +46,38 @@ public enum KernelBenchmark {
         return Double(n * 4) / sec.median / 1e9
     }
 
+    /// The machine's own scaling from 1 to `threads` threads, measured with our pool: streaming
+    /// read bandwidth (GB/s, 256 MB buffer split between the threads) and f32 compute (GFLOP/s
+    /// of independent single-threaded OpenBLAS sgemm calls, 256 × 768 × 768, one per thread on
+    /// its own data, so nothing is shared but the cores). Medians of `repetitions`.
+    public static func scalingProbe(threads: Int, repetitions: Int = 7)
+        -> (bandwidth1: Double, bandwidthN: Double, gflops1: Double, gflopsN: Double)? {
+        let reps = max(1, repetitions), nt = max(1, threads)
+        guard let pool1 = ThreadPool(threads: 1), let poolN = ThreadPool(threads: nt) else { return nil }
+        _ = try? KernelContext(threads: 1)  // sets OpenBLAS to one thread
+        let probe = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 << 20)
+        defer { probe.deallocate() }
+        probe.initialize(repeating: 1)
+        let bw1 = readBandwidth(threads: 1, reps: reps, buffer: probe, pool: pool1)
+        let bwN = readBandwidth(threads: nt, reps: reps, buffer: probe, pool: poolN)
+        let (m, k, n) = (256, 768, 768)
+        let per = m * k + k * n + m * n
+        let mem = UnsafeMutableBufferPointer<Float>.allocate(capacity: per * nt)
+        defer { mem.deallocate() }
+        mem.initialize(repeating: 0.5)
+        let base = mem.baseAddress!
+        func gflops(_ pool: ThreadPool, _ count: Int) -> Double {
+            let sec = timed(reps) { _ in
+                pool.parallelFor(count) { t, _ in
+                    let a = base + t * per, b = a + m * k, c = b + k * n
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, c, Int32(n))
+                }
+            }
+            return 2 * Double(m * k * n * count) / sec.median / 1e9
+        }
+        return (bw1, bwN, gflops(pool1, 1), gflops(poolN, nt))
+    }
+
     struct Shape {
         let name: String
         let rows: Int, cols: Int, n: Int

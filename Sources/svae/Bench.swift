@@ -8,7 +8,7 @@ import SVAEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self,
+        subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self, BenchOPT.self, BenchProbe.self,
                       BenchFirstSentence.self])
 }
 

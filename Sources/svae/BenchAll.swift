@@ -37,7 +37,7 @@ struct BenchAll: ParsableCommand {
             print("date     \(ISO8601DateFormatter().string(from: Date()))")
             print("figures: median (min–max) of \(repetitions) after a warm-up; times in ms unless marked; load average per row")
             print("")
-            print("| shape | type | threads | file MB | bits/weight | encode 1×16 ms | encode 64×16 sent/s | decode ms/token | cold warm s | cold dropped s | peak RSS MB, run once / bench | load |")
+            print("| shape | type | threads | file MB | bits/weight | encode 1×16 ms | encode 64×16 sent/s | decode ms/token | cold start, cache warm, s | cold start, cache dropped, s | peak RSS MB, run once / bench | load |")
             print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         }
         var rows: [[String: Any]] = []
@@ -62,7 +62,7 @@ struct BenchAll: ParsableCommand {
                         let loadText = load.map { fmt($0, 2) }.joined(separator: " ")
                         print("| \(s.name) | \(t) | \(n) | \(fmt(Double(size.fileBytes) / 1e6, 1)) | \(fmt(size.bitsPerWeight, 2)) "
                               + "| \(m.encodeOneMs) | \(m.encodeBatchSentencesPerSecond) | \(m.decodeMsPerToken) "
-                              + "| \(fmt(cold.warmSeconds.median, 3)) | \(dropped) "
+                              + "| \(fmt(cold.firstSentenceSeconds.median, 3)) | \(dropped) "
                               + "| \(cold.peakRSSBytes / 1_000_000) / \(m.peakRSSBytes / 1_000_000) | \(loadText) |")
                         fflush(nil)
                     }
@@ -74,7 +74,7 @@ struct BenchAll: ParsableCommand {
             printJSON(["machine": machine.json, "rows": rows])
         } else {
             print("")
-            print("cold: a child process opens the model, encodes one 16-token sentence and runs 16 decoder steps (spawn to exit)")
+            print("cold start: from spawning a child process until it has opened the model, encoded one 16-token sentence and run 16 decoder steps (its exit not included)")
             print("peak RSS: of that child (run once) / of the `bench model` child (64-sentence batches too)")
             if let p = dropProblem { print("cold, page cache dropped: not measured (\(p))") }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SVAETestSupport
 @testable import svae
 
 /// The `svae bench` helpers: statistics, the JSON that scripts read, and size arithmetic.
@@ -44,12 +45,15 @@ import Testing
     }
 
     @Test func firstSentenceResultRoundTrips() throws {
-        let r = FirstSentenceResult(openSeconds: 0.01, encodeSeconds: 0.002, decodeSeconds: 0.03, peakRSSBytes: 123_456)
+        let r = FirstSentenceResult(openSeconds: 0.01, encodeSeconds: 0.002, decodeSeconds: 0.03, firstSentenceSeconds: 0.07,
+                                    peakRSSBytes: 123_456)
         let data = try JSONSerialization.data(withJSONObject: r.json)
         let text = "some log line\n" + String(decoding: data, as: UTF8.self) + "\n"
         let object = try #require(lastJSONObject(text))
         let back = try #require(FirstSentenceResult(json: object))
-        #expect(back.peakRSSBytes == 123_456 && back.decodeSeconds == 0.03)
+        #expect(back.peakRSSBytes == 123_456 && back.decodeSeconds == 0.03 && back.firstSentenceSeconds == 0.07)
+        let old = try #require(FirstSentenceResult(json: ["open_s": 0.1, "encode_s": 0.1, "decode_s": 0.1, "peak_rss_bytes": 1]))
+        #expect(old.firstSentenceSeconds == nil, "a child run without --spawned-at reports no first-sentence time")
         #expect(lastJSONObject("no json here") == nil)
     }
 
@@ -67,5 +71,24 @@ import Testing
         #expect(row.sourceBytes == 4 * 163_151_201)
         #expect(abs(row.bitsPerWeight - 8.5) < 1e-6)
         #expect(abs(row.ratio - 8.5 / 32) < 1e-6)
+    }
+
+    /// tools/bench/peers_generate.py rebuilds this prompt in Python for OPT's vocabulary.
+    @Test func optPromptIDsFollowTheSharedRule() {
+        let ids = BenchOPT.promptIDs(32)
+        #expect(ids.count == 32 && ids[0] == 2)
+        #expect(ids[1] == Int32(4 + 104_729 % 50_000) && ids[31] == Int32(4 + (31 * 104_729) % 50_000))
+        #expect(BenchOPT.promptIDs(8, vocab: 20).dropFirst().allSatisfy { $0 >= 4 && $0 < 20 })
+    }
+
+    /// `svae bench opt` on a small random OPT file: runs end to end; bad arguments are refused.
+    @Test func benchOPTRunsOnAnOPTFile() throws {
+        let path = try makeRandomModel(architecture: "opt")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try BenchOPT.parse([path, "--prompt", "5", "--new", "3", "--repetitions", "1", "--json"]).run()
+        #expect(throws: CLIError.self) { try BenchOPT.parse([path, "--new", "1"]).run() }
+        let svae = try makeRandomModel(architecture: "svae")
+        defer { try? FileManager.default.removeItem(atPath: svae) }
+        #expect(throws: CLIError.self, "an svae file is not an OPT model") { try BenchOPT.parse([svae, "--new", "3", "--repetitions", "1"]).run() }
     }
 }

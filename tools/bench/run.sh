@@ -1,0 +1,15 @@
+#!/bin/sh
+# Regenerates BENCHMARKS.md (about 40 minutes on the 2-vCPU project machine; keep it otherwise idle).
+# Creates .venv-peers with the peers' packages from PyPI when it is missing (the only step that
+# needs the network; a CPU-only torch wheel is preferred when /opt/wheels has one), then runs
+# tools/bench/benchmarks.py with the arguments given (for example --quick).
+set -eu
+cd "$(dirname "$0")/../.."
+tools/setup-debian.sh
+if ! .venv-peers/bin/python -c "import torch, onnx, onnxruntime, ctranslate2, transformers, tokenizers" 2>/dev/null; then
+    python3 -m venv .venv-peers
+    torch=torch
+    if ls /opt/wheels/torch-*+cpu-*.whl >/dev/null 2>&1; then torch="torch==$(ls /opt/wheels/torch-*+cpu-*.whl | head -1 | sed 's/.*torch-\([^-]*\)-.*/\1/')"; fi
+    .venv-peers/bin/pip install --quiet --find-links /opt/wheels "$torch" onnx onnxruntime ctranslate2 transformers tokenizers safetensors numpy
+fi
+exec .venv-peers/bin/python tools/bench/benchmarks.py "$@"
