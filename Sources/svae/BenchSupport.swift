@@ -67,29 +67,38 @@ func peakRSSBytes() -> Int {
     return u.ru_maxrss * 1024
 }
 
-/// This machine as the tables print it: CPU model, logical CPUs, the kernels' SIMD path, load.
+/// This machine as the tables print it: CPU model, logical CPUs, the kernels' SIMD path, the
+/// CPU's SIMD features that matter to the kernels, load.
 struct MachineInfo {
     var cpu: String
     var cpus: Int
     var kernelPath: String
     /// 1-, 5- and 15-minute load averages at the time of the call (other work skews timings).
     var load: [Double]
+    /// SIMD features of /proc/cpuinfo relevant to the kernels (x86 `flags`, arm64 `Features`).
+    var simd: String = ""
+
+    static let simdFlags = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx_vnni",
+                            "asimd", "asimddp", "fphp", "i8mm", "sve"]
 
     static func current() -> MachineInfo {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        let info = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+        let cpu = info.first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let flags = Set((info.first { $0.hasPrefix("flags") || $0.hasPrefix("Features") }?
+            .split(separator: ":", maxSplits: 1).last ?? "").split(separator: " ").map(String.init))
         let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")
             .split(separator: " ").prefix(3).compactMap { Double($0) }
         return MachineInfo(cpu: cpu, cpus: ProcessInfo.processInfo.activeProcessorCount,
-                           kernelPath: "\(KernelPath.best)", load: load)
+                           kernelPath: "\(KernelPath.best)", load: load,
+                           simd: simdFlags.filter(flags.contains).joined(separator: " "))
     }
 
     var description: String {
-        "\(cpu), \(cpus) CPUs, kernel path \(kernelPath), load average \(load.map { String(format: "%.2f", $0) }.joined(separator: " "))"
+        "\(cpu), \(cpus) CPUs, kernel path \(kernelPath), SIMD \(simd.isEmpty ? "none detected" : simd), load average \(load.map { String(format: "%.2f", $0) }.joined(separator: " "))"
     }
 
-    var json: [String: Any] { ["cpu": cpu, "cpus": cpus, "kernel_path": kernelPath, "load_average": load] }
+    var json: [String: Any] { ["cpu": cpu, "cpus": cpus, "kernel_path": kernelPath, "simd": simd, "load_average": load] }
 }
 
 func machineDescription() -> String { MachineInfo.current().description }

@@ -543,7 +543,7 @@ def report(results, meta):
             + ", ".join(f"{s} {r['parity']:.2g}" for s, r in results.items())
             + "; ORT int8 vector vs PyTorch: " + ", ".join(f"{s} {r['int8_error']:.2g}" for s, r in results.items())
             + "; KV-cache step vs reference decoder logits: " + ", ".join(f"{s} {r['step_check']:.2g}" for s, r in results.items()) + ".",
-            "", "Where svae's time goes (perf profiles) and proposed kernel fixes: docs/bench.md."]
+            "", "Where svae's time goes (perf profiles) and what bounds each missed target: the analysis at the end of BENCHMARKS.md (tools/bench/analysis.md)."]
     return "\n".join(out) + "\n"
 
 
