@@ -69,8 +69,10 @@ struct BenchFirstSentence: ParsableCommand {
             token = benchSentence[min(i + 1, benchSentence.count - 1)]
         }
         let t3 = now()
-        printJSON(FirstSentenceResult(openSeconds: t1 - t0, encodeSeconds: t2 - t1, decodeSeconds: t3 - t2,
-                                      firstSentenceSeconds: spawnedAt.map { t3 - $0 }, peakRSSBytes: peakRSSBytes()).json)
+        var o = FirstSentenceResult(openSeconds: t1 - t0, encodeSeconds: t2 - t1, decodeSeconds: t3 - t2,
+                                    firstSentenceSeconds: spawnedAt.map { t3 - $0 }, peakRSSBytes: peakRSSBytes()).json
+        if let s = spawnedAt { o["startup_s"] = t0 - s }  // spawn → main: loader, runtime, argument parsing
+        printJSON(o)
     }
 }
 
