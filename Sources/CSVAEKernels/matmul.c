@@ -248,6 +248,7 @@ AVX2_FN INLINE void tile_quant_avx2(float *y, size_t ldy, const uint8_t *row, in
 
 AVX2_FN static void rows_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
                                     size_t n, size_t r0, size_t r1, size_t cols) {
+    if (n < TILE_N && csvae_matvec_quant_avx2(y, ldy, w, t, qa, n, r0, r1, cols)) return;  // decode (matvec.c)
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
 #define T(C) tile_quant_avx2(y + i0 * ldy + r, ldy, w + r * rb, t, qa, i0, nb, C)
     FOR_TILES(T)

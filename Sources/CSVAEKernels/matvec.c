@@ -1,5 +1,6 @@
-// matvec.c: the quantized matrix-vector kernel for few activation rows (n <= 3: the decoder's
-// per-token products), AVX-512 + VNNI. rows_quant_avx512 (matmul.c) calls it for n < 4.
+// matvec.c: the quantized matrix-vector kernels for few activation rows (n <= 3: the decoder's
+// per-token products), AVX-512 + VNNI and AVX2 (at the end). rows_quant_avx512 and
+// rows_quant_avx2 (matmul.c) call them for n < 4; the batched kernels there do n >= 4.
 //
 // At n = 1 the batched kernel spends per weight row and block pair a scale load/permute/
 // convert, an int->float convert, a multiply and an FMA, and q4_0 a broadcast/shift unpack:
@@ -113,6 +114,27 @@ static void mv_repack(mv_act *m, const csvae_qact *qa, size_t n, size_t nb) {
         }
 }
 
+/// The body of an entry point: repack the activations on the stack (or return 0 when they do
+/// not fit), then ROWS_FN(..., type, activation rows) with both as compile-time constants, so
+/// the inner loops have no branches on them.
+#define MV_TYPED(ROWS_FN, C) \
+    (q8 ? ROWS_FN(y, ldy, w, CSVAE_Q8_0, &m, nb, r0, r1, C) : ROWS_FN(y, ldy, w, CSVAE_Q4_0, &m, nb, r0, r1, C))
+#define MV_ENTRY(ROWS_FN)                                       \
+    size_t nb = cols / CSVAE_QK, nq = (nb + 3) / 4;             \
+    if (n < 1 || n > MV_MAXN || nq > MV_MAXQ) return 0;         \
+    _Alignas(64) int8_t q[MV_MAXN * MV_MAXQ * 128];             \
+    _Alignas(64) int32_t corr[MV_MAXN * MV_MAXQ * 16];          \
+    _Alignas(64) float d[MV_MAXN * MV_MAXQ * 4 + 16];           \
+    mv_act m = {q, corr, d, nq};                                \
+    mv_repack(&m, qa, n, nb);                                   \
+    int q8 = t == CSVAE_Q8_0;                                   \
+    switch (n) {                                                \
+    case 1: MV_TYPED(ROWS_FN, 1); break;                        \
+    case 2: MV_TYPED(ROWS_FN, 2); break;                        \
+    default: MV_TYPED(ROWS_FN, 3); break;                       \
+    }                                                           \
+    return 1;
+
 /// NQ quads (NQ*4 blocks) from block b0 of a weight row times C activation rows, added to
 /// acc[j]; left = blocks left in the row (> 4*NQ - 4; full: left >= 4*NQ, known at compile
 /// time on the main path so the quads unroll without masks).
@@ -164,18 +186,87 @@ MV_FN INLINE void mv_rows(float *y, size_t ldy, const uint8_t *w, int t, const m
 
 MV_FN int csvae_matvec_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
                                     size_t r0, size_t r1, size_t cols) {
-    size_t nb = cols / CSVAE_QK, nq = (nb + 3) / 4;
-    if (n < 1 || n > MV_MAXN || nq > MV_MAXQ) return 0;
-    _Alignas(64) int8_t q[MV_MAXN * MV_MAXQ * 128];
-    _Alignas(64) int32_t corr[MV_MAXN * MV_MAXQ * 16];
-    _Alignas(64) float d[MV_MAXN * MV_MAXQ * 4 + 16];
-    mv_act m = {q, corr, d, nq};
-    mv_repack(&m, qa, n, nb);
-    switch (n) {
-    case 1: mv_rows(y, ldy, w, t, &m, nb, r0, r1, 1); break;
-    case 2: mv_rows(y, ldy, w, t, &m, nb, r0, r1, 2); break;
-    default: mv_rows(y, ldy, w, t, &m, nb, r0, r1, 3); break;
+    MV_ENTRY(mv_rows)
+}
+
+// MARK: AVX2 (no VNNI, no two-source permutes)
+//
+// The same repacked activations, a block pair (half a quad) per ymm: the 16 code bytes of each
+// block are loaded into the two 128-bit halves, so q4_0's low and high nibbles are codes 0..15
+// and 16..31 of both blocks and q8_0 takes two such loads. vpmaddubsw + vpmaddwd give 4 int32
+// lanes per block (q8_0 with the |w| / sign(a, w) trick, exact without a bias; q4_0 nibbles
+// plus corr4), two vphaddd levels reduce 8 blocks to one lane each (exact), then one FMA.
+
+#define MV2_FN __attribute__((target("avx2,fma,f16c")))
+
+/// int32 partial dots of blocks blk and blk + bb (4 lanes each; two = 0: the second block is
+/// past the row end and reads as 0) with activation pair half h of quad g.
+MV2_FN INLINE __m256i pair_avx2(const uint8_t *blk, const int t, int two, const int8_t *a, const int32_t *corr) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i al = _mm256_load_si256((const __m256i *)a), ah = _mm256_load_si256((const __m256i *)(a + 64));
+#define LOAD2(o) (two ? _mm256_loadu2_m128i((const __m128i *)(blk + bb + (o)), (const __m128i *)(blk + (o))) \
+                      : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(blk + (o)))))
+    if (t == CSVAE_Q8_0) {
+        __m256i wl = LOAD2(2), wh = LOAD2(18);
+        __m256i pl = _mm256_maddubs_epi16(_mm256_sign_epi8(wl, wl), _mm256_sign_epi8(al, wl));  // |pairs| <= 2*128*127
+        __m256i ph = _mm256_maddubs_epi16(_mm256_sign_epi8(wh, wh), _mm256_sign_epi8(ah, wh));
+        return _mm256_add_epi32(_mm256_madd_epi16(pl, ones), _mm256_madd_epi16(ph, ones));
     }
-    return 1;
+    __m256i v = LOAD2(2);
+#undef LOAD2
+    const __m256i m = _mm256_set1_epi8(15);
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, m), al),  // <= 4*15*127
+                                 _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m), ah));
+    return _mm256_add_epi32(_mm256_madd_epi16(p, ones), _mm256_load_si256((const __m256i *)corr));
+}
+
+/// 8 blocks from block b0 (left = blocks left in the row; full: left >= 8) of a weight row
+/// times C activation rows, added to acc[j].
+MV2_FN INLINE void mv2_group(__m256 *acc, const uint8_t *row, const int t, const mv_act *m, size_t b0, size_t left,
+                             const int full, const int C) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    __m256i s[4][MV_MAXN];
+    uint16_t dh[8];
+    for (size_t b = 0; b < 8; b++) dh[b] = full || b < left ? (uint16_t)(row[(b0 + b) * bb] | row[(b0 + b) * bb + 1] << 8) : 0;
+    for (size_t p = 0; p < 4; p++) {
+        size_t b = b0 + 2 * p;
+        for (int j = 0; j < C; j++) {
+            if (!full && 2 * p >= left) { s[p][j] = _mm256_setzero_si256(); continue; }
+            size_t g = j * m->nq + b / 4, h = (b / 2) % 2;
+            s[p][j] = pair_avx2(row + b * bb, t, full || 2 * p + 1 < left, m->q + g * 128 + 32 * h, m->corr + g * 16 + 8 * h);
+        }
+    }
+    __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dh));
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // hadd leaves blocks 0,2,4,6 | 1,3,5,7
+    for (int j = 0; j < C; j++) {
+        __m256i hs = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0][j], s[1][j]), _mm256_hadd_epi32(s[2][j], s[3][j]));
+        __m256i isum = _mm256_permutevar8x32_epi32(hs, order);  // lane l: block b0 + l
+        __m256 sc = _mm256_mul_ps(dw, _mm256_loadu_ps(m->d + j * m->nq * 4 + b0));
+        acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc[j]);
+    }
+}
+
+MV2_FN INLINE void mv2_rows(float *y, size_t ldy, const uint8_t *w, const int t, const mv_act *m, size_t nb,
+                            size_t r0, size_t r1, const int C) {
+    size_t rb = nb * (t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES), nb8 = nb & ~(size_t)7;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * rb;
+        for (size_t o = 0; o < rb; o += 64) _mm_prefetch((const char *)row + MV_PREFETCH + o, _MM_HINT_T0);
+        __m256 acc[MV_MAXN];
+        for (int j = 0; j < C; j++) acc[j] = _mm256_setzero_ps();
+        for (size_t b0 = 0; b0 < nb8; b0 += 8) mv2_group(acc, row, t, m, b0, 8, 1, C);
+        if (nb8 < nb) mv2_group(acc, row, t, m, nb8, nb - nb8, 0, C);
+        for (int j = 0; j < C; j++) {
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            y[j * ldy + r] = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+        }
+    }
+}
+
+MV2_FN int csvae_matvec_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
+                                   size_t r0, size_t r1, size_t cols) {
+    MV_ENTRY(mv2_rows)
 }
 #endif

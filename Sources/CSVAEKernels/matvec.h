@@ -8,4 +8,8 @@
 /// writes nothing) if n or cols is outside what it handles; the caller then uses another kernel.
 int csvae_matvec_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
                               size_t r0, size_t r1, size_t cols);
+/// The same on AVX2 + FMA + F16C (no VNNI); same results as the scalar path within the tests'
+/// limits, not bit-identical to the AVX-512 kernel.
+int csvae_matvec_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
+                            size_t r0, size_t r1, size_t cols);
 #endif
