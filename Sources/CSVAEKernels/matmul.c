@@ -13,6 +13,7 @@
 // partial dot and no large biased value ever meets the float conversion.
 // The float check path (dequantize a row, dot with f32 x) is kept for tests.
 #include "csvae_kernels.h"
+#include "matvec.h"
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -247,6 +248,7 @@ AVX2_FN INLINE void tile_quant_avx2(float *y, size_t ldy, const uint8_t *row, in
 
 AVX2_FN static void rows_quant_avx2(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
                                     size_t n, size_t r0, size_t r1, size_t cols) {
+    if (n < TILE_N && csvae_matvec_quant_avx2(y, ldy, w, t, qa, n, r0, r1, cols)) return;  // decode (matvec.c)
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
 #define T(C) tile_quant_avx2(y + i0 * ldy + r, ldy, w + r * rb, t, qa, i0, nb, C)
     FOR_TILES(T)
@@ -395,6 +397,7 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
 
 AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
                                         size_t n, size_t r0, size_t r1, size_t cols) {
+    if (n < TILE_N && csvae_matvec_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols)) return;  // decode (matvec.c)
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;

@@ -141,6 +141,29 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// n = 1...3 (the decode matvec kernel of the AVX-512 path): block counts that leave partial
+    /// 4-block quads and 16-block groups (1, 5, 13, 17, 23, 33 blocks), cols past the kernel's
+    /// stack limit (257 blocks: the fallback), and results independent of the thread count.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func smallBatchesMatchTheReference(type: ElementType) throws {
+        for (s, (rows, cols)) in [(37, 32), (21, 160), (19, 416), (35, 544), (18, 736), (9, 1056), (3, 8224)].enumerated() {
+            let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(300 + s))
+            for n in 1...3 {
+                var rng = SeededRNG(UInt64(400 + s * 10 + n))
+                let x = rng.floats(n * cols)
+                let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+                try bytes.withWeight(type, rows: rows, cols: cols) { wm in
+                    for path in KernelPath.supported {
+                        let one = try KernelContext(threads: 1, path: path).matmul(wm, x, n: n)
+                        let (r, what) = worst(one, refs) { ($0.int, kIntDotLimit * $0.intAbs) }
+                        #expect(r <= 1, "\(type) \(path) W[\(rows),\(cols)] n=\(n): \(what)")
+                        for t in [2, 3] { #expect(try KernelContext(threads: t, path: path).matmul(wm, x, n: n) == one) }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func threadsDoNotChangeResults() throws {
         let (bytes, _) = try randomWeights(.q4_0, rows: 333, cols: 256, seed: 5)
         var rng = SeededRNG(6)
