@@ -49,7 +49,7 @@ csvae_qact csvae_qact_bind(void *scratch, size_t n, size_t cols) {
     return a;
 }
 
-void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+void csvae_qact_quantize_scalar(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
     size_t nb = cols / CSVAE_QK;
     int32_t off = wtype == CSVAE_Q8_0 ? 128 : 8;
     for (size_t i = 0; i < n; i++) {
@@ -74,6 +74,49 @@ void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, siz
             }
         }
     }
+}
+
+#if defined(__x86_64__)
+/// csvae_qact_quantize_scalar on AVX-512, same bytes: the same float operations per element
+/// (|x| max, x * id, +-0.5 chosen by v >= 0, truncation, clamp) and exact integer lane sums.
+AVX512_FN static void qact_quantize_avx512(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK;
+    const __m256i noff = _mm256_set1_epi32(wtype == CSVAE_Q8_0 ? -128 : -8);
+    const __m512 half = _mm512_set1_ps(0.5f), mhalf = _mm512_set1_ps(-0.5f), zero = _mm512_setzero_ps();
+    const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t b = 0; b < nb; b++) {
+            const float *xb = x + i * cols + b * CSVAE_QK;
+            __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+            // max_ps(v, m) returns m when v is NaN, as the scalar `v > amax ? v : amax`.
+            __m512 m = _mm512_max_ps(_mm512_abs_ps(x1), _mm512_max_ps(_mm512_abs_ps(x0), zero));
+            float amax = _mm512_reduce_max_ps(m);
+            float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+            __m512 idv = _mm512_set1_ps(id);
+            __m512 v0 = _mm512_mul_ps(x0, idv), v1 = _mm512_mul_ps(x1, idv);
+            v0 = _mm512_add_ps(v0, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v0, zero, _CMP_GE_OQ), mhalf, half));
+            v1 = _mm512_add_ps(v1, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v1, zero, _CMP_GE_OQ), mhalf, half));
+            __m512i r0 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvttps_epi32(v0), hi), lo);
+            __m512i r1 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvttps_epi32(v1), hi), lo);
+            __m256i q = _mm256_set_m128i(_mm512_cvtepi32_epi8(r1), _mm512_cvtepi32_epi8(r0));
+            _mm256_storeu_si256((__m256i *)(a->q + i * cols + b * CSVAE_QK), q);
+            // lane l: q[4l] + ... + q[4l+3] (u8 ones x s8 codes), times -off
+            __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
+            _mm256_storeu_si256((__m256i *)(a->corr + (i * nb + b) * 8), _mm256_mullo_epi32(sums, noff));
+            _mm256_storeu_ps(a->d + (i * nb + b) * 8, _mm256_set1_ps(d));
+        }
+    }
+}
+#endif
+
+void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        qact_quantize_avx512(a, x, wtype, n, cols);
+        return;
+    }
+#endif
+    csvae_qact_quantize_scalar(a, x, wtype, n, cols);
 }
 
 // MARK: scalar (portable reference)
@@ -337,28 +380,46 @@ AVX512_FN INLINE float last_block_avx512(const uint8_t *blk, int t, const csvae_
     return hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
 }
 
-/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
-/// weight pair is unpacked once for C activation rows and each activation vector is loaded
-/// once for RQ weight rows; RQ*C accumulators stay in registers.
 #define RQ 4
-AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb, int t,
-                                           const csvae_qact *qa, size_t i0, size_t nb, const int C) {
+/// Block pairs of RQ weight rows unpacked once (codes as u8, scales as 16 floats) and reused by
+/// every activation tile of a panel: the batched path's weight unpacking leaves the inner loop.
+typedef struct {
+    __m512i w[RQ];
+    __m512 s[RQ];
+} wpairs_r4;
+/// Longest row (in block pairs) the unpacked kernel takes: 64 pairs = 4096 columns, 32 KB of
+/// stack; longer rows unpack per tile.
+#define UNPACK_PAIRS 64
+
+AVX512_FN static void unpack_r4(wpairs_r4 *u, const uint8_t *row, size_t rb, int t, size_t pairs) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    for (size_t p = 0; p < pairs; p++)
+        for (int r = 0; r < RQ; r++) u[p].w[r] = wpair_avx512(row + r * rb + 2 * p * bb, t, &u[p].s[r]);
+}
+
+/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
+/// weight pair is unpacked once for C activation rows (or taken from `u`, unpacked once per
+/// panel by unpack_r4; NULL: unpack here) and each activation vector is loaded once for RQ
+/// weight rows; RQ*C accumulators stay in registers.
+AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const wpairs_r4 *u, const uint8_t *row, size_t rb,
+                                           int t, const csvae_qact *qa, size_t i0, size_t nb, const int C) {
     size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES, nb2 = nb & ~(size_t)1;
     __m512 acc[RQ][TILE_N];
     for (int r = 0; r < RQ; r++)
         for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb2; b += 2) {
-        __m512 ws[RQ];
-        __m512i wv[RQ];
-        for (int r = 0; r < RQ; r++) wv[r] = wpair_avx512(row + r * rb + b * bb, t, &ws[r]);
+        wpairs_r4 here;
+        const wpairs_r4 *wp = u ? u + b / 2 : &here;
+        if (!u)
+            for (int r = 0; r < RQ; r++) here.w[r] = wpair_avx512(row + r * rb + b * bb, t, &here.s[r]);
         for (int j = 0; j < C; j++) {
             size_t ab = (i0 + j) * nb + b;
             __m512i a = _mm512_loadu_si512(qa->q + ab * CSVAE_QK);
             __m512i cr = _mm512_loadu_si512(qa->corr + ab * 8);
             __m512 dv = _mm512_loadu_ps(qa->d + ab * 8);
             for (int r = 0; r < RQ; r++) {
-                __m512i is = _mm512_dpbusd_epi32(cr, wv[r], a);
-                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(ws[r], dv), acc[r][j]);
+                __m512i is = _mm512_dpbusd_epi32(cr, wp->w[r], a);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(wp->s[r], dv), acc[r][j]);
             }
         }
     }
@@ -399,9 +460,20 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
         size_t r = r0;
+        if (n >= TILE_N && nb / 2 <= UNPACK_PAIRS) {  // batches: RQ weight rows unpacked once per panel
+            wpairs_r4 u[UNPACK_PAIRS];
+            for (; r + RQ <= r1; r += RQ) {
+                unpack_r4(u, w + r * rb, rb, t, nb / 2);
+                for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, u, w + r * rb, rb, t, qa, i0, nb, C)
+                    DISPATCH_TILE(p1 - i0, T)
+#undef T
+                }
+            }
+        }
         for (; n >= TILE_N && r + RQ <= r1; r += RQ)  // batches: RQ weight rows x TILE_N activation rows
             for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, qa, i0, nb, C)
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, NULL, w + r * rb, rb, t, qa, i0, nb, C)
                 DISPATCH_TILE(p1 - i0, T)
 #undef T
             }

@@ -92,9 +92,22 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
 @Suite struct MatMulTests {
     @Test(arguments: kAllTypes)
     func everyPathMatchesTheReference(type: ElementType) throws {
-        for (s, (rows, cols)) in kShapes.enumerated() {
+        try checkPaths(type, shapes: kShapes, batches: kBatches)
+    }
+
+    /// Rows of up to 64 block pairs take the batched kernel with weights unpacked once per
+    /// panel; longer rows (65 pairs, and an odd last block) the kernel unpacking per tile.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func longRowsInBatches(type: ElementType) throws {
+        try checkPaths(type, shapes: [(9, 4096), (9, 4160), (6, 4192)], batches: [6])
+    }
+
+    /// Every supported path on 1 and 2 threads against the f64 references (and, for quantized
+    /// weights, the float check path and the integer-vs-float bound).
+    func checkPaths(_ type: ElementType, shapes: [(Int, Int)], batches: [Int]) throws {
+        for (s, (rows, cols)) in shapes.enumerated() {
             let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(100 + s))
-            for n in kBatches where rows * cols * n <= 1_000_000 {
+            for n in batches where rows * cols * n <= 1_000_000 {
                 var rng = SeededRNG(UInt64(s * 10 + n))
                 let x = rng.floats(n * cols)
                 let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
@@ -139,6 +152,35 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                 #expect(maxDiff <= kFloatDotLimit * scale, "\(type) \(path): max |Δ| \(maxDiff) vs scale \(scale)")
             }
         }
+    }
+
+    /// The dispatched activation quantizer (AVX-512 where supported) writes exactly the bytes
+    /// of the scalar reference: codes, scales and lane corrections, including ties at ±0.5
+    /// steps, zero blocks, tiny and large magnitudes.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func activationQuantizerMatchesScalar(type: ElementType) {
+        let n = 13, cols = 768, nb = cols / 32
+        var rng = SeededRNG(21)
+        var x = rng.floats(n * cols)
+        for k in 0..<32 { x[k] = 0 }  // a zero block
+        for k in 32..<64 { x[k] = Float(k - 48) * 0.5 }  // exact halves: ties after scaling
+        for k in 64..<96 { x[k] = rng.normal(1e-30) }
+        for k in 96..<128 { x[k] = rng.normal(1e30) }
+        x[130] = -0.0
+        x[160] = -x[161].magnitude * 3  // negative block maximum
+        func run(_ f: (UnsafeMutablePointer<csvae_qact>, UnsafePointer<Float>, Int32, Int, Int) -> Void) -> ([Int8], [Float], [Int32]) {
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: csvae_qact_bytes(n, cols), alignment: 64)
+            defer { scratch.deallocate() }
+            var qa = csvae_qact_bind(scratch, n, cols)
+            x.withUnsafeBufferPointer { f(&qa, $0.baseAddress!, Int32(type.rawValue), n, cols) }
+            return (Array(UnsafeBufferPointer(start: qa.q, count: n * cols)), Array(UnsafeBufferPointer(start: qa.d, count: n * nb * 8)),
+                    Array(UnsafeBufferPointer(start: qa.corr, count: n * nb * 8)))
+        }
+        let ref = run { csvae_qact_quantize_scalar($0, $1, $2, $3, $4) }
+        let got = run { csvae_qact_quantize($0, $1, $2, $3, $4) }
+        #expect(got.0 == ref.0)
+        #expect(got.1.map(\.bitPattern) == ref.1.map(\.bitPattern))
+        #expect(got.2 == ref.2)
     }
 
     @Test func threadsDoNotChangeResults() throws {

@@ -102,6 +102,8 @@ csvae_qact csvae_qact_bind(void *scratch, size_t n, size_t cols);
 /// Quantize activations x [n, cols] (finite; non-finite values give unspecified results)
 /// for weights of type wtype (q8_0 or q4_0).
 void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols);
+/// The portable reference of csvae_qact_quantize (which gives the same bytes on every path).
+void csvae_qact_quantize_scalar(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols);
 
 /// Y[i, r] = sum_k X[i, k] * W[r, k] for i in [0, n), r in [r0, r1).
 /// y: [n, ldy] (ldy >= rows), w: [rows, cols] of type wtype, x: [n, cols] f32.
@@ -170,6 +172,13 @@ void csvae_attention_one(float *out, float *scratch, const float *q, const float
 void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
                      const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
                      size_t ldkv, size_t heads, size_t hd, size_t s, size_t t);
+
+/// Self-attention of t positions over each other (no mask, not causal: the encoder). Row i of
+/// q, k and v is at q + i*ld, k + i*ld, v + i*ld (heads in the first heads*hd columns); out
+/// [t, ldo]. scratch [t] floats. Same result as csvae_attention_one per position up to the
+/// order of float sums (16-lane dot products on AVX-512).
+void csvae_attention_self(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
+                          size_t ld, size_t heads, size_t hd, size_t t, float scale);
 
 // MARK: memory bandwidth probe (benchmark)
 
