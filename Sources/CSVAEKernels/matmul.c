@@ -326,9 +326,49 @@ AVX512_FN INLINE void tile_float_avx512(float *y, size_t ldy, const uint8_t *row
     for (int j = 0; j < C; j++) y[j * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(a0[j], a1[j]));
 }
 
+/// RQF weight rows times C activation rows (float weights): each weight vector is loaded once
+/// for C rows and each activation vector once for RQF weight rows, so the loop is bound by
+/// FMAs, not loads; RQF*C accumulators stay in registers. pf: prefetch the next RQF rows
+/// (set on the first tile when there is one panel: the weights then stream from DRAM once).
+#define RQF 4
+AVX512_FN INLINE void tile_float_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb, int t, const float *x,
+                                           size_t cols, const int pf, const int C) {
+    __m512 acc[RQF][TILE_N];
+    for (int r = 0; r < RQF; r++)
+        for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t k = 0; k < cols; k += 16) {
+        __mmask16 m = cols - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - k)) - 1);
+        __m512 wv[RQF];
+        for (int r = 0; r < RQF; r++) wv[r] = wload16(row + r * rb, t, k, m);
+        if (pf)  // the next RQF rows, same columns: their DRAM latency hides behind this tile
+            for (int r = 0; r < RQF; r++) _mm_prefetch((const char *)(row + (RQF + r) * rb) + k * (rb / cols), _MM_HINT_T0);
+        for (int j = 0; j < C; j++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + j * cols + k);
+            for (int r = 0; r < RQF; r++) acc[r][j] = _mm512_fmadd_ps(wv[r], xv, acc[r][j]);
+        }
+    }
+    for (int r = 0; r < RQF; r++)
+        for (int j = 0; j < C; j++) y[j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
 AVX512_FN static void rows_float_avx512(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
                                         size_t n, size_t r0, size_t r1, size_t cols) {
     size_t rb = csvae_row_bytes(t, cols);
+    if (n >= TILE_N) {  // batches: RQF weight rows x TILE_N activation rows, then the rows left
+        for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+            size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+            for (size_t r = r0; r + RQF <= r1; r += RQF)
+                for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_float_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, x + i0 * cols, cols, 0, C)
+                    if (i0 == 0 && n <= PANEL_N && p1 >= TILE_N)
+                        tile_float_avx512_r4(y + r, ldy, w + r * rb, rb, t, x, cols, 1, TILE_N);
+                    else
+                        DISPATCH_TILE(p1 - i0, T)
+#undef T
+                }
+        }
+        r0 += (r1 - r0) / RQF * RQF;
+    }
 #define T(C) tile_float_avx512(y + i0 * ldy + r, ldy, w + r * rb, t, x + i0 * cols, cols, C)
     FOR_TILES(T)
 #undef T

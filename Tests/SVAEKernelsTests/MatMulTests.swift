@@ -102,6 +102,29 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         try checkPaths(type, shapes: [(9, 4096), (9, 4160), (6, 4192)], batches: [6])
     }
 
+    /// The float row kernels called directly (KernelContext sends float batches to OpenBLAS
+    /// or to them depending on OpenBLAS's core): 4-row weight groups, leftover rows, one panel
+    /// (with prefetch) and several.
+    @Test(arguments: [ElementType.f32, .f16, .bf16])
+    func floatRowKernelsInBatches(type: ElementType) throws {
+        let rows = 37, cols = 790
+        let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: 31)
+        for n in [4, 6, 70] {
+            var rng = SeededRNG(UInt64(n))
+            let x = rng.floats(n * cols)
+            let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+            for path in KernelPath.supported {
+                var y = [Float](repeating: .nan, count: n * rows)
+                bytes.withUnsafeBytes { wb in x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
+                    csvae_matmul_rows(yb.baseAddress, rows, wb.baseAddress, Int32(type.rawValue), xb.baseAddress, nil,
+                                      path.rawValue, 0, n, 0, rows, cols)
+                } } }
+                let (r, what) = worst(y, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
+                #expect(r <= 1, "\(type) \(path) n=\(n): \(what)")
+            }
+        }
+    }
+
     /// Every supported path on 1 and 2 threads against the f64 references (and, for quantized
     /// weights, the float check path and the integer-vs-float bound).
     func checkPaths(_ type: ElementType, shapes: [(Int, Int)], batches: [Int]) throws {
