@@ -527,6 +527,113 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
 }
 #endif
 
+/// Output rows [r0, r1) of task `task`: slices of whole 16-row groups, spread evenly. 0: none.
+static int task_rows(size_t rows, size_t task, size_t ntasks, size_t *r0, size_t *r1) {
+    size_t groups = (rows + 15) / 16;
+    size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
+    *r0 = g0 * 16;
+    *r1 = g1 * 16 < rows ? g1 * 16 : rows;
+    return *r0 < *r1;
+}
+
+// MARK: AVX-512 BF16 (batched quantized products)
+
+#if defined(__x86_64__)
+#define BF16_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+int csvae_bf16_supported(void) {
+    return csvae_path_supported(CSVAE_PATH_AVX512) && __builtin_cpu_supports("avx512bf16");
+}
+
+BF16_FN void csvae_to_bf16(uint16_t *dst, const float *x, size_t count) {
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+        _mm512_storeu_si512(dst + i, (__m512i)h);
+    }
+    for (; i < count; i++) {
+        __m128bh h = _mm_cvtneps_pbh(_mm_set_ss(x[i]));
+        uint16_t v;
+        memcpy(&v, &h, 2);
+        dst[i] = v;
+    }
+}
+
+/// Dequantizes one block (32 weights) to bf16 (code * scale rounded to nearest even).
+BF16_FN static inline __m512i wblock_bf16(const uint8_t *blk, int t) {
+    __m512 d = _mm512_set1_ps(_cvtsh_ss(ld16(blk)));
+    __m512i c0, c1;
+    if (t == CSVAE_Q8_0) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        c0 = _mm512_cvtepi8_epi32(_mm256_castsi256_si128(q));
+        c1 = _mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1));
+    } else {
+        __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 2)), m = _mm_set1_epi8(15), e = _mm_set1_epi8(8);
+        c0 = _mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(qs, m), e));
+        c1 = _mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), m), e));
+    }
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_cvtepi32_ps(c1), d), _mm512_mul_ps(_mm512_cvtepi32_ps(c0), d));
+}
+
+BF16_FN INLINE void tile_bf16_r4(float *y, size_t ldy, const uint16_t *wu, const uint16_t *x, size_t cols, const int C) {
+    __m512 acc[RQ][TILE_N];
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t k = 0; k < cols; k += 32) {
+        __m512i wv[RQ];
+        for (int r = 0; r < RQ; r++) wv[r] = _mm512_loadu_si512(wu + r * cols + k);
+        for (int j = 0; j < C; j++) {
+            __m512bh xv = (__m512bh)_mm512_loadu_si512(x + j * cols + k);
+            for (int r = 0; r < RQ; r++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], (__m512bh)wv[r], xv);
+        }
+    }
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) y[j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+BF16_FN static void rows_bf16(float *y, size_t ldy, const uint8_t *w, int t, const uint16_t *x,
+                              size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols), bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    uint16_t wu[RQ * CSVAE_BF16_MAX_COLS] __attribute__((aligned(64)));
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t r = r0; r < r1; r += RQ) {
+            size_t m = r1 - r < RQ ? r1 - r : RQ;
+            for (size_t i = 0; i < RQ; i++)
+                for (size_t b = 0; b < nb; b++)
+                    _mm512_storeu_si512(wu + i * cols + b * CSVAE_QK,
+                                        i < m ? wblock_bf16(w + (r + i) * rb + b * bb, t) : _mm512_setzero_si512());
+            float tmp[TILE_N * RQ];
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+                if (m == RQ) {
+#define T(C) tile_bf16_r4(y + i0 * ldy + r, ldy, wu, x + i0 * cols, cols, C)
+                    DISPATCH_TILE(p1 - i0, T)
+#undef T
+                } else {
+                    size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
+#define T(C) tile_bf16_r4(tmp, RQ, wu, x + i0 * cols, cols, C)
+                    DISPATCH_TILE(c, T)
+#undef T
+                    for (size_t j = 0; j < c; j++)
+                        for (size_t i = 0; i < m; i++) y[(i0 + j) * ldy + r + i] = tmp[j * RQ + i];
+                }
+            }
+        }
+    }
+}
+
+void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_bf16_job *j = (const csvae_bf16_job *)ctx;
+    size_t r0, r1;
+    if (!task_rows(j->rows, task, ntasks, &r0, &r1)) return;
+    rows_bf16(j->y, j->ldy, (const uint8_t *)j->w, j->wtype, j->x, j->n, r0, r1, j->cols);
+}
+#else
+int csvae_bf16_supported(void) { return 0; }
+void csvae_to_bf16(uint16_t *dst, const float *x, size_t count) { (void)dst; (void)x; (void)count; }
+void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
+#endif
+
 // MARK: NEON + dotprod (arm64)
 
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
@@ -623,10 +730,7 @@ void csvae_matmul_rows(float *y, size_t ldy, const void *wv, int t, const float 
 
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks) {
     const csvae_matmul_job *j = (const csvae_matmul_job *)ctx;
-    // Slices of whole 16-row groups, spread evenly.
-    size_t groups = (j->rows + 15) / 16;
-    size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
-    size_t r0 = g0 * 16, r1 = g1 * 16 < j->rows ? g1 * 16 : j->rows;
-    if (r0 >= r1) return;
+    size_t r0, r1;
+    if (!task_rows(j->rows, task, ntasks, &r0, &r1)) return;
     csvae_matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols);
 }

@@ -17,6 +17,10 @@ let kIntDotLimit = 1e-5
 /// integer path may differ from the float (dequantize-and-dot) path by Σ_k |w_k|·da_b/2;
 /// plus kFloatDotLimit·B for the float sums themselves.
 let kActQuantHalfStep = 0.5
+/// The bf16 path for quantized weights (n >= 64 on AVX-512 BF16): the exact dequantized weight
+/// and the activation are each rounded to bf16 (relative error <= 2⁻⁹ each), so each product is
+/// off by <= ~2⁻⁸·|w·x|; plus kFloatDotLimit·B for the float sums.
+let kBF16DotLimit = 1.0 / 256 + kFloatDotLimit
 
 let kAllTypes: [ElementType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
 /// (rows, cols) pairs: odd row counts around the 16-row slices and 4-row tiles, cols multiples of 32.
@@ -125,6 +129,20 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// The bf16 path (where the CPU has it): batches of 64 and more rows, row counts that are
+    /// not multiples of 4 (partial weight groups), several panels, longest rows it takes.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func bf16PathInBatches(type: ElementType) throws {
+        try checkPaths(type, shapes: [(37, 96), (2, 4096), (18, 64)], batches: [64, 70, 130])
+        let (bytes, _) = try randomWeights(type, rows: 4, cols: 64, seed: 1)
+        try bytes.withWeight(type, rows: 4, cols: 64) { wm in
+            let c = try KernelContext(threads: 1, path: .best)
+            #expect(!c.usesBF16(wm, n: 63))
+            #expect(c.usesBF16(wm, n: 64) == (c.path == .avx512 && csvae_bf16_supported() != 0))
+            #expect(!(try KernelContext(threads: 1, floatCheck: true)).usesBF16(wm, n: 64))
+        }
+    }
+
     /// Every supported path on 1 and 2 threads against the f64 references (and, for quantized
     /// weights, the float check path and the integer-vs-float bound).
     func checkPaths(_ type: ElementType, shapes: [(Int, Int)], batches: [Int]) throws {
@@ -137,8 +155,11 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                 try bytes.withWeight(type, rows: rows, cols: cols) { wm in
                     for path in KernelPath.supported {
                         for threads in [1, 2] {
-                            let y = try KernelContext(threads: threads, path: path).matmul(wm, x, n: n)
-                            let (r, what) = type.isQuantized
+                            let context = try KernelContext(threads: threads, path: path)
+                            let y = context.matmul(wm, x, n: n)
+                            let (r, what) = context.usesBF16(wm, n: n)
+                                ? worst(y, refs) { ($0.exact, kBF16DotLimit * $0.absSum) }
+                                : type.isQuantized
                                 ? worst(y, refs) { ($0.int, kIntDotLimit * $0.intAbs) }
                                 : worst(y, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
                             #expect(r <= 1, "\(type) \(path) \(threads)T W[\(rows),\(cols)] n=\(n): \(what)")
@@ -149,8 +170,10 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                         let yf = try KernelContext(threads: 1, path: .scalar, floatCheck: true).matmul(wm, x, n: n)
                         let (rf, wf) = worst(yf, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
                         #expect(rf <= 1, "\(type) float check W[\(rows),\(cols)] n=\(n): \(wf)")
-                        let yi = try KernelContext(threads: 1).matmul(wm, x, n: n)
-                        let (ri, wi) = worst(yi, refs) { ($0.exact, $0.actStep + kFloatDotLimit * $0.absSum) }
+                        let ci = try KernelContext(threads: 1)
+                        let yi = ci.matmul(wm, x, n: n)
+                        let (ri, wi) = ci.usesBF16(wm, n: n) ? worst(yi, refs) { ($0.exact, kBF16DotLimit * $0.absSum) }
+                            : worst(yi, refs) { ($0.exact, $0.actStep + kFloatDotLimit * $0.absSum) }
                         #expect(ri <= 1, "\(type) int vs float W[\(rows),\(cols)] n=\(n): \(wi)")
                     }
                 }

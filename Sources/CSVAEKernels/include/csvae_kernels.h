@@ -145,6 +145,26 @@ typedef struct {
 /// slice of output rows (slices are multiples of 16 rows when possible).
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks);
 
+/// Quantized weights (q8_0/q4_0, cols <= CSVAE_BF16_MAX_COLS) times bf16 activations on
+/// AVX-512 BF16: each group of 4 weight rows is dequantized to bf16 (code * scale, rounded to
+/// nearest even) once per 64-row activation panel, then vdpbf16ps with f32 accumulation. Each
+/// product w*x is off by at most about 2^-8 |w*x| (two bf16 roundings).
+#define CSVAE_BF16_MAX_COLS 4096
+typedef struct {
+    float *y;
+    size_t ldy;
+    const void *w;
+    int wtype;
+    const uint16_t *x;  ///< [n, cols] bf16 (csvae_to_bf16)
+    size_t n, rows, cols;
+} csvae_bf16_job;
+/// 1 if this CPU has AVX-512 BF16 (and the AVX-512 path).
+int csvae_bf16_supported(void);
+/// dst[count] = x rounded to bf16 (nearest even). Needs csvae_bf16_supported().
+void csvae_to_bf16(uint16_t *dst, const float *x, size_t count);
+/// Task body for csvae_pool_run with ctx = csvae_bf16_job* (slices of 16 output rows).
+void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks);
+
 // MARK: other ops (f32)
 
 /// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
