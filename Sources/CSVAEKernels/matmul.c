@@ -50,7 +50,7 @@ csvae_qact csvae_qact_bind(void *scratch, size_t n, size_t cols) {
     return a;
 }
 
-void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+void csvae_qact_quantize_scalar(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
     size_t nb = cols / CSVAE_QK;
     int32_t off = wtype == CSVAE_Q8_0 ? 128 : 8;
     for (size_t i = 0; i < n; i++) {
@@ -75,6 +75,49 @@ void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, siz
             }
         }
     }
+}
+
+#if defined(__x86_64__)
+/// csvae_qact_quantize_scalar on AVX-512, same bytes: the same float operations per element
+/// (|x| max, x * id, +-0.5 chosen by v >= 0, truncation, clamp) and exact integer lane sums.
+AVX512_FN static void qact_quantize_avx512(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK;
+    const __m256i noff = _mm256_set1_epi32(wtype == CSVAE_Q8_0 ? -128 : -8);
+    const __m512 half = _mm512_set1_ps(0.5f), mhalf = _mm512_set1_ps(-0.5f), zero = _mm512_setzero_ps();
+    const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t b = 0; b < nb; b++) {
+            const float *xb = x + i * cols + b * CSVAE_QK;
+            __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+            // max_ps(v, m) returns m when v is NaN, as the scalar `v > amax ? v : amax`.
+            __m512 m = _mm512_max_ps(_mm512_abs_ps(x1), _mm512_max_ps(_mm512_abs_ps(x0), zero));
+            float amax = _mm512_reduce_max_ps(m);
+            float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+            __m512 idv = _mm512_set1_ps(id);
+            __m512 v0 = _mm512_mul_ps(x0, idv), v1 = _mm512_mul_ps(x1, idv);
+            v0 = _mm512_add_ps(v0, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v0, zero, _CMP_GE_OQ), mhalf, half));
+            v1 = _mm512_add_ps(v1, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v1, zero, _CMP_GE_OQ), mhalf, half));
+            __m512i r0 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvttps_epi32(v0), hi), lo);
+            __m512i r1 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvttps_epi32(v1), hi), lo);
+            __m256i q = _mm256_set_m128i(_mm512_cvtepi32_epi8(r1), _mm512_cvtepi32_epi8(r0));
+            _mm256_storeu_si256((__m256i *)(a->q + i * cols + b * CSVAE_QK), q);
+            // lane l: q[4l] + ... + q[4l+3] (u8 ones x s8 codes), times -off
+            __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), q);
+            _mm256_storeu_si256((__m256i *)(a->corr + (i * nb + b) * 8), _mm256_mullo_epi32(sums, noff));
+            _mm256_storeu_ps(a->d + (i * nb + b) * 8, _mm256_set1_ps(d));
+        }
+    }
+}
+#endif
+
+void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        qact_quantize_avx512(a, x, wtype, n, cols);
+        return;
+    }
+#endif
+    csvae_qact_quantize_scalar(a, x, wtype, n, cols);
 }
 
 // MARK: scalar (portable reference)
@@ -285,9 +328,49 @@ AVX512_FN INLINE void tile_float_avx512(float *y, size_t ldy, const uint8_t *row
     for (int j = 0; j < C; j++) y[j * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(a0[j], a1[j]));
 }
 
+/// RQF weight rows times C activation rows (float weights): each weight vector is loaded once
+/// for C rows and each activation vector once for RQF weight rows, so the loop is bound by
+/// FMAs, not loads; RQF*C accumulators stay in registers. pf: prefetch the next RQF rows
+/// (set on the first tile when there is one panel: the weights then stream from DRAM once).
+#define RQF 4
+AVX512_FN INLINE void tile_float_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb, int t, const float *x,
+                                           size_t cols, const int pf, const int C) {
+    __m512 acc[RQF][TILE_N];
+    for (int r = 0; r < RQF; r++)
+        for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t k = 0; k < cols; k += 16) {
+        __mmask16 m = cols - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - k)) - 1);
+        __m512 wv[RQF];
+        for (int r = 0; r < RQF; r++) wv[r] = wload16(row + r * rb, t, k, m);
+        if (pf)  // the next RQF rows, same columns: their DRAM latency hides behind this tile
+            for (int r = 0; r < RQF; r++) _mm_prefetch((const char *)(row + (RQF + r) * rb) + k * (rb / cols), _MM_HINT_T0);
+        for (int j = 0; j < C; j++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + j * cols + k);
+            for (int r = 0; r < RQF; r++) acc[r][j] = _mm512_fmadd_ps(wv[r], xv, acc[r][j]);
+        }
+    }
+    for (int r = 0; r < RQF; r++)
+        for (int j = 0; j < C; j++) y[j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
 AVX512_FN static void rows_float_avx512(float *y, size_t ldy, const uint8_t *w, int t, const float *x,
                                         size_t n, size_t r0, size_t r1, size_t cols) {
     size_t rb = csvae_row_bytes(t, cols);
+    if (n >= TILE_N) {  // batches: RQF weight rows x TILE_N activation rows, then the rows left
+        for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+            size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+            for (size_t r = r0; r + RQF <= r1; r += RQF)
+                for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_float_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, x + i0 * cols, cols, 0, C)
+                    if (i0 == 0 && n <= PANEL_N && p1 >= TILE_N)
+                        tile_float_avx512_r4(y + r, ldy, w + r * rb, rb, t, x, cols, 1, TILE_N);
+                    else
+                        DISPATCH_TILE(p1 - i0, T)
+#undef T
+                }
+        }
+        r0 += (r1 - r0) / RQF * RQF;
+    }
 #define T(C) tile_float_avx512(y + i0 * ldy + r, ldy, w + r * rb, t, x + i0 * cols, cols, C)
     FOR_TILES(T)
 #undef T
@@ -339,28 +422,46 @@ AVX512_FN INLINE float last_block_avx512(const uint8_t *blk, int t, const csvae_
     return hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(is), sc));
 }
 
-/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
-/// weight pair is unpacked once for C activation rows and each activation vector is loaded
-/// once for RQ weight rows; RQ*C accumulators stay in registers.
 #define RQ 4
-AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb, int t,
-                                           const csvae_qact *qa, size_t i0, size_t nb, const int C) {
+/// Block pairs of RQ weight rows unpacked once (codes as u8, scales as 16 floats) and reused by
+/// every activation tile of a panel: the batched path's weight unpacking leaves the inner loop.
+typedef struct {
+    __m512i w[RQ];
+    __m512 s[RQ];
+} wpairs_r4;
+/// Longest row (in block pairs) the unpacked kernel takes: 64 pairs = 4096 columns, 32 KB of
+/// stack; longer rows unpack per tile.
+#define UNPACK_PAIRS 64
+
+AVX512_FN static void unpack_r4(wpairs_r4 *u, const uint8_t *row, size_t rb, int t, size_t pairs) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    for (size_t p = 0; p < pairs; p++)
+        for (int r = 0; r < RQ; r++) u[p].w[r] = wpair_avx512(row + r * rb + 2 * p * bb, t, &u[p].s[r]);
+}
+
+/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
+/// weight pair is unpacked once for C activation rows (or taken from `u`, unpacked once per
+/// panel by unpack_r4; NULL: unpack here) and each activation vector is loaded once for RQ
+/// weight rows; RQ*C accumulators stay in registers.
+AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const wpairs_r4 *u, const uint8_t *row, size_t rb,
+                                           int t, const csvae_qact *qa, size_t i0, size_t nb, const int C) {
     size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES, nb2 = nb & ~(size_t)1;
     __m512 acc[RQ][TILE_N];
     for (int r = 0; r < RQ; r++)
         for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb2; b += 2) {
-        __m512 ws[RQ];
-        __m512i wv[RQ];
-        for (int r = 0; r < RQ; r++) wv[r] = wpair_avx512(row + r * rb + b * bb, t, &ws[r]);
+        wpairs_r4 here;
+        const wpairs_r4 *wp = u ? u + b / 2 : &here;
+        if (!u)
+            for (int r = 0; r < RQ; r++) here.w[r] = wpair_avx512(row + r * rb + b * bb, t, &here.s[r]);
         for (int j = 0; j < C; j++) {
             size_t ab = (i0 + j) * nb + b;
             __m512i a = _mm512_loadu_si512(qa->q + ab * CSVAE_QK);
             __m512i cr = _mm512_loadu_si512(qa->corr + ab * 8);
             __m512 dv = _mm512_loadu_ps(qa->d + ab * 8);
             for (int r = 0; r < RQ; r++) {
-                __m512i is = _mm512_dpbusd_epi32(cr, wv[r], a);
-                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(ws[r], dv), acc[r][j]);
+                __m512i is = _mm512_dpbusd_epi32(cr, wp->w[r], a);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(wp->s[r], dv), acc[r][j]);
             }
         }
     }
@@ -402,9 +503,20 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
         size_t r = r0;
+        if (n >= TILE_N && nb / 2 <= UNPACK_PAIRS) {  // batches: RQ weight rows unpacked once per panel
+            wpairs_r4 u[UNPACK_PAIRS];
+            for (; r + RQ <= r1; r += RQ) {
+                unpack_r4(u, w + r * rb, rb, t, nb / 2);
+                for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, u, w + r * rb, rb, t, qa, i0, nb, C)
+                    DISPATCH_TILE(p1 - i0, T)
+#undef T
+                }
+            }
+        }
         for (; n >= TILE_N && r + RQ <= r1; r += RQ)  // batches: RQ weight rows x TILE_N activation rows
             for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, qa, i0, nb, C)
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, NULL, w + r * rb, rb, t, qa, i0, nb, C)
                 DISPATCH_TILE(p1 - i0, T)
 #undef T
             }
@@ -416,6 +528,113 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
             }
     }
 }
+#endif
+
+/// Output rows [r0, r1) of task `task`: slices of whole 16-row groups, spread evenly. 0: none.
+static int task_rows(size_t rows, size_t task, size_t ntasks, size_t *r0, size_t *r1) {
+    size_t groups = (rows + 15) / 16;
+    size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
+    *r0 = g0 * 16;
+    *r1 = g1 * 16 < rows ? g1 * 16 : rows;
+    return *r0 < *r1;
+}
+
+// MARK: AVX-512 BF16 (batched quantized products)
+
+#if defined(__x86_64__)
+#define BF16_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+int csvae_bf16_supported(void) {
+    return csvae_path_supported(CSVAE_PATH_AVX512) && __builtin_cpu_supports("avx512bf16");
+}
+
+BF16_FN void csvae_to_bf16(uint16_t *dst, const float *x, size_t count) {
+    size_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+        _mm512_storeu_si512(dst + i, (__m512i)h);
+    }
+    for (; i < count; i++) {
+        __m128bh h = _mm_cvtneps_pbh(_mm_set_ss(x[i]));
+        uint16_t v;
+        memcpy(&v, &h, 2);
+        dst[i] = v;
+    }
+}
+
+/// Dequantizes one block (32 weights) to bf16 (code * scale rounded to nearest even).
+BF16_FN static inline __m512i wblock_bf16(const uint8_t *blk, int t) {
+    __m512 d = _mm512_set1_ps(_cvtsh_ss(ld16(blk)));
+    __m512i c0, c1;
+    if (t == CSVAE_Q8_0) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        c0 = _mm512_cvtepi8_epi32(_mm256_castsi256_si128(q));
+        c1 = _mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1));
+    } else {
+        __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 2)), m = _mm_set1_epi8(15), e = _mm_set1_epi8(8);
+        c0 = _mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(qs, m), e));
+        c1 = _mm512_cvtepi8_epi32(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), m), e));
+    }
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_cvtepi32_ps(c1), d), _mm512_mul_ps(_mm512_cvtepi32_ps(c0), d));
+}
+
+BF16_FN INLINE void tile_bf16_r4(float *y, size_t ldy, const uint16_t *wu, const uint16_t *x, size_t cols, const int C) {
+    __m512 acc[RQ][TILE_N];
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t k = 0; k < cols; k += 32) {
+        __m512i wv[RQ];
+        for (int r = 0; r < RQ; r++) wv[r] = _mm512_loadu_si512(wu + r * cols + k);
+        for (int j = 0; j < C; j++) {
+            __m512bh xv = (__m512bh)_mm512_loadu_si512(x + j * cols + k);
+            for (int r = 0; r < RQ; r++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], (__m512bh)wv[r], xv);
+        }
+    }
+    for (int r = 0; r < RQ; r++)
+        for (int j = 0; j < C; j++) y[j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+BF16_FN static void rows_bf16(float *y, size_t ldy, const uint8_t *w, int t, const uint16_t *x,
+                              size_t n, size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols), bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    uint16_t wu[RQ * CSVAE_BF16_MAX_COLS] __attribute__((aligned(64)));
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t r = r0; r < r1; r += RQ) {
+            size_t m = r1 - r < RQ ? r1 - r : RQ;
+            for (size_t i = 0; i < RQ; i++)
+                for (size_t b = 0; b < nb; b++)
+                    _mm512_storeu_si512(wu + i * cols + b * CSVAE_QK,
+                                        i < m ? wblock_bf16(w + (r + i) * rb + b * bb, t) : _mm512_setzero_si512());
+            float tmp[TILE_N * RQ];
+            for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
+                if (m == RQ) {
+#define T(C) tile_bf16_r4(y + i0 * ldy + r, ldy, wu, x + i0 * cols, cols, C)
+                    DISPATCH_TILE(p1 - i0, T)
+#undef T
+                } else {
+                    size_t c = p1 - i0 < TILE_N ? p1 - i0 : TILE_N;
+#define T(C) tile_bf16_r4(tmp, RQ, wu, x + i0 * cols, cols, C)
+                    DISPATCH_TILE(c, T)
+#undef T
+                    for (size_t j = 0; j < c; j++)
+                        for (size_t i = 0; i < m; i++) y[(i0 + j) * ldy + r + i] = tmp[j * RQ + i];
+                }
+            }
+        }
+    }
+}
+
+void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_bf16_job *j = (const csvae_bf16_job *)ctx;
+    size_t r0, r1;
+    if (!task_rows(j->rows, task, ntasks, &r0, &r1)) return;
+    rows_bf16(j->y, j->ldy, (const uint8_t *)j->w, j->wtype, j->x, j->n, r0, r1, j->cols);
+}
+#else
+int csvae_bf16_supported(void) { return 0; }
+void csvae_to_bf16(uint16_t *dst, const float *x, size_t count) { (void)dst; (void)x; (void)count; }
+void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
 #endif
 
 // MARK: NEON + dotprod (arm64)
@@ -514,10 +733,7 @@ void csvae_matmul_rows(float *y, size_t ldy, const void *wv, int t, const float 
 
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks) {
     const csvae_matmul_job *j = (const csvae_matmul_job *)ctx;
-    // Slices of whole 16-row groups, spread evenly.
-    size_t groups = (j->rows + 15) / 16;
-    size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
-    size_t r0 = g0 * 16, r1 = g1 * 16 < j->rows ? g1 * 16 : j->rows;
-    if (r0 >= r1) return;
+    size_t r0, r1;
+    if (!task_rows(j->rows, task, ntasks, &r0, &r1)) return;
     csvae_matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols);
 }

@@ -98,6 +98,49 @@ void csvae_attention(float *out, float *scratch, const float *q, const float *k,
     }
 }
 
+#if defined(__x86_64__)
+#define AVX512_FN __attribute__((target("avx2,fma,avx512f")))
+/// Mask of the first n < 16 lanes, or all 16.
+#define LANES(n) ((n) >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n)) - 1))
+
+AVX512_FN static inline float dot512(const float *a, const float *b, size_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = LANES(n - k);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+/// attend() without a key mask, 16 lanes at a time: the dot products of the scores and the
+/// weighted sum of the values.
+AVX512_FN static void attend_avx512(float *out, float *sc, const float *q, const float *k, const float *v,
+                                    size_t t, float scale, size_t ldkv, size_t hd) {
+    for (size_t j = 0; j < t; j++) sc[j] = scale * dot512(q, k + j * ldkv, hd);
+    csvae_softmax(sc, t);
+    for (size_t d0 = 0; d0 < hd; d0 += 16) {
+        __mmask16 m = LANES(hd - d0);
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t j = 0; j < t; j++)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(sc[j]), _mm512_maskz_loadu_ps(m, v + j * ldkv + d0), acc);
+        _mm512_mask_storeu_ps(out + d0, m, acc);
+    }
+}
+#endif
+
+void csvae_attention_self(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
+                          size_t ld, size_t heads, size_t hd, size_t t, float scale) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512f")) {
+        for (size_t i = 0; i < t; i++)
+            for (size_t h = 0; h < heads; h++)
+                attend_avx512(out + i * ldo + h * hd, scratch, q + i * ld + h * hd, k + h * hd, v + h * hd, t, scale, ld, hd);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < t; i++) csvae_attention_one(out + i * ldo, scratch, q + i * ld, k, v, scale, ld, heads, hd, t);
+}
+
 // MARK: bandwidth probe
 
 #if defined(__x86_64__)

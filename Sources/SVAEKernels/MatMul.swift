@@ -97,8 +97,10 @@ public final class KernelContext: @unchecked Sendable {
     /// - y: n × w.rows floats (row stride w.rows); x: n × w.cols floats.
     /// Preconditions (programmer errors): n >= 0, the buffers hold at least those counts.
     /// f32 weights with n >= 2 and f16/bf16 weights with n >= 16 go through `cblas_sgemm`
-    /// (except on the scalar path; 16- and 2-byte weights are converted to f32 64 rows at a time); quantized
-    /// weights quantize X to int8 blocks once per call, then use integer dot products.
+    /// (except on the scalar path, and for n >= 4 on the AVX-512 path when OpenBLAS has no
+    /// AVX-512 kernel: see `blasHasAVX512`; 16- and 2-byte weights are converted to f32 64 rows at a time); quantized
+    /// weights quantize X to int8 blocks once per call, then use integer dot products (or, for
+    /// n >= 64 on AVX-512 BF16, round X to bf16 and dequantize W to bf16: `usesBF16`).
     public func matmul(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix,
                        _ x: UnsafeBufferPointer<Float>, n: Int) {
         precondition(n >= 0 && y.count >= n * w.rows && x.count >= n * w.cols, "matmul: buffers too short for n=\(n), W [\(w.rows), \(w.cols)]")
@@ -111,7 +113,7 @@ public final class KernelContext: @unchecked Sendable {
         lock.locked {
             // OpenBLAS for f32 (n >= 2) and for f16/bf16 batches (n >= 16: the conversion of
             // the weights to f32 is then amortized over enough activation rows).
-            if path != .scalar && ((w.type == .f32 && n >= 2) || ((w.type == .f16 || w.type == .bf16) && n >= 16)) {
+            if path != .scalar && !(path == .avx512 && n >= 4 && !Self.blasHasAVX512) && ((w.type == .f32 && n >= 2) || ((w.type == .f16 || w.type == .bf16) && n >= 16)) {
                 sgemm(yp, w, xp, n: n)
                 return
             }
@@ -119,6 +121,16 @@ public final class KernelContext: @unchecked Sendable {
             // spilled its accumulators: ~8 GB/s, docs/bench.md).
             if path != .scalar && w.type == .f32 && n == 1 {
                 sgemv(yp, w, xp)
+                return
+            }
+            // Several tasks per worker: tasks are claimed dynamically, so a worker that
+            // wakes late (the other core busy) costs little.
+            let tasks = min(pool.threads == 1 ? 1 : pool.threads * 8, (w.rows + 15) / 16)
+            if usesBF16(w, n: n) {
+                let xh = ensureScratch(n * w.cols * 2).assumingMemoryBound(to: UInt16.self)
+                csvae_to_bf16(xh, xp, n * w.cols)
+                var job = csvae_bf16_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xh, n: n, rows: w.rows, cols: w.cols)
+                withUnsafeMutablePointer(to: &job) { pool.run(csvae_matmul_bf16_task, UnsafeMutableRawPointer($0), tasks: tasks) }
                 return
             }
             var qa = csvae_qact()
@@ -131,9 +143,6 @@ public final class KernelContext: @unchecked Sendable {
                 var job = csvae_matmul_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xp, qa: qap,
                                            path: path.rawValue, float_check: floatCheck ? 1 : 0,
                                            n: n, rows: w.rows, cols: w.cols)
-                // Several tasks per worker: tasks are claimed dynamically, so a worker that
-                // wakes late (the other core busy) costs little.
-                let tasks = min(pool.threads == 1 ? 1 : pool.threads * 8, (w.rows + 15) / 16)
                 withUnsafeMutablePointer(to: &job) { jp in
                     pool.run(csvae_matmul_task, UnsafeMutableRawPointer(jp), tasks: tasks)
                 }
@@ -166,6 +175,28 @@ public final class KernelContext: @unchecked Sendable {
         }
     }
 
+    /// Whether OpenBLAS runs an AVX-512 sgemm kernel. When it does not (an old OpenBLAS, or
+    /// OPENBLAS_CORETYPE=Haswell on an AVX-512 machine: ~100 GFLOP/s on one Zen 5 core against
+    /// ~207 for SkylakeX), float batches of 4 or more rows on the AVX-512 path use our kernel
+    /// (4 weight rows x 4 activation rows in registers, ~135-165 GFLOP/s) instead.
+    static let blasHasAVX512: Bool = {
+        guard let name = openblas_get_corename() else { return false }
+        return ["skylakex", "cooperlake", "sapphirerapids"].contains(String(cString: name).lowercased())
+    }()
+    private static let hasBF16 = csvae_bf16_supported() != 0
+    /// Activation rows from which quantized weights take the bf16 path. Measured on one Zen 5
+    /// core (SVAE-768 shapes): n = 1024, ~313 GFLOP/s against ~190-235 for the int8 kernel
+    /// (4 vector ops per 64 MACs for the two per-block scales, against 1 per 32 here); n = 16
+    /// (weights from DRAM, dequantized per 16 rows), the int8 kernel is faster (encode of one
+    /// sentence ~3.7 against ~4.5-5.9 ms). Between them: one full 64-row panel.
+    static let bf16MinRows = 64
+
+    /// Whether `matmul` runs quantized `w` times n rows as bf16 products (AVX-512 BF16, n >= 64,
+    /// not the float check): more exact weights (code·scale rounded to bf16 rather than exact
+    /// codes), activations rounded to bf16 rather than int8 blocks.
+    func usesBF16(_ w: WeightMatrix, n: Int) -> Bool {
+        w.type.isQuantized && !floatCheck && path == .avx512 && n >= Self.bf16MinRows && w.cols <= Int(CSVAE_BF16_MAX_COLS) && Self.hasBF16
+    }
     /// Weight rows converted to f32 per sgemm call for f16/bf16 weights.
     private static let convertRows = 64
 

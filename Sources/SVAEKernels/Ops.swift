@@ -93,4 +93,23 @@ public enum Ops {
         csvae_attention(out.baseAddress, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
                         keyMask?.baseAddress, causal ? 1 : 0, scale, width, width, ld, heads, headDim, queries, length)
     }
+    /// Self-attention of `length` positions over each other, no mask, not causal (the encoder):
+    /// row i of q, k and v starts at i·stride (heads in the first heads·headDim columns), so
+    /// q, k and v may be column slices of one fused QKV buffer.
+    ///
+    /// - out: [length, heads·headDim]; scratch: ≥ length floats.
+    /// out_i,h = softmax(scale · K_h q_i,h) · V_h, the result of `attention(out:…length:)` for
+    /// every i up to the order of float sums.
+    public static func selfAttention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                                     q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
+                                     scale: Float, heads: Int, headDim: Int, length: Int, stride: Int) {
+        let width = heads * headDim
+        precondition(heads > 0 && headDim > 0 && stride >= width && length >= 0, "selfAttention: bad shape")
+        guard length > 0 else { return }
+        let need = (length - 1) * stride + width
+        precondition(out.count >= length * width && scratch.count >= length && q.count >= need && k.count >= need && v.count >= need,
+                     "selfAttention: buffers too short")
+        csvae_attention_self(out.baseAddress, width, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
+                             stride, heads, headDim, length, scale)
+    }
 }

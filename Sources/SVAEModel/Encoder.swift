@@ -50,13 +50,11 @@ extension SentenceVAE {
             context.linear(qkv, layer.qkv, x.readOnly, n: total)
             for (si, s) in sentences.enumerated() {
                 let s0 = starts[si], L = s.count
-                let keys = UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + d)...])
-                let values = UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + 2 * d)...])
-                for t in 0..<L {
-                    Ops.attention(out: att.row(s0 + t, d), scratch: scores,
-                                  q: UnsafeBufferPointer(rebasing: qkv[((s0 + t) * 3 * d)..<((s0 + t) * 3 * d + d)]),
-                                  k: keys, v: values, scale: scale, heads: c.heads, headDim: c.headDim, length: L, kvStride: 3 * d)
-                }
+                Ops.selfAttention(out: UnsafeMutableBufferPointer(rebasing: att[(s0 * d)..<((s0 + L) * d)]), scratch: scores,
+                                  q: UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d)...]),
+                                  k: UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + d)...]),
+                                  v: UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + 2 * d)...]),
+                                  scale: scale, heads: c.heads, headDim: c.headDim, length: L, stride: 3 * d)
             }
             context.linear(tmp, layer.out, att.readOnly, n: total)
             addNorm(x, tmp.readOnly, layer.norm1, n: total, d: d, eps: c.eps)

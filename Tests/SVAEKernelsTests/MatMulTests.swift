@@ -17,6 +17,10 @@ let kIntDotLimit = 1e-5
 /// integer path may differ from the float (dequantize-and-dot) path by Σ_k |w_k|·da_b/2;
 /// plus kFloatDotLimit·B for the float sums themselves.
 let kActQuantHalfStep = 0.5
+/// The bf16 path for quantized weights (n >= 64 on AVX-512 BF16): the exact dequantized weight
+/// and the activation are each rounded to bf16 (relative error <= 2⁻⁹ each), so each product is
+/// off by <= ~2⁻⁸·|w·x|; plus kFloatDotLimit·B for the float sums.
+let kBF16DotLimit = 1.0 / 256 + kFloatDotLimit
 
 let kAllTypes: [ElementType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
 /// (rows, cols) pairs: odd row counts around the 16-row slices and 4-row tiles, cols multiples of 32.
@@ -92,17 +96,70 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
 @Suite struct MatMulTests {
     @Test(arguments: kAllTypes)
     func everyPathMatchesTheReference(type: ElementType) throws {
-        for (s, (rows, cols)) in kShapes.enumerated() {
+        try checkPaths(type, shapes: kShapes, batches: kBatches)
+    }
+
+    /// Rows of up to 64 block pairs take the batched kernel with weights unpacked once per
+    /// panel; longer rows (65 pairs, and an odd last block) the kernel unpacking per tile.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func longRowsInBatches(type: ElementType) throws {
+        try checkPaths(type, shapes: [(9, 4096), (9, 4160), (6, 4192)], batches: [6])
+    }
+
+    /// The float row kernels called directly (KernelContext sends float batches to OpenBLAS
+    /// or to them depending on OpenBLAS's core): 4-row weight groups, leftover rows, one panel
+    /// (with prefetch) and several.
+    @Test(arguments: [ElementType.f32, .f16, .bf16])
+    func floatRowKernelsInBatches(type: ElementType) throws {
+        let rows = 37, cols = 790
+        let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: 31)
+        for n in [4, 6, 70] {
+            var rng = SeededRNG(UInt64(n))
+            let x = rng.floats(n * cols)
+            let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+            for path in KernelPath.supported {
+                var y = [Float](repeating: .nan, count: n * rows)
+                bytes.withUnsafeBytes { wb in x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
+                    csvae_matmul_rows(yb.baseAddress, rows, wb.baseAddress, Int32(type.rawValue), xb.baseAddress, nil,
+                                      path.rawValue, 0, n, 0, rows, cols)
+                } } }
+                let (r, what) = worst(y, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
+                #expect(r <= 1, "\(type) \(path) n=\(n): \(what)")
+            }
+        }
+    }
+
+    /// The bf16 path (where the CPU has it): batches of 64 and more rows, row counts that are
+    /// not multiples of 4 (partial weight groups), several panels, longest rows it takes.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func bf16PathInBatches(type: ElementType) throws {
+        try checkPaths(type, shapes: [(37, 96), (2, 4096), (18, 64)], batches: [64, 70, 130])
+        let (bytes, _) = try randomWeights(type, rows: 4, cols: 64, seed: 1)
+        try bytes.withWeight(type, rows: 4, cols: 64) { wm in
+            let c = try KernelContext(threads: 1, path: .best)
+            #expect(!c.usesBF16(wm, n: 63))
+            #expect(c.usesBF16(wm, n: 64) == (c.path == .avx512 && csvae_bf16_supported() != 0))
+            #expect(!(try KernelContext(threads: 1, floatCheck: true)).usesBF16(wm, n: 64))
+        }
+    }
+
+    /// Every supported path on 1 and 2 threads against the f64 references (and, for quantized
+    /// weights, the float check path and the integer-vs-float bound).
+    func checkPaths(_ type: ElementType, shapes: [(Int, Int)], batches: [Int]) throws {
+        for (s, (rows, cols)) in shapes.enumerated() {
             let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(100 + s))
-            for n in kBatches where rows * cols * n <= 1_000_000 {
+            for n in batches where rows * cols * n <= 1_000_000 {
                 var rng = SeededRNG(UInt64(s * 10 + n))
                 let x = rng.floats(n * cols)
                 let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
                 try bytes.withWeight(type, rows: rows, cols: cols) { wm in
                     for path in KernelPath.supported {
                         for threads in [1, 2] {
-                            let y = try KernelContext(threads: threads, path: path).matmul(wm, x, n: n)
-                            let (r, what) = type.isQuantized
+                            let context = try KernelContext(threads: threads, path: path)
+                            let y = context.matmul(wm, x, n: n)
+                            let (r, what) = context.usesBF16(wm, n: n)
+                                ? worst(y, refs) { ($0.exact, kBF16DotLimit * $0.absSum) }
+                                : type.isQuantized
                                 ? worst(y, refs) { ($0.int, kIntDotLimit * $0.intAbs) }
                                 : worst(y, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
                             #expect(r <= 1, "\(type) \(path) \(threads)T W[\(rows),\(cols)] n=\(n): \(what)")
@@ -113,8 +170,10 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                         let yf = try KernelContext(threads: 1, path: .scalar, floatCheck: true).matmul(wm, x, n: n)
                         let (rf, wf) = worst(yf, refs) { ($0.exact, kFloatDotLimit * $0.absSum) }
                         #expect(rf <= 1, "\(type) float check W[\(rows),\(cols)] n=\(n): \(wf)")
-                        let yi = try KernelContext(threads: 1).matmul(wm, x, n: n)
-                        let (ri, wi) = worst(yi, refs) { ($0.exact, $0.actStep + kFloatDotLimit * $0.absSum) }
+                        let ci = try KernelContext(threads: 1)
+                        let yi = ci.matmul(wm, x, n: n)
+                        let (ri, wi) = ci.usesBF16(wm, n: n) ? worst(yi, refs) { ($0.exact, kBF16DotLimit * $0.absSum) }
+                            : worst(yi, refs) { ($0.exact, $0.actStep + kFloatDotLimit * $0.absSum) }
                         #expect(ri <= 1, "\(type) int vs float W[\(rows),\(cols)] n=\(n): \(wi)")
                     }
                 }
@@ -162,6 +221,35 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                 }
             }
         }
+    }
+
+    /// The dispatched activation quantizer (AVX-512 where supported) writes exactly the bytes
+    /// of the scalar reference: codes, scales and lane corrections, including ties at ±0.5
+    /// steps, zero blocks, tiny and large magnitudes.
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func activationQuantizerMatchesScalar(type: ElementType) {
+        let n = 13, cols = 768, nb = cols / 32
+        var rng = SeededRNG(21)
+        var x = rng.floats(n * cols)
+        for k in 0..<32 { x[k] = 0 }  // a zero block
+        for k in 32..<64 { x[k] = Float(k - 48) * 0.5 }  // exact halves: ties after scaling
+        for k in 64..<96 { x[k] = rng.normal(1e-30) }
+        for k in 96..<128 { x[k] = rng.normal(1e30) }
+        x[130] = -0.0
+        x[160] = -x[161].magnitude * 3  // negative block maximum
+        func run(_ f: (UnsafeMutablePointer<csvae_qact>, UnsafePointer<Float>, Int32, Int, Int) -> Void) -> ([Int8], [Float], [Int32]) {
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: csvae_qact_bytes(n, cols), alignment: 64)
+            defer { scratch.deallocate() }
+            var qa = csvae_qact_bind(scratch, n, cols)
+            x.withUnsafeBufferPointer { f(&qa, $0.baseAddress!, Int32(type.rawValue), n, cols) }
+            return (Array(UnsafeBufferPointer(start: qa.q, count: n * cols)), Array(UnsafeBufferPointer(start: qa.d, count: n * nb * 8)),
+                    Array(UnsafeBufferPointer(start: qa.corr, count: n * nb * 8)))
+        }
+        let ref = run { csvae_qact_quantize_scalar($0, $1, $2, $3, $4) }
+        let got = run { csvae_qact_quantize($0, $1, $2, $3, $4) }
+        #expect(got.0 == ref.0)
+        #expect(got.1.map(\.bitPattern) == ref.1.map(\.bitPattern))
+        #expect(got.2 == ref.2)
     }
 
     @Test func threadsDoNotChangeResults() throws {

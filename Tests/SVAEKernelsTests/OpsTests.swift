@@ -111,6 +111,32 @@ func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Floa
         }
     }
 
+    /// The encoder's self-attention over a fused QKV buffer equals per-position attention
+    /// up to float summation order (absolute 1e-5 for values of size 1; masked 16-lane tails:
+    /// head sizes 20 and 64).
+    @Test(arguments: [(3, 20, 7), (2, 64, 16), (1, 64, 1)])
+    func selfAttentionMatchesPerPosition(heads: Int, hd: Int, length: Int) {
+        var rng = SeededRNG(25)
+        let w = heads * hd, ld = 3 * w
+        let qkv = rng.floats(length * ld)
+        var out = [Float](repeating: .nan, count: length * w), want = out
+        var scratch = [Float](repeating: 0, count: length)
+        qkv.withUnsafeBufferPointer { b in scratch.withUnsafeMutableBufferPointer { sc in
+            let q = UnsafeBufferPointer(rebasing: b[...]), k = UnsafeBufferPointer(rebasing: b[w...]), v = UnsafeBufferPointer(rebasing: b[(2 * w)...])
+            out.withUnsafeMutableBufferPointer { o in
+                Ops.selfAttention(out: o, scratch: sc, q: q, k: k, v: v, scale: 0.3, heads: heads, headDim: hd, length: length, stride: ld)
+            }
+            want.withUnsafeMutableBufferPointer { o in
+                for i in 0..<length {
+                    Ops.attention(out: UnsafeMutableBufferPointer(rebasing: o[(i * w)..<((i + 1) * w)]), scratch: sc,
+                                  q: UnsafeBufferPointer(rebasing: b[(i * ld)..<(i * ld + w)]), k: k, v: v, scale: 0.3,
+                                  heads: heads, headDim: hd, length: length, kvStride: ld)
+                }
+            }
+        } }
+        for j in 0..<(length * w) { #expect(close(out[j], Double(want[j]), rel: 1e-5, abs: 1e-5), "element \(j): \(out[j]) vs \(want[j])") }
+    }
+
     @Test func fullyMaskedQueryGetsZeros() {
         let q: [Float] = [1, 2], k: [Float] = [1, 1, 2, 2], v: [Float] = [3, 3, 4, 4], mask: [UInt8] = [0, 0]
         var out: [Float] = [.nan, .nan], scratch: [Float] = [0, 0]

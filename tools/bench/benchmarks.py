@@ -150,6 +150,11 @@ def main():
     ap.add_argument("--work", default="/tmp/svae-benchmarks", help="models, ONNX graphs, partial outputs")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, to try the script")
     args = ap.parse_args()
+    # This workplace's image sets OPENBLAS_CORETYPE=Haswell (+ OPENBLAS_L2_SIZE) for old OpenBLAS
+    # builds; with it, OpenBLAS runs AVX2 kernels on an AVX-512 CPU. A user's machine would not
+    # have it, and the peers (MKL, MLAS, CTranslate2) ignore it: every process of this run goes
+    # without both (the f32 parity check of peers.py confirms OpenBLAS's own choice computes right).
+    removed = {k: os.environ.pop(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     reps = 3 if args.quick else 7
     os.makedirs(args.work, exist_ok=True)
     run = Run()
@@ -227,7 +232,10 @@ def main():
         f"{facts['swift']}; OpenBLAS {facts['openblas']}. Load average (1/5/15 min) at the start: {load_start}; "
         f"at the end: {load_average()}. Every figure below comes from this run; each table gives its command. "
         "svae binaries: `swift build -c release --static-swift-stdlib` (Swift runtime and Foundation linked in, as one "
-        "would ship the CLI; it starts in ≈ 7 ms instead of ≈ 13 ms with the shared runtime).", "",
+        "would ship the CLI; it starts in ≈ 7 ms instead of ≈ 13 ms with the shared runtime). "
+        + (f"Environment: {', '.join(f'{k}={v}' for k, v in removed.items())} removed for the whole run (this image sets them "
+           "for old OpenBLAS builds; they force OpenBLAS's AVX2 kernels on this AVX-512 CPU, which a user's machine would not do)."
+           if removed else "No OPENBLAS_* variables were set."), "",
         "This is a 2-vCPU virtual machine: run-to-run spread is large (the read-bandwidth probe alone moves by "
         "±30 % between runs), so each figure is a median with its min–max, and ratios are taken within one run.", "",
         "## The machine's own limits", "",

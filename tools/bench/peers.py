@@ -434,7 +434,11 @@ def report(results, meta):
     out = ["# svae against PyTorch and ONNX Runtime (same random weights)", "",
            f"Date {meta['date']}; machine {meta['cpu']}, {meta['cpus']} CPUs, svae kernel path {meta['kernel_path']}; "
            f"PyTorch {meta['torch']}, ONNX Runtime {meta['ort']}.",
-           f"Command: `{meta['command']}`. Load average (1/5/15 min) before: {meta['load_before']}, after: {meta['load_after']}.",
+           f"Command: `{meta['command']}`. Load average (1/5/15 min) before: {meta['load_before']}, after: {meta['load_after']} "
+           "(other agents were building on this 2-core machine: numbers are noisy).",
+           f"OpenBLAS variables of svae's runs: {(meta['svae_openblas'] or 'none') if 'svae_openblas' in meta else 'not recorded'} (the peers ran without them; "
+           "OPENBLAS_CORETYPE=Haswell on an AVX-512 machine halves OpenBLAS sgemm, which svae's f32/f16 products use "
+           "unless svae's own AVX-512 float kernel takes over).",
            "Figures: median (min–max) of "
            f"{meta['reps']} runs after a warm-up. Speedup = peer time / svae time (> 1: svae faster). "
            "Decode: 16 forced steps from an empty KV cache, cross-attention computed once per sentence on both sides "
@@ -588,7 +592,8 @@ def main():
     assert probe.returncode == 0, f"{args.svae} does not run: swift build -c release first"
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu, "cpus": os.cpu_count(),
             "torch": torch.__version__, "ort": onnxruntime.__version__, "reps": args.repetitions, "threads": threads,
-            "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]), "load_before": load_average()}
+            "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]), "load_before": load_average(),
+            "svae_openblas": " ".join(f"{k}={our_env()[k]}" for k in OPENBLAS_VARS if k in our_env())}
     results = {}
     for shape in args.shapes.split(","):
         d, heads, layers = SHAPES[shape]

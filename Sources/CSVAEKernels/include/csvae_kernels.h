@@ -102,6 +102,8 @@ csvae_qact csvae_qact_bind(void *scratch, size_t n, size_t cols);
 /// Quantize activations x [n, cols] (finite; non-finite values give unspecified results)
 /// for weights of type wtype (q8_0 or q4_0).
 void csvae_qact_quantize(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols);
+/// The portable reference of csvae_qact_quantize (which gives the same bytes on every path).
+void csvae_qact_quantize_scalar(csvae_qact *a, const float *x, int wtype, size_t n, size_t cols);
 
 /// Y[i, r] = sum_k X[i, k] * W[r, k] for i in [0, n), r in [r0, r1).
 /// y: [n, ldy] (ldy >= rows), w: [rows, cols] of type wtype, x: [n, cols] f32.
@@ -143,6 +145,26 @@ typedef struct {
 /// slice of output rows (slices are multiples of 16 rows when possible).
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks);
 
+/// Quantized weights (q8_0/q4_0, cols <= CSVAE_BF16_MAX_COLS) times bf16 activations on
+/// AVX-512 BF16: each group of 4 weight rows is dequantized to bf16 (code * scale, rounded to
+/// nearest even) once per 64-row activation panel, then vdpbf16ps with f32 accumulation. Each
+/// product w*x is off by at most about 2^-8 |w*x| (two bf16 roundings).
+#define CSVAE_BF16_MAX_COLS 4096
+typedef struct {
+    float *y;
+    size_t ldy;
+    const void *w;
+    int wtype;
+    const uint16_t *x;  ///< [n, cols] bf16 (csvae_to_bf16)
+    size_t n, rows, cols;
+} csvae_bf16_job;
+/// 1 if this CPU has AVX-512 BF16 (and the AVX-512 path).
+int csvae_bf16_supported(void);
+/// dst[count] = x rounded to bf16 (nearest even). Needs csvae_bf16_supported().
+void csvae_to_bf16(uint16_t *dst, const float *x, size_t count);
+/// Task body for csvae_pool_run with ctx = csvae_bf16_job* (slices of 16 output rows).
+void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks);
+
 // MARK: other ops (f32)
 
 /// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
@@ -170,6 +192,13 @@ void csvae_attention_one(float *out, float *scratch, const float *q, const float
 void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
                      const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
                      size_t ldkv, size_t heads, size_t hd, size_t s, size_t t);
+
+/// Self-attention of t positions over each other (no mask, not causal: the encoder). Row i of
+/// q, k and v is at q + i*ld, k + i*ld, v + i*ld (heads in the first heads*hd columns); out
+/// [t, ldo]. scratch [t] floats. Same result as csvae_attention_one per position up to the
+/// order of float sums (16-lane dot products on AVX-512).
+void csvae_attention_self(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
+                          size_t ld, size_t heads, size_t hd, size_t t, float scale);
 
 // MARK: memory bandwidth probe (benchmark)
 
