@@ -8,7 +8,8 @@ Needs the peers' packages (torch, onnxruntime, onnx, ctranslate2, transformers, 
 tools/bench/run.sh installs them into .venv-peers) and a release build, which it makes. Runs, in
 order, each as its own process so one's memory never counts in another's:
 
-  0. `swift build -c release --static-swift-stdlib` (the CLI as shipped: faster process start);
+  0. `swift build -c release --static-swift-stdlib --product svae` (and svae-convert): the CLI as
+     shipped, with a faster process start;
   1. `svae bench probe` and the machine's facts;
   2. tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime (fp32, int8), 1 and 2
      threads, cold start, size, peak RSS, and the issue's targets;
@@ -170,7 +171,9 @@ def main():
 
     # The CLI as one would ship it: Swift runtime and Foundation linked statically, which halves
     # process start-up (≈ 7 ms instead of ≈ 13 ms here) and so counts in the cold start.
-    run(["swift", "build", "-c", "release", "--static-swift-stdlib"], stdout=False)
+    # (Only the executables: the C API's shared library cannot link a static Foundation.)
+    for product in ("svae", "svae-convert"):
+        run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product], stdout=False)
     facts = machine_facts(run)
     probe_cmd = [SVAE, "bench", "probe", "--threads", "2", "--repetitions", str(reps)]
     probe = run(probe_cmd)
@@ -250,7 +253,7 @@ def write(v, out):
         f"Machine: {facts['cpu']}, {facts['cpus']} CPUs, {facts['mem_gib']:.0f} GiB; SIMD {facts['simd']}; {facts['os']}; "
         f"{facts['swift']}; OpenBLAS {facts['openblas']}. Load average (1/5/15 min) at the start: {v['load_start']}; "
         f"at the end: {v['load_end']}. Every figure below comes from this run; each table gives its command. "
-        "svae binaries: `swift build -c release --static-swift-stdlib` (Swift runtime and Foundation linked in, as one "
+        "svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and `svae-convert`; Swift runtime and Foundation linked in, as one "
         "would ship the CLI; it starts in ≈ 7 ms instead of ≈ 13 ms with the shared runtime). "
         + (f"Environment: {', '.join(f'{k}={v}' for k, v in removed.items())} removed for the whole run (this image sets them "
            "for old OpenBLAS builds; they force OpenBLAS's AVX2 kernels on this AVX-512 CPU, which a user's machine would not do)."
