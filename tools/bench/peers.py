@@ -206,6 +206,30 @@ def check_step(model, c, cross, step):
     return worst
 
 
+def export_encoder(enc):
+    """The reference encoder with `h[pad] = 0` written as masked_fill: the same values, but the
+    TorchScript exporter of some PyTorch versions (2.13) bakes the traced batch shape into the
+    index_put's Where node, so the graph then fails on any other batch size."""
+    import torch
+
+    class ExportEncoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = enc
+
+        def forward(self, ids, mask):
+            e = self.enc
+            pad = ~mask.to(torch.bool)
+            x = e.embed_token(ids)
+            if e.project_in is not None:
+                x = e.project_in(x)
+            x = x + e.pe[:, : ids.shape[1], :]
+            h = e.encoder(x, src_key_padding_mask=pad).masked_fill(pad.unsqueeze(-1), 0.0)
+            s = torch.sum(h * e.la(h), dim=-2, keepdim=True) if e.learnable_add else torch.sum(h, dim=-2, keepdim=True)
+            return e.lnorm(s)
+    return ExportEncoder().eval()
+
+
 def export_onnx(model, c, cross, step, folder):
     import torch
     os.makedirs(folder, exist_ok=True)
@@ -220,7 +244,7 @@ def export_onnx(model, c, cross, step, folder):
     # The fused encoder-layer kernel (PyTorch's inference fast path) has no ONNX export.
     torch.backends.mha.set_fastpath_enabled(False)
     with torch.no_grad():
-        torch.onnx.export(model.encoder, (ids, torch.ones_like(ids)), os.path.join(folder, "encoder.onnx"),
+        torch.onnx.export(export_encoder(model.encoder), (ids, torch.ones_like(ids)), os.path.join(folder, "encoder.onnx"),
                           input_names=["ids", "mask"], output_names=["vector"],
                           dynamic_axes={"ids": {0: "batch", 1: "length"}, "mask": {0: "batch", 1: "length"},
                                         "vector": {0: "batch"}}, **kw)
