@@ -50,8 +50,8 @@ public final class DecoderSession {
         for (l, layer) in model.decLayers.enumerated() {
             context.linear(qkv, layer.selfQKV, x.readOnly, n: 1)
             let kc = keys[l].view(c.maxSeqLen * d), vc = values[l].view(c.maxSeqLen * d)
-            kc.row(pos, d).update(fromContentsOf: qkv.slice(d, d))
-            vc.row(pos, d).update(fromContentsOf: qkv.slice(2 * d, d))
+            _ = kc.row(pos, d).update(fromContentsOf: qkv.slice(d, d))
+            _ = vc.row(pos, d).update(fromContentsOf: qkv.slice(2 * d, d))
             Ops.attention(out: att, scratch: scores, q: qkv.slice(0, d).readOnly, k: kc.readOnly, v: vc.readOnly,
                           scale: scale, heads: c.heads, headDim: c.headDim, length: pos + 1)
             context.linear(tmp, layer.selfOut, att.readOnly, n: 1)

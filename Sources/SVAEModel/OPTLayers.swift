@@ -168,9 +168,9 @@ struct OPTStack: @unchecked Sendable {
             context.linear(qkv, layer.qkv, input, n: n)
             let kc = cache.keys(l), vc = cache.values(l)
             for i in 0..<n {
-                q.row(i, d).update(fromContentsOf: qkv.slice(i * 3 * d, d))
-                kc.row(p0 + i, d).update(fromContentsOf: qkv.slice(i * 3 * d + d, d))
-                vc.row(p0 + i, d).update(fromContentsOf: qkv.slice(i * 3 * d + 2 * d, d))
+                _ = q.row(i, d).update(fromContentsOf: qkv.slice(i * 3 * d, d))
+                _ = kc.row(p0 + i, d).update(fromContentsOf: qkv.slice(i * 3 * d + d, d))
+                _ = vc.row(p0 + i, d).update(fromContentsOf: qkv.slice(i * 3 * d + 2 * d, d))
             }
             Ops.attention(out: att, scratch: scores, q: q.readOnly, k: kc.readOnly, v: vc.readOnly, keyMask: nil,
                           causal: causal, scale: scale, heads: c.heads, headDim: c.headDim, queries: n, length: total)

@@ -143,7 +143,7 @@ public final class SLLMSession {
     private func run(_ vectors: [[Float]], causal: Bool) throws(ModelError) -> [[Float]] {
         let d = model.config.layers.hidden, n = vectors.count
         let x = self.x.view(n * d)
-        for (i, v) in vectors.enumerated() { x.row(i, d).update(fromContentsOf: v) }
+        for (i, v) in vectors.enumerated() { _ = x.row(i, d).update(fromContentsOf: v) }
         try model.stack.addPositions(x, n: n, first: positions, scratch: posRow)
         try model.stack.forward(x, n: n, cache: cache, causal: causal, scratch: scratch, context: context)
         let out = (0..<n).map { Array(x.row($0, d)) }
