@@ -426,7 +426,7 @@ def ours_cold(svae, path, shape, qtype, threads, reps, drop):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def probe(svae, threads, reps):
+def scaling_probe(svae, threads, reps):
     """The machine's own 1 → threads scaling (`svae bench probe`), measured beside the timings."""
     p = subprocess.run([svae, "bench", "probe", "--threads", str(threads), "--repetitions", str(reps), "--json"],
                        env=our_env(), stdout=subprocess.PIPE, text=True, check=True)
@@ -521,7 +521,7 @@ def report(results, meta):
     if drop_note:
         out += ["", f"Page cache NOT dropped: {drop_note}."]
     out += ["", "## Issue 8 targets", "",
-            "Speed ratios from medians and, as a second reading that the other agents' load disturbs less, from "
+            "Speed ratios from medians and, as a second reading that passing load disturbs less, from "
             "minima (best run of each side). A target counts as met only when both readings meet it.", "",
             "| shape | target | measured (medians) | measured (minima) | met |", "|---|---|---|---|---|"]
 
@@ -667,7 +667,7 @@ def main():
             for q, p in paths.items():
                 t[q] = ours_model(args.svae, p, shape, q, n, args.repetitions)
             if n > 1:
-                t["probe"] = probe(args.svae, n, args.repetitions)
+                t["probe"] = scaling_probe(args.svae, n, args.repetitions)
             t["load"] = load_average()
             r["speed"][n] = t
         print(f"[{shape}] cold start", file=sys.stderr)
