@@ -7,7 +7,11 @@ import SVAEFormat
 /// that the caller deletes (`temporary` is true).
 func benchModelFile(_ shape: ReleasedShape, _ type: SVAEFormat.ElementType, file: String?) throws -> (path: String, temporary: Bool) {
     let path = file ?? NSTemporaryDirectory() + "svae-bench-\(shape.name)-\(type)-\(getpid()).svae"
-    if !FileManager.default.fileExists(atPath: path) { try shape.write(to: path, type: type) }
+    if !FileManager.default.fileExists(atPath: path) {
+        // --dir may name a folder that does not exist yet.
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try shape.write(to: path, type: type)
+    }
     return (path, file == nil)
 }
 

@@ -458,8 +458,7 @@ def report(results, meta):
     out = ["# svae against PyTorch and ONNX Runtime (same random weights)", "",
            f"Date {meta['date']}; machine {meta['cpu']}, {meta['cpus']} CPUs, svae kernel path {meta['kernel_path']}; "
            f"PyTorch {meta['torch']}, ONNX Runtime {meta['ort']}.",
-           f"Command: `{meta['command']}`. Load average (1/5/15 min) before: {meta['load_before']}, after: {meta['load_after']} "
-           "(other agents were building on this 2-core machine: numbers are noisy).",
+           f"Command: `{meta['command']}`. Load average (1/5/15 min) before: {meta['load_before']}, after: {meta['load_after']}.",
            f"OpenBLAS variables of svae's runs: {(meta['svae_openblas'] or 'none') if 'svae_openblas' in meta else 'not recorded'} (the peers ran without them; "
            "OPENBLAS_CORETYPE=Haswell on an AVX-512 machine halves OpenBLAS sgemm, which svae's f32/f16 products use "
            "unless svae's own AVX-512 float kernel takes over).",
