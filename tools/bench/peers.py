@@ -2,11 +2,10 @@
 """svae against PyTorch and ONNX Runtime on the SAME random weights of the released shapes.
 
     python3 -m venv .venv-peers
-    .venv-peers/bin/pip install --find-links /opt/wheels torch onnx onnxruntime numpy
-    # (plain `torch` resolves to PyPI's newest CUDA build, ~3 GB, which the figures here used;
-    #  pin the CPU wheel in /opt/wheels, e.g. torch==2.13.0+cpu, for a lighter venv)
+    .venv-peers/bin/pip install --find-links /opt/wheels torch==2.13.0+cpu onnx onnxruntime numpy
+    # (tools/bench/run.sh does this; plain `torch` resolves to PyPI's ~3 GB CUDA build)
     swift build -c release
-    .venv-peers/bin/python tools/bench/peers.py --out BENCHMARKS-peers.md
+    .venv-peers/bin/python tools/bench/peers.py --out /tmp/peers.md   # tools/bench/run.sh runs it for BENCHMARKS.md
 
 For each shape (default SVAE-768-H1 and SVAE-768-H4) this script
   1. builds the reference-architecture PyTorch port (tools/parity/make_svae_fixtures.py) with

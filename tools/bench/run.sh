@@ -1,5 +1,7 @@
 #!/bin/sh
-# Regenerates BENCHMARKS.md (about 40 minutes on the 2-vCPU project machine; keep it otherwise idle).
+# Regenerates BENCHMARKS.md (8 minutes of measurements on the 2-vCPU project machine once
+# /tmp/svae-benchmarks holds the models and ONNX graphs, which the first run builds; keep the
+# machine otherwise idle).
 # Creates .venv-peers with the peers' packages from PyPI when it is missing (the only step that
 # needs the network; a CPU-only torch wheel is preferred when /opt/wheels has one), then runs
 # tools/bench/benchmarks.py with the arguments given (for example --quick).
