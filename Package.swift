@@ -74,8 +74,8 @@ let package = Package(
         // Shared by the API test targets: a small random-weight model written with the format layer.
         .target(name: "SVAETestSupport", dependencies: ["SVAEFormat"], path: "Tests/SVAETestSupport"),
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
-        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels"]),
-        .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels", "SVAETestSupport"]),
+        .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer", "SVAETestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
             resources: [.copy("Fixtures")]),
@@ -83,6 +83,6 @@ let package = Package(
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the executable.
         .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport"]),
-        .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAETestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -54,7 +54,7 @@ public enum KernelBenchmark {
         -> (bandwidth1: Double, bandwidthN: Double, gflops1: Double, gflopsN: Double)? {
         let reps = max(1, repetitions), nt = max(1, threads)
         guard let pool1 = ThreadPool(threads: 1), let poolN = ThreadPool(threads: nt) else { return nil }
-        _ = try? KernelContext(threads: 1)  // sets OpenBLAS to one thread
+        openblas_set_num_threads(1)  // our pool supplies the threads
         let probe = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 << 20)
         defer { probe.deallocate() }
         probe.initialize(repeating: 1)

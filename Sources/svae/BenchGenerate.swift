@@ -138,18 +138,11 @@ struct BenchGenerate: ParsableCommand {
         return out
     }
 
-    /// Runs this executable with `arguments` and parses its one JSON line.
+    /// Runs this executable with `arguments` (`runSelf`) and parses its JSON line.
     static func runChild(_ arguments: [String]) throws -> [String: Any] {
-        let p = Process()
-        p.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CLIError("bench child \(arguments.joined(separator: " ")) failed (status \(p.terminationStatus))")
+        let c = try runSelf(arguments)
+        guard c.status == 0, let o = lastJSONObject(c.stdout) else {
+            throw CLIError("bench child \(arguments.joined(separator: " ")) failed (status \(c.status))")
         }
         return o
     }

@@ -79,30 +79,3 @@ struct BenchOPT: ParsableCommand {
         }
     }
 }
-
-/// The machine's own 1 → N thread scaling (read bandwidth and f32 compute), for the two-thread
-/// targets: a workload's N-thread speedup is compared with this probe's, measured in the same run.
-struct BenchProbe: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "probe",
-        abstract: "This machine's 1 → N thread scaling: streaming read bandwidth and independent per-thread sgemm.")
-
-    @Option(help: "Threads of the N-thread figures.") var threads = 2
-    @Option(help: "Repetitions (medians).") var repetitions = 7
-    @Flag(help: "Print JSON.") var json = false
-
-    func run() throws {
-        guard let p = KernelBenchmark.scalingProbe(threads: threads, repetitions: repetitions) else {
-            throw CLIError("bench probe: could not start \(threads) threads")
-        }
-        if json {
-            printJSON(["threads": threads, "read_gb_s_1": p.bandwidth1, "read_gb_s_n": p.bandwidthN, "sgemm_gflops_1": p.gflops1,
-                       "sgemm_gflops_n": p.gflopsN, "bandwidth_scaling": p.bandwidthN / p.bandwidth1,
-                       "compute_scaling": p.gflopsN / p.gflops1, "machine": MachineInfo.current().description])
-        } else {
-            print("machine    \(machineDescription())")
-            print("read       1 thread \(fmt(p.bandwidth1, 1)) GB/s, \(threads) threads \(fmt(p.bandwidthN, 1)) GB/s (\(fmt(p.bandwidthN / p.bandwidth1, 2))×)")
-            print("sgemm f32  1 thread \(fmt(p.gflops1, 1)) GFLOP/s, \(threads) threads \(fmt(p.gflopsN, 1)) GFLOP/s (\(fmt(p.gflopsN / p.gflops1, 2))×)")
-        }
-    }
-}
