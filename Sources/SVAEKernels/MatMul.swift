@@ -117,8 +117,8 @@ public final class KernelContext: @unchecked Sendable {
                 sgemm(yp, w, xp, n: n)
                 return
             }
-            // f32 batch 1: OpenBLAS sgemv streams the weights at DRAM speed (our f32 row kernel
-            // spilled its accumulators: ~8 GB/s, docs/bench.md).
+            // f32 batch 1: OpenBLAS sgemv streams the weights at DRAM speed (our f32 row kernel,
+            // made for batches, reached ≈ 8 GB/s on one row when this was measured).
             if path != .scalar && w.type == .f32 && n == 1 {
                 sgemv(yp, w, xp)
                 return
