@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "svae",
             dependencies: [
-                "SVAE", "SVAEFormat", "SVAEKernels",
+                "SVAE", "SVAEFormat", "SVAEKernels", "SVAEImport",  // SVAEImport: StrictJSON for input lines
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

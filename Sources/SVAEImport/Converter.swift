@@ -203,7 +203,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
 /// The conversion pipeline.
 public enum Converter {
     /// Written to `general.converter`.
-    public static let version = "svae-convert 0.1.0"
+    public static let version = "svae-convert \(SVAEVersion.toolkit)"
 
     /// Converts `inputs` (checkpoint files or folders; several inputs are merged, e.g. shards
     /// given one by one) to the `.svae` file `output`.
