@@ -252,7 +252,7 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         }
         try expectNoOutput(out)
         let line = ConvertError.describe(MappingError.missingTensor(path: src, tensor: "encoder.encoder.layers.0.norm2.bias"))
-        #expect(line == "\(src): missing tensor: tensor encoder.encoder.layers.0.norm2.bias")
+        #expect(line == "\(src): tensor encoder.encoder.layers.0.norm2.bias: expected it, found none")
     }
 
     @Test func missingHeadsNamesTheInput() throws {
