@@ -81,8 +81,9 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
-        // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the executable.
-        .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport"]),
+        // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the
+        // executable, and the built `svae` / `svae-convert` programs run as a user would.
+        .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport", "SVAETokenizer"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAETestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -145,7 +145,7 @@ func parseInputLine(_ bytes: [UInt8], location: String, line: Int, accepted: Set
     }
     var item = InputItem(location: location, line: line)
     guard text.hasPrefix("{") else {
-        guard accepted.contains(.text) else {
+        guard accepted.contains(.text) && !accepted.contains(.vector) else {
             throw InputError(location, "expected a JSON object with a \"vector\" field, found plain text")
         }
         item.text = text

@@ -79,8 +79,8 @@ enum Main {
         case let e as UsageError:
             printErr("svae: error: \(e.description)")
             Foundation.exit(ExitStatus.usage)
-        case is ValidationError, is CleanExit:
-            exit(reportingParseError: error)
+        case _ where error is ValidationError || error is CleanExit || String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
+            exit(reportingParseError: error)  // --help of a subcommand arrives here, from ArgumentParser's help command
         case let e as CustomStringConvertible:  // CLIError, InputError, the library's typed errors
             printErr("svae: error: \(e.description)")
             Foundation.exit(ExitStatus.failure)

@@ -83,8 +83,8 @@ struct Encode: ParsableCommand {
 
             Examples:
               svae encode svae-tiny.svae "Rule used to estimate the integral."
-              svae encode svae-tiny.svae --input models/svae-tiny/samples.txt --json > vectors.jsonl
-              svae encode svae-tiny.svae --input - --split --on-error skip --json < passages.txt
+              svae encode svae-tiny.svae --json --input models/svae-tiny/samples.txt
+              svae encode svae-tiny.svae --split --input models/svae-tiny/heldout.txt
             """)
     @Argument(help: "The .svae model.") var model: String
     @Argument(help: "Texts, one sentence each (or --input).") var texts: [String] = []
@@ -130,8 +130,9 @@ struct Decode: ParsableCommand {
             {"line", "output", "output_ids"} plus the carried fields.
 
             Examples:
-              svae encode svae-tiny.svae --input models/svae-tiny/samples.txt --json | svae decode svae-tiny.svae --input - --json
-              svae decode svae-tiny.svae --input vectors.jsonl --temperature 0.8 --top-p 0.9 --seed 1
+              svae encode svae-tiny.svae --input models/svae-tiny/samples.txt --json \\
+                | svae decode svae-tiny.svae --input - --json
+              svae decode svae-tiny.svae --input vectors.jsonl --temperature 0.8 --seed 1
             """)
     @Argument(help: "The .svae model.") var model: String
     @OptionGroup var inputs: InputOptions
@@ -189,7 +190,8 @@ struct Reconstruct: ParsableCommand {
             Examples:
               svae reconstruct svae-tiny.svae "Rule used to estimate the integral."
               svae reconstruct svae-tiny.svae --input models/svae-tiny/samples.txt
-              svae reconstruct svae-tiny.svae --input models/svae-tiny/heldout-v1.txt --split --json
+              head -n 200 models/svae-tiny/heldout-v1.txt \\
+                | svae reconstruct svae-tiny.svae --input - --split --on-error skip
             """)
     @Argument(help: "The .svae model.") var model: String
     @Argument(help: "Texts, one sentence each (or --input).") var texts: [String] = []
