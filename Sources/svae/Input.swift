@@ -53,6 +53,9 @@ final class LineReader {
 
     deinit { if fd != 0 { close(fd) } }
 
+    /// Whether the next line can be returned without reading (so without waiting on a pipe).
+    var hasBufferedLine: Bool { buffer[start...].contains(0x0A) }
+
     /// The next line's bytes, or nil at the end of the input.
     func next() throws(CLIError) -> [UInt8]? {
         while true {
@@ -329,6 +332,8 @@ struct InputDriver {
             while let bytes = try reader.next() {
                 try add(bytes, location: "\(reader.name):\(reader.lineNumber)", line: reader.lineNumber)
                 progress.update()
+                // From a pipe or a terminal, answer what has arrived before waiting for more.
+                if reader.size == nil && !reader.hasBufferedLine && !pending.isEmpty { try flush() }
             }
         } else {
             guard !texts.isEmpty else { throw UsageError("expected texts or --input FILE (--input - reads standard input)") }

@@ -85,18 +85,17 @@ enum Shipped {
         #expect(reconstructed.contains { $0["exact"] as? Bool == true }, "the shipped model reconstructs some samples exactly")
     }
 
-    @Test func decodeAnswersEachLineBeforeStandardInputEnds() throws {
-        guard Shipped.ready else { return }
-        let enc = try Shipped.svae(["encode", Shipped.model, "Rule used to estimate the integral.", "--json"])
+    /// The first output line of `svae args` fed `input` on a standard input that stays open: it
+    /// only arrives if the command answers each line as it comes, not at the end of the input.
+    static func firstLineWhileInputIsOpen(_ args: [String], _ input: String) throws -> (String, Int32) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Shipped.svae!)
-        p.arguments = ["decode", Shipped.model, "--input", "-"]
+        p.arguments = args
         let inp = Pipe(), out = Pipe()
         p.standardInput = inp
         p.standardOutput = out
         try p.run()
-        inp.fileHandleForWriting.write(Data(enc.stdout.utf8))
-        // stdin stays open: the answer must come from streaming, not from reading to the end.
+        inp.fileHandleForWriting.write(Data(input.utf8))
         var got = Data()
         while !got.contains(0x0A) {
             let d = out.fileHandleForReading.availableData
@@ -105,8 +104,17 @@ enum Shipped {
         }
         try inp.fileHandleForWriting.close()
         p.waitUntilExit()
-        #expect(String(decoding: got, as: UTF8.self) == "Rule used to estimate the integral.\n")
-        #expect(p.terminationStatus == 0)
+        return (String(decoding: got, as: UTF8.self), p.terminationStatus)
+    }
+
+    @Test func encodeAndDecodeAnswerEachLineBeforeStandardInputEnds() throws {
+        guard Shipped.ready else { return }
+        let text = "Rule used to estimate the integral."
+        let enc = try Shipped.svae(["encode", Shipped.model, text, "--json"])
+        let (decoded, s1) = try Self.firstLineWhileInputIsOpen(["decode", Shipped.model, "--input", "-"], enc.stdout)
+        #expect(decoded == text + "\n" && s1 == 0)
+        let (encoded, s2) = try Self.firstLineWhileInputIsOpen(["encode", Shipped.model, "--input", "-", "--json"], text + "\n")
+        #expect(encoded == enc.stdout && s2 == 0)
     }
 
     @Test func noTextsAndNoInputIsAUsageError() throws {
