@@ -49,7 +49,7 @@ func expectParsesOrTypedError(_ name: String, _ body: () throws -> Void) -> Bool
     }
 
     @Test func corporaArePresent() {
-        for h in ["pickle", "zip", "pth", "safetensors"] {
+        for h in ["pickle", "zip", "pth", "safetensors", "json"] {
             #expect(FuzzCorpus.files(h).count >= 3, "tools/fuzz/corpus/\(h) holds too few inputs")
         }
     }
@@ -62,6 +62,14 @@ func expectParsesOrTypedError(_ name: String, _ body: () throws -> Void) -> Bool
                 for p in pids { _ = try? TorchCheckpoint.parseStorage(p, path: name) }
             }
         }
+    }
+
+    @Test func jsonCorpus() {
+        var parsed = 0
+        for (name, bytes) in FuzzCorpus.files("json") {
+            if expectParsesOrTypedError(name, { _ = try StrictJSON.parse(bytes) }) { parsed += 1 }
+        }
+        #expect(parsed > 0, "no input of the JSON corpus parses: the seeds are gone")
     }
 
     @Test func zipCorpus() {
