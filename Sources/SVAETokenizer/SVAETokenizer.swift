@@ -8,7 +8,8 @@
 // - `SentenceSplitter`: the reference `PassageCollate.cut_sentence_func` of SentenceVAE.
 // - `TokenizerBenchmark`: a throughput probe.
 //
-// Layering: this module imports only Foundation and Synchronization; no other svae module.
+// Layering: this module imports Synchronization and SVAEJSON (the strict JSON reader); no
+// Foundation and no other svae module.
 //
 // Decisions, each checked against HF tokenizers 0.23.3 by the goldens
 // (`tools/tokenizer/make_goldens.py`, fixtures in Tests/SVAETokenizerTests/Fixtures):
