@@ -98,12 +98,12 @@ extension BPETokenizer {
     public static func load(_ files: TokenizerFiles) throws(TokenizerError) -> BPETokenizer {
         let config = try files.tokenizerConfig.map { p throws(TokenizerError) in try (p, readJSON(p)) }
         if let t = files.tokenizerJSON {
-            let tokenizer = try inFile(t) { () throws(TokenizerError) in try BPETokenizer(tokenizerJSON: try readFile(t)) }
+            let root = try readJSON(t)
+            let tokenizer = try inFile(t) { () throws(TokenizerError) in try BPETokenizer(tokenizerJSON: root) }
             if let (p, c) = config { try inFile(p) { () throws(TokenizerError) in try checkAgrees(c, with: tokenizer) } }
             return tokenizer
         }
         guard let v = files.vocab, let m = files.merges else { throw .notFound(path: files.all.first ?? "") }
-        let vocabBytes = try readFile(v)
         let mergesBytes = try readFile(m)
         guard let mergesText = String(validating: mergesBytes, as: UTF8.self) else {
             throw .inFile(path: m, .malformedJSON(path: "text", expected: "UTF-8", found: "invalid bytes"))
@@ -165,9 +165,9 @@ extension BPETokenizer {
 
     /// Builds a tokenizer from a `tokenizer.json` file.
     public convenience init(tokenizerPath: String, options: Options? = nil) throws(TokenizerError) {
-        let bytes = try Self.readFile(tokenizerPath)
+        let root = try Self.readJSON(tokenizerPath)
         do {
-            try self.init(tokenizerJSON: bytes, options: options)
+            try self.init(tokenizerJSON: root, options: options)
         } catch {
             throw .inFile(path: tokenizerPath, error)
         }
@@ -181,7 +181,11 @@ extension BPETokenizer {
     /// - Throws: `TokenizerError.unsupported(feature:found:)` naming the first field whose
     ///   value would make ids differ from HF's; `.malformedJSON` for a malformed field.
     public convenience init(tokenizerJSON: [UInt8], options: Options? = nil) throws(TokenizerError) {
-        let root = try Self.parse(tokenizerJSON, path: "tokenizer.json")
+        try self.init(tokenizerJSON: try Self.parse(tokenizerJSON, path: "tokenizer.json"), options: options)
+    }
+
+    /// Builds a tokenizer from a parsed `tokenizer.json` (see `init(tokenizerJSON:options:)`).
+    public convenience init(tokenizerJSON root: JSONValue, options: Options? = nil) throws(TokenizerError) {
         guard let members = root.members else {
             throw .malformedJSON(path: "root", expected: "an object", found: root.kind)
         }
