@@ -91,7 +91,7 @@ let package = Package(
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the executable.
         .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport"]),
         .testTarget(
-            name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAETokenizer", "SVAEJSON", "SVAETestSupport"],
+            name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),
     ]
 )
