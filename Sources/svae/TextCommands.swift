@@ -159,8 +159,11 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let t: BPETokenizer
+        var inputs = inputs
         if let dir = tokenizer {
             t = try Self.load(dir)
+            // With --tokenizer there is no model: the first positional argument is a text.
+            if let first = model { inputs.texts.insert(first, at: 0) }
         } else if let path = model {
             let m = try openModel(path, threads: 1)
             guard let tok = m.tokenizer else { throw CLIError("\(path): expected a tokenizer section, found none") }
