@@ -112,10 +112,10 @@ extension BPETokenizer {
         var options = Options()
         if let s = files.specialTokensMap {
             let map = try readJSON(s)
-            try inFile(s) { () throws(TokenizerError) in try specials.readSpecialTokensMap(map) }
+            try inFile(s) { () throws(TokenizerError) in try specials.readSpecialTokensMap(map, file: s) }
         }
         if let (p, c) = config {
-            try inFile(p) { () throws(TokenizerError) in try specials.readTokenizerConfig(c, options: &options) }
+            try inFile(p) { () throws(TokenizerError) in try specials.readTokenizerConfig(c, file: p, options: &options) }
         }
         let merges = try inFile(m) { () throws(TokenizerError) in try parseMergesText(mergesText) }
         let vocab = try readJSON(v)
@@ -129,7 +129,8 @@ extension BPETokenizer {
             let added = try readJSON(a)
             tokens = try inFile(a) { () throws(TokenizerError) in try specials.readAddedTokensFile(added, tokens: tokens) }
         }
-        let (added, bos) = try inFile(files.tokenizerConfig ?? v) { () throws(TokenizerError) in try specials.resolve(tokens: tokens) }
+        let (all, added, bos) = try inFile(files.tokenizerConfig ?? v) { () throws(TokenizerError) in try specials.resolve(tokens: tokens) }
+        tokens = all
         options.bosID = bos
         return try BPETokenizer(tokens: tokens, merges: merges, addedTokens: added, options: options)
     }
@@ -366,7 +367,9 @@ extension BPETokenizer {
         if config["add_bos_token"] == .bool(true), t.options.bosID == nil {
             throw .unsupported(feature: "add_bos_token", found: "true, while tokenizer.json's post-processor adds no BOS")
         }
-        if let v = config["add_eos_token"], v == .bool(true) { throw .unsupported(feature: "add_eos_token", found: "true") }
+        for key in ["add_eos_token", "clean_up_tokenization_spaces", "split_special_tokens", "do_lower_case"] where config[key] == .bool(true) {
+            throw .unsupported(feature: key, found: "true")
+        }
     }
 
     // MARK: helpers

@@ -24,11 +24,11 @@ struct SpecialTokenSet {
     static let tokenNames: Set = ["bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"]
 
     /// special_tokens_map.json: `{"bos_token": "…" or {AddedToken}, …, "additional_special_tokens": [...]}`.
-    mutating func readSpecialTokensMap(_ map: JSONValue) throws(TokenizerError) {
+    mutating func readSpecialTokensMap(_ map: JSONValue, file: String) throws(TokenizerError) {
         guard let members = map.members else { throw .malformedJSON(path: "root", expected: "an object", found: map.kind) }
         for (k, v) in members {
             if Self.tokenNames.contains(k) || k == "additional_special_tokens" {
-                try addNamed(k, v, file: "special_tokens_map.json")
+                try addNamed(k, v, file: file)
             } else {
                 throw .unsupported(feature: k, found: BPETokenizer.brief(v))
             }
@@ -36,7 +36,7 @@ struct SpecialTokenSet {
     }
 
     /// tokenizer_config.json (see the file comment of BPETokenizer+Loading.swift).
-    mutating func readTokenizerConfig(_ config: JSONValue, options: inout BPETokenizer.Options) throws(TokenizerError) {
+    mutating func readTokenizerConfig(_ config: JSONValue, file: String, options: inout BPETokenizer.Options) throws(TokenizerError) {
         guard let members = config.members else { throw .malformedJSON(path: "root", expected: "an object", found: config.kind) }
         // Keys that change nothing for encode/decode of one text.
         let inert: Set = ["model_max_length", "name_or_path", "special_tokens_map_file", "padding_side", "truncation_side",
@@ -49,7 +49,7 @@ struct SpecialTokenSet {
             switch k {
             case _ where inert.contains(k): continue
             case _ where Self.tokenNames.contains(k), "additional_special_tokens":
-                try addNamed(k, v, file: "tokenizer_config.json")
+                try addNamed(k, v, file: file)
             case "add_bos_token": addBOS = try bool()
             case "add_prefix_space": options.addPrefixSpace = try bool()
             case "add_eos_token", "split_special_tokens", "do_lower_case", "clean_up_tokenization_spaces":
@@ -104,10 +104,10 @@ struct SpecialTokenSet {
         return out
     }
 
-    /// The added tokens to register and the BOS id to prepend.
-    func resolve(tokens: [String]) throws(TokenizerError) -> ([AddedToken], Int32?) {
-        let all = try Self.extend(tokens, with: withIDs)
-        guard all.count == tokens.count else { throw .missingID(id: tokens.count, largestID: all.count - 1) }
+    /// The token table extended by the added tokens past vocab.json (transformers appends
+    /// them), the added tokens to register and the BOS id to prepend.
+    func resolve(tokens vocab: [String]) throws(TokenizerError) -> ([String], [AddedToken], Int32?) {
+        let tokens = try Self.extend(vocab, with: withIDs)
         var added = withIDs.map(\.token)
         for n in named {
             guard tokens.contains(n.token.content) else {
@@ -131,7 +131,7 @@ struct SpecialTokenSet {
         if let u = unknown, tokens.contains(u), let missing = (0...255).first(where: { !tokens.contains(ByteLevel.string(forByte: UInt8($0))) }) {
             throw .unsupported(feature: "unk_token", found: "\(u.debugDescription) with byte \(missing) missing from vocab.json (GPT2Tokenizer and GPT2TokenizerFast differ)")
         }
-        return (added, bos)
+        return (tokens, added, bos)
     }
 
     /// A named special token: a string (transformers: special, not normalized, no stripping)

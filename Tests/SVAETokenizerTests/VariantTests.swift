@@ -87,4 +87,45 @@ import Testing
         #expect(try BPETokenizer.load(vocab.path).tokens == ["a"])
         #expect(try BPETokenizer.load(dir.path).tokens == ["a"])
     }
+
+    /// transformers' files beside vocab.json + merges.txt: reproduced, or refused naming the key.
+    @Test func transformersFilesAreReproducedOrRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("svae-tf-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"a": 0, "b": 1, "ab": 2, "</s>": 3}"#.write(toFile: dir + "/vocab.json", atomically: true, encoding: .utf8)
+        try "#version: 0.2\na b\n".write(toFile: dir + "/merges.txt", atomically: true, encoding: .utf8)
+        func load(config: String, map: String? = nil) throws -> BPETokenizer {
+            try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+            try? FileManager.default.removeItem(atPath: dir + "/special_tokens_map.json")
+            if let map { try map.write(toFile: dir + "/special_tokens_map.json", atomically: true, encoding: .utf8) }
+            return try BPETokenizer.load(dir)
+        }
+        let ok = try load(config: #"{"add_bos_token": true, "bos_token": "</s>", "add_prefix_space": true, "errors": "replace", "added_tokens_decoder": {"4": {"content": "<new>", "special": true, "lstrip": false, "rstrip": true, "normalized": false, "single_word": false}}}"#)
+        #expect(ok.options.bosID == 3 && ok.options.addPrefixSpace && ok.tokens.count == 5)
+        #expect(ok.encode("ab<new> ab") == [3, 2, 4, 2])
+        #expect(try load(config: "{}").options.bosID == nil)
+        let refusals: [(String, String?, String)] = [
+            (#"{"add_eos_token": true}"#, nil, "add_eos_token"),
+            (#"{"tokenizer_class": "RobertaTokenizer"}"#, nil, "tokenizer_class"),
+            (#"{"add_bos_token": true}"#, nil, "add_bos_token"),
+            (#"{"bos_token": "<x>"}"#, nil, "bos_token"),
+            (#"{"bos_token": "a"}"#, #"{"bos_token": "</s>"}"#, "bos_token"),
+            (#"{"clean_up_tokenization_spaces": true}"#, nil, "clean_up_tokenization_spaces"),
+            (#"{"some_new_key": 1}"#, nil, "some_new_key"),
+            (#"{}"#, #"{"mask_token": "a", "strange": "b"}"#, "strange"),
+        ]
+        for (config, map, field) in refusals {
+            do {
+                _ = try load(config: config, map: map)
+                Issue.record("\(config) \(map ?? ""): loaded, expected a refusal naming \(field)")
+            } catch {
+                guard let e = error as? TokenizerError, case let .inFile(path, .unsupported(feature, _)) = e else {
+                    Issue.record("\(config): expected an unsupported-feature error, got \(error)")
+                    continue
+                }
+                #expect(feature == field && path.hasPrefix(dir + "/"), "\(error)")
+            }
+        }
+    }
 }
