@@ -11,8 +11,8 @@
 //                   use_regex true), alone or as the only step of a Sequence; normalizer
 //                   null; added_tokens with every AddedToken option; post_processor null,
 //                   ByteLevel, or TemplateProcessing whose single template is `$A` or one
-//                   special token then `$A` (that token's id becomes the BOS); decoder null
-//                   or ByteLevel; truncation and padding null.
+//                   special token then `$A` (that token's id becomes the BOS); decoder
+//                   ByteLevel; truncation and padding null.
 //   vocab.json + merges.txt (transformers' GPT2Tokenizer): tokenizer_config.json's
 //                   add_bos_token (BOS = bos_token's id), add_prefix_space, the special
 //                   tokens it and special_tokens_map.json name (strings or AddedToken
@@ -196,9 +196,9 @@ extension BPETokenizer {
         for key in ["truncation", "padding", "normalizer"] {
             if let v = root[key], v != .null { throw .unsupported(feature: key, found: Self.brief(v)) }
         }
-        if let d = root["decoder"], d != .null {
-            guard d["type"] == .string("ByteLevel") else { throw .unsupported(feature: "decoder", found: Self.brief(d)) }
-        }
+        // Decoding: ByteLevel only (without a decoder HF joins the raw token strings with spaces).
+        let decoder = root["decoder"] ?? .null
+        guard decoder["type"] == .string("ByteLevel") else { throw .unsupported(feature: "decoder", found: Self.brief(decoder)) }
         guard let model = root["model"], model.members != nil else {
             throw .malformedJSON(path: "model", expected: "an object", found: root["model"]?.kind ?? "nothing")
         }

@@ -348,6 +348,7 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         let json = """
         {"version": "1.0", "added_tokens": [{"id": 2, "content": "</s>", "special": true}, {"id": 12, "content": "<mask>", "special": true}],
          "normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
          "model": {"type": "BPE", "vocab": \(vocabJSON()), "merges": [\(merges.joined(separator: ", "))]}}
         """
         try json.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)

@@ -295,6 +295,7 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
             var root: [String: Any] = [
                 "normalizer": NSNull(),
                 "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
+                "decoder": ["type": "ByteLevel"],
                 "added_tokens": [] as [Any],
                 "model": ["type": "BPE", "vocab": ["a": 0, "b": 1, "ab": 2], "merges": [["a", "b"]]],
             ]

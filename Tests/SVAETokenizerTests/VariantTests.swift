@@ -9,6 +9,7 @@ import Testing
         var name: String
         var ids: [[Int32]]?
         var refused: String?
+        var decoded: [String]?
     }
 
     static func load() throws -> (texts: [String], variants: [Variant]) {
@@ -16,7 +17,7 @@ import Testing
         let texts = try #require(lines.first?["texts"] as? [String])
         let variants = lines.dropFirst().map { l in
             Variant(name: l["variant"] as? String ?? "", ids: (l["ids"] as? [Any]).map { $0.map(Fixtures.ints) },
-                    refused: l["refused"] as? String)
+                    refused: l["refused"] as? String, decoded: l["decoded"] as? [String])
         }
         return (texts, variants)
     }
@@ -48,8 +49,10 @@ import Testing
                 let t = try BPETokenizer.load(path)
                 let ids = try #require(v.ids)
                 #expect(ids.count == texts.count)
-                for (text, expected) in zip(texts, ids) {
+                let decoded = try #require(v.decoded)
+                for (k, (text, expected)) in zip(texts, ids).enumerated() {
                     #expect(t.encode(text) == expected, "\(v.name): \(text.debugDescription)")
+                    #expect(try t.decode(expected) == decoded[k], "\(v.name): decode of \(text.debugDescription)")
                 }
             }
         }
