@@ -77,9 +77,10 @@ func convertOPT(_ name: String, type: SVAEFormat.ElementType = .f32) throws -> (
         #expect(try run(5) == a)
         #expect(try (0..<6).map { try run(UInt64(50 + $0)) }.contains { $0 != a })
         // The position table (32) ends a long generation.
+        // (Seeded sampling: the same tokens every run, and this seed draws no EOS.)
         let long = try s.generate(prompt: g.prompt, options: GenerationOptions(maxTokens: 1000, sampler: Sampler(temperature: 3, seed: 1)))
-        #expect(long.stopReason == .contextFull || long.stopReason == .eos)
-        #expect(s.positions <= 32)
+        #expect(long.stopReason == .contextFull, "\(long.stopReason) after \(long.ids)")
+        #expect(s.positions == 32 && long.ids.count == 32 - g.prompt.count + 1 && !long.ids.contains(2))
         let stopped = try s.generate(prompt: g.prompt, onToken: { _ in false })
         #expect(stopped.ids.count == 1 && stopped.stopReason == .callback)
     }

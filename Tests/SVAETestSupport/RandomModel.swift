@@ -98,3 +98,44 @@ public func makeRandomModel(withTokenizer: Bool = true, architecture: String = "
     return path
 }
 
+
+/// The path of executable product `name` (`svae`, `svae-convert`) built with this test bundle:
+/// it sits in the same build products directory as the test executable, whatever the
+/// configuration (`-c release`) or `--scratch-path`. Throws when it is not there (no skip).
+public func builtProduct(_ name: String) throws -> String {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    // macOS runs tests from PRODUCTS/NAME.xctest/Contents/MacOS/NAME.
+    while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+    let path = dir.appendingPathComponent(name).path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw SupportError("\(name) is not in the build products directory \(dir.path) (swift test builds it with the tests)")
+    }
+    return path
+}
+
+/// Runs `tool` with `args`; returns its exit status, standard output and standard error.
+public func runTool(_ tool: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = args
+    // stderr goes to a file, so the child can never block on a full pipe we are not reading.
+    let errPath = NSTemporaryDirectory() + "svae-tool-\(UUID().uuidString).err"
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errPath) }
+    let out = Pipe(), err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    try err.close()
+    let e = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// A test-support failure (a missing build product), described in plain words.
+public struct SupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
