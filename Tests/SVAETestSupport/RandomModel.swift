@@ -29,7 +29,10 @@ public let echoSentence = (text: "the end", tokens: ["the", "Ġ", "e", "n", "d"]
 /// sublayer's output projection is zero, so the state is the layer-normed token embedding plus
 /// position; token k of the chain BOS, "the", "Ġ", "e", "n", "d" embeds as 100 on axis k, and the
 /// LM head maps axis k to the next token of the chain (the last to EOS).
-public func makeRandomModel(withTokenizer: Bool = true, architecture: String = "svae", echo: Bool = false) throws -> String {
+///
+/// `tokenizer` replaces the byte-level table (then `vocab` must be at least its token count).
+public func makeRandomModel(withTokenizer: Bool = true, architecture: String = "svae", echo: Bool = false,
+                            tokenizer: TokenizerData? = nil, vocab: Int = 288) throws -> String {
     let specials = ["<s>", "<pad>", "</s>", "<unk>"]
     var tokens = specials + byteLevelTokens()
     tokens += ["th", "the"]
@@ -41,13 +44,13 @@ public func makeRandomModel(withTokenizer: Bool = true, architecture: String = "
     m["general.architecture"] = .string(architecture)
     if architecture == "opt" {
         for (k, v) in [("hidden_size", 32), ("embed_dim", 32), ("num_heads", 2), ("ffn_size", 64), ("layers", 2),
-                       ("vocab_size", 288), ("max_positions", 64)] {
+                       ("vocab_size", vocab), ("max_positions", 64)] {
             m["opt." + k] = .u32(UInt32(v))
         }
         m["opt.norm_before"] = .bool(true)
     } else {
         for (k, v) in [("hidden_size", 32), ("embed_dim", 32), ("num_heads", 2), ("ffn_size", 64), ("encoder_layers", 1),
-                       ("decoder_layers", 1), ("vocab_size", 288), ("max_seq_len", 24)] {
+                       ("decoder_layers", 1), ("vocab_size", vocab), ("max_seq_len", 24)] {
             m["svae." + k] = .u32(UInt32(v))
         }
         m["svae.learnable_add"] = .bool(true)
@@ -65,7 +68,7 @@ public func makeRandomModel(withTokenizer: Bool = true, architecture: String = "
     let dir = NSTemporaryDirectory() + "svae-api-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let path = dir + "/random.svae"
-    let w = try SVAEWriter(path: path, metadata: m, tokenizer: withTokenizer ? tok : nil, tensors: plans)
+    let w = try SVAEWriter(path: path, metadata: m, tokenizer: withTokenizer ? tokenizer ?? tok : nil, tensors: plans)
     var state: UInt64 = 12345
     for p in plans {
         let n = p.shape.reduce(1, *)
