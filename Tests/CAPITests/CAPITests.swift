@@ -97,16 +97,8 @@ let headerPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
     .deletingLastPathComponent().appendingPathComponent("Sources/CSVAEAPI/include/svae.h").path
 
 func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardError = pipe
-    p.standardOutput = pipe
-    try p.run()
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    let r = try BuiltTools.run(tool, args)
+    return (r.status, r.stdout + r.stderr)
 }
 
 @Suite struct CAPIHeaderTests {

@@ -88,7 +88,7 @@ import SVAETestSupport
     @Test func benchOPTRunsOnAnOPTFile() throws {
         let path = try makeRandomModel(architecture: "opt")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let r = try runTool(try builtProduct("svae"), ["bench", "opt", path, "--prompt", "5", "--new", "3", "--repetitions", "1", "--json"])
+        let r = try BuiltTools.run(try #require(BuiltTools.path("svae"), "svae is not in \(BuiltTools.productsDirectory.path)"), ["bench", "opt", path, "--prompt", "5", "--new", "3", "--repetitions", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let o = try #require(lastJSONObject(r.stdout), "no JSON in: \(r.stdout)")
         #expect(o["prompt_tokens"] as? Int == 5 && o["new_tokens"] as? Int == 3 && o["repetitions"] as? Int == 1)

@@ -411,7 +411,8 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
 /// stale binary from another configuration); the suite fails, not skips, when it is missing.
 @Suite struct ConvertCLITests {
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try runTool(try builtProduct("svae-convert"), args)
+        let r = try BuiltTools.run(try #require(BuiltTools.path("svae-convert"), "svae-convert is not in \(BuiltTools.productsDirectory.path)"), args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     @Test func convertsAndSummarizes() throws {
