@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 import SVAEFormat
+import SVAETestSupport
 @testable import SVAEImport
 import SVAEJSON
 import SVAETokenizer
@@ -101,14 +102,14 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
                 #expect(got.map(\.bitPattern) == source.map(\.bitPattern), "\(fixture) \(t.name) exact")
                 continue
             }
-            var worst: (excess: Float, index: Int) = (0, -1)
-            for i in 0..<source.count {
+            try #require(got.count == source.count, "\(fixture) \(t.name): \(got.count) values decoded, \(source.count) in the source")
+            // The first element outside its bound; a NaN (decoded or in the source) is outside every bound.
+            let bad = source.indices.first { i in
                 let blk = (i / 32) * 32
-                let amax = source[blk..<Swift.min(blk + 32, source.count)].map(abs).max()!
-                let excess = abs(got[i] - source[i]) - errorBound(t.type, amax: amax, x: source[i])
-                if excess > worst.excess { worst = (excess, i) }
+                let amax = source[blk..<Swift.min(blk + 32, source.count)].reduce(Float(0)) { Swift.max($0, abs($1)) }
+                return exceeds(abs(got[i] - source[i]), errorBound(t.type, amax: amax, x: source[i]))
             }
-            #expect(worst.index == -1, "\(fixture) \(t.name) \(t.type): element \(worst.index) exceeds the bound by \(worst.excess)")
+            #expect(bad == nil, "\(fixture) \(t.name) \(t.type): element \(bad ?? -1) = \(bad.map { got[$0] } ?? 0), source \(bad.map { source[$0] } ?? 0)")
         }
     }
 
@@ -422,25 +423,12 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
     }
 }
 
-/// The CLI binary next to the test bundle's build products, if it was built (`swift build`).
-let cliPath: String = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/svae-convert").path
-}()
-
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: cliPath), "needs .build/debug/svae-convert"))
-struct ConvertCLITests {
+/// svae-convert as built with this test bundle (same build products directory, so never a
+/// stale binary from another configuration); the suite fails, not skips, when it is missing.
+@Suite struct ConvertCLITests {
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: cliPath)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try BuiltTools.run(try #require(BuiltTools.path("svae-convert"), "svae-convert is not in \(BuiltTools.productsDirectory.path)"), args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     @Test func convertsAndSummarizes() throws {

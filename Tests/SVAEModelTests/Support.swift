@@ -83,13 +83,3 @@ func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementT
     return out
 }
 
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
-}
-
-func cosine(_ a: [Float], _ b: [Float]) -> Float {
-    var dot: Float = 0, na: Float = 0, nb: Float = 0
-    for (x, y) in zip(a, b) { dot += x * y; na += x * x; nb += y * y }
-    return dot / (na.squareRoot() * nb.squareRoot())
-}
