@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels", "SVAETestSupport"]),
         .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer", "SVAETestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
+            name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),

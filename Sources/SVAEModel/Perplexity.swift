@@ -186,10 +186,11 @@ final class UnitRunner {
     private var unit: [[Int32]] = []
     private var memories: [[Float]] = []
     /// OPT: tokens per chunk (logits [chunk, V] at a time through the KV cache).
-    static let optChunk = 64
+    let optChunk: Int
 
-    init(_ model: ScoredModel, context: KernelContext, attention: PrefillAttention?) {
+    init(_ model: ScoredModel, context: KernelContext, attention: PrefillAttention?, optChunk: Int) {
         self.model = model
+        self.optChunk = optChunk
         self.context = context
         self.attention = attention
         switch model {
@@ -222,7 +223,7 @@ final class UnitRunner {
             }
             self.unit = [ids]
             opt!.reset()
-            return (ids.count + Self.optChunk - 1) / Self.optChunk
+            return (ids.count + optChunk - 1) / optChunk
         }
     }
 
@@ -238,7 +239,7 @@ final class UnitRunner {
                     Array(s.dropFirst()) + [m.vae.config.eos])
         case .opt:
             let ids = unit[0]
-            let lo = k * Self.optChunk, hi = min(lo + Self.optChunk, ids.count)
+            let lo = k * optChunk, hi = min(lo + optChunk, ids.count)
             let logits = try opt!.feed(Array(ids[lo..<hi]), allLogits: true)
             return (logits, Array(ids[(lo + 1)..<min(hi + 1, ids.count)]))
         }
@@ -271,9 +272,13 @@ public final class PerplexityScorer {
     /// - Parameters:
     ///   - attention: SLLM prefill attention (nil: each file's own `llm.prefill_attention`).
     ///   - context / referenceContext: kernel contexts of the two models (may be the same).
-    /// - Throws: `.badOption` when the reference has another architecture or vocabulary.
+    ///   - optChunk: OPT files, tokens fed per chunk (logits [optChunk, V] at a time); the
+    ///     result does not depend on it beyond float rounding.
+    /// - Throws: `.badOption` when the reference has another architecture or vocabulary, or
+    ///   `optChunk` < 1.
     public init(model: ScoredModel, reference: ScoredModel? = nil, attention: PrefillAttention? = nil,
-                context: KernelContext, referenceContext: KernelContext? = nil) throws(ModelError) {
+                context: KernelContext, referenceContext: KernelContext? = nil, optChunk: Int = 64) throws(ModelError) {
+        guard optChunk >= 1 else { throw .badOption(name: "optChunk", expected: "≥ 1", found: "\(optChunk)") }
         if let r = reference {
             guard r.architecture == model.architecture else {
                 throw .badOption(name: "reference", expected: "architecture \(model.architecture)", found: r.architecture)
@@ -284,8 +289,8 @@ public final class PerplexityScorer {
         }
         self.model = model
         self.reference = reference
-        runner = UnitRunner(model, context: context, attention: attention)
-        referenceRunner = reference.map { UnitRunner($0, context: referenceContext ?? context, attention: attention) }
+        runner = UnitRunner(model, context: context, attention: attention, optChunk: optChunk)
+        referenceRunner = reference.map { UnitRunner($0, context: referenceContext ?? context, attention: attention, optChunk: optChunk) }
         exps = reference == nil ? [] : [Double](repeating: 0, count: model.vocab)
         stats.hasReference = reference != nil
     }
