@@ -23,7 +23,26 @@ public final class PerplexityEvaluator {
     ///     conversion of the same checkpoint), run in lockstep.
     ///   - attention: SLLM prefill attention; nil = the file's `llm.prefill_attention`.
     ///   - threads: worker threads of each model's kernel context (default: the model's option).
-    public init(model: Model, reference: Model? = nil, attention: PrefillAttention? = nil, threads: Int? = nil) throws(SVAEError) {
+    public convenience init(model: Model, reference: Model? = nil, attention: PrefillAttention? = nil, threads: Int? = nil) throws(SVAEError) {
+        let n = threads ?? model.options.threads
+        let ctx: KernelContext, rctx: KernelContext?
+        do throws(KernelError) {
+            ctx = try KernelContext(threads: n)
+            rctx = reference == nil ? nil : try KernelContext(threads: n)
+        } catch {
+            throw .kernel(error)
+        }
+        try self.init(model: model, context: ctx, reference: reference, referenceContext: rctx, attention: attention)
+    }
+
+    /// An evaluator running on the kernel contexts (threads, scratch) of existing sessions, e.g.
+    /// the C API's contexts. The sessions must not be used elsewhere while it runs.
+    public convenience init(session: Session, reference: Session? = nil, attention: PrefillAttention? = nil) throws(SVAEError) {
+        try self.init(model: session.model, context: session.context, reference: reference?.model, referenceContext: reference?.context,
+                      attention: attention)
+    }
+
+    init(model: Model, context: KernelContext, reference: Model?, referenceContext: KernelContext?, attention: PrefillAttention?) throws(SVAEError) {
         self.model = model
         self.reference = reference
         tokenizer = try model.requireTokenizer()
@@ -45,16 +64,8 @@ public final class PerplexityEvaluator {
             splitter = nil
             self.attention = nil
         }
-        let n = threads ?? model.options.threads
-        let ctx: KernelContext, rctx: KernelContext?
-        do throws(KernelError) {
-            ctx = try KernelContext(threads: n)
-            rctx = reference == nil ? nil : try KernelContext(threads: n)
-        } catch {
-            throw .kernel(error)
-        }
         do throws(ModelError) {
-            scorer = try PerplexityScorer(model: m, reference: r, attention: self.attention, context: ctx, referenceContext: rctx)
+            scorer = try PerplexityScorer(model: m, reference: r, attention: self.attention, context: context, referenceContext: referenceContext)
         } catch {
             throw .model(error)
         }
