@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEModel", "SVAEFormat", "SVAEImport", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the executable.
         .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport"]),
