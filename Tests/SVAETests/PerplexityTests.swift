@@ -4,6 +4,7 @@ import SVAEFormat
 import SVAEImport
 import SVAEModel
 import SVAETestSupport
+import SVAETokenizer
 import Testing
 
 /// The repository root (models/ and docs/ live there).
@@ -58,5 +59,30 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(throws: SVAEError.self) { try PerplexityEvaluator(model: f32, reference: random) }
         // No tokenizer: text is refused.
         #expect(throws: SVAEError.self) { try PerplexityEvaluator(model: try Model(path: try makeRandomModel(withTokenizer: false))) }
+    }
+
+    /// SLLM lines are passages: n sentences give n stop decisions and the tokens (+ EOS) of the
+    /// n − 1 later sentences; both prefill modes score the same targets. OPT: n − 1 targets.
+    @Test func sllmAndOPTUnits() throws {
+        let sllm = try Model(path: try makeRandomModel(architecture: "sllm"))
+        let tok = try #require(sllm.tokenizer)
+        let line = "the cat. the dog, then x! end"
+        let sentences = SentenceSplitter(maxSentences: 64).split(line)
+        #expect(sentences.count == 4)
+        var stats: [PerplexityStats] = []
+        for mode in [PrefillAttention.bidirectional, .causal] {
+            let e = try PerplexityEvaluator(model: sllm, attention: mode, threads: 1)
+            #expect(e.attention == mode)
+            try e.add(line: line)
+            try e.add(line: "one sentence only.")
+            stats.append(e.stats)
+        }
+        let targets = sentences.dropFirst().reduce(0) { $0 + tok.encode($1).count }
+        for s in stats { #expect(s.units == 2 && s.tokens == targets && s.stopDecisions == 5) }
+        #expect(stats[0].sumCE != stats[1].sumCE)
+        let opt = try Model(path: try makeRandomModel(architecture: "opt"))
+        let e = try PerplexityEvaluator(model: opt, threads: 1)
+        try e.add(line: "the cat sat")
+        #expect(e.stats.tokens == (try opt.tokenize("the cat sat")).count - 1 && e.attention == nil && e.stats.stopDecisions == 0)
     }
 }
