@@ -19,7 +19,8 @@ order, each as its own process so one's memory never counts in another's:
   6. `svae bench sizes` and `svae bench kernels`;
   7. svae-convert's peak memory and time on the SVAE-768-H4 checkpoint of step 2 (`/usr/bin/time -v`);
   8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/);
-  9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py);
+  9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
+     perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
 then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
 the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
 the only part not regenerated). --quick runs fewer repetitions (for trying the script).
@@ -222,6 +223,8 @@ def main():
     recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
                  "--bin-dir", os.path.dirname(SVAE)]
     recon = run(recon_cmd)
+    ppl_cmd = [py, os.path.join(HERE, "perplexity.py"), os.path.join(ROOT, "models", "svae-tiny"), "--bin-dir", os.path.dirname(SVAE)]
+    ppl = run(ppl_cmd)
 
     with open(peers_md) as f:
         peers = f.read()
@@ -234,7 +237,8 @@ def main():
              gen_table=gen_table, all_cmd=rel(all_cmd), all_out=all_out, sizes_cmd=rel(sizes_cmd), sizes_out=sizes_out,
              kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
              conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
-             ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon)
+             ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
+             ppl_cmd=rel(ppl_cmd), ppl=ppl)
     with open(os.path.join(args.work, "benchmarks.json"), "w") as f:
         json.dump(v, f, indent=1)
     write(v, args.out)
@@ -290,6 +294,12 @@ def write(v, out):
         f"`(cd tools/tokenizer/bench && swift build -c release) && {v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
         "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
         f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
+        *([] if "ppl" not in v else [
+            "## Shipped model `models/svae-tiny`: perplexity, KL divergence from f32, `svae perplexity` throughput", "",
+            f"`{v['ppl_cmd']}` (`models/svae-tiny/heldout-v1.txt`: 1 000 sentences kept out of training; lines over "
+            "max_seq_len = 32 tokens left out with `--on-error skip`; teacher-forced, token-weighted, docs/perplexity.md; "
+            "KLD = KL(P_f32 ‖ P_type) per target token, quantiles from the bounded-memory histogram; tokens/s = target "
+            "tokens per second of a run without --reference, median (min–max) of 3)", "", v['ppl'].strip(), ""]),
         analysis.strip(), "",
     ]
     with open(out, "w") as f:
