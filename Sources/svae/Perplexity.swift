@@ -68,18 +68,24 @@ struct Perplexity: ParsableCommand {
         let progress = isatty(2) != 0 && input != "-"
         var skipped = 0, lastDraw = 0.0
         let t0 = Date()
-        while let line = try lines.next() {
+        /// A bad line: the error (stop), or a note on stderr and a count (skip).
+        func bad(_ message: String) throws {
+            if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            guard onError == "skip" else { throw CLIError(message) }
+            skipped += 1
+            FileHandle.standardError.write(Data("svae: skipped: \(message)\n".utf8))
+        }
+        while true {
+            let next: String?
+            do { next = try lines.next() } catch let e as CLIError {
+                try bad(e.description)  // invalid UTF-8
+                continue
+            }
+            guard let line = next else { break }
             do throws(SVAEError) {
                 for e in evaluators { try e.add(line: line) }
             } catch {
-                let message = "\(lines.name):\(lines.number): \(error.description)"
-                guard onError == "skip" else {
-                    if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                    throw CLIError(message)
-                }
-                skipped += 1
-                if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                FileHandle.standardError.write(Data("svae: skipped: \(message)\n".utf8))
+                try bad("\(lines.name):\(lines.number): \(error.description)")
             }
             let now = Date().timeIntervalSince(t0)
             if progress && now - lastDraw >= 0.2 {
@@ -186,16 +192,17 @@ final class TextLines {
 
     func next() throws -> String? {
         while true {
+            // The line is consumed before it is checked: after a bad line, the next call goes on.
             if let nl = buffer[start...].firstIndex(of: 0x0A) {
-                let line = try text(buffer[start..<nl])
+                let bytes = buffer[start..<nl]
                 start = nl + 1
-                return line
+                return try text(bytes)
             }
             if atEnd {
                 guard start < buffer.count else { return nil }
-                let line = try text(buffer[start...])
+                let bytes = buffer[start...]
                 start = buffer.count
-                return line
+                return try text(bytes)
             }
             buffer.removeSubrange(0..<start)
             start = 0
