@@ -152,7 +152,7 @@ struct Perplexity: ParsableCommand {
         for e in evaluators {
             let s = e.stats
             let mode = e.attention.map { " [prefill \($0.rawValue)\($0 == m.sentenceLLM?.config.prefill ? ", the file's mode" : "")]" } ?? ""
-            print(String(format: "%@%@: %d tokens, mean CE %.6f, PPL %.4f, accuracy %.2f%%", e.attention == nil ? "scores" : "sllm", mode,
+            print(String(format: "%@%@: %d tokens, mean CE %.6f, PPL %.4f, accuracy %.2f%%", m.architecture, mode,
                          s.tokens, s.meanCE, s.perplexity, 100 * s.accuracy))
             if e.attention != nil {
                 print(String(format: "  stop head: %d/%d correct (%.2f%%)", s.stopCorrect, s.stopDecisions, 100 * s.stopAccuracy))
