@@ -23,8 +23,8 @@ struct Perplexity: ParsableCommand {
             p99, max), top-1 agreement and PPL ratio.
 
             Examples:
-              svae perplexity models/svae-tiny/svae-tiny.svae --input models/svae-tiny/heldout.txt
-              svae perplexity q4.svae --reference f32.svae --input heldout.txt --json
+              svae perplexity svae-tiny.svae --input models/svae-tiny/heldout.txt
+              svae perplexity svae-tiny-q4.svae --reference svae-tiny-f32.svae --input models/svae-tiny/heldout.txt --json
               cat passages.txt | svae perplexity sllm.svae --input - --attention causal
             """)
 
