@@ -36,23 +36,22 @@ struct Perplexity: ParsableCommand {
     @Option(help: ArgumentHelp("Reference model for KL divergence, top-1 agreement and PPL ratio.", valueName: "file")) var reference: String?
     @Option(help: "Worker threads per model (default: physical cores).") var threads: Int?
     @Option(name: .customLong("on-error"), help: ArgumentHelp(
-        "stop: a line the model cannot take (too long, too many sentences) ends the run (exit 1). skip: it is left out, reported on stderr and counted; exit 3.",
+        "stop: a bad line (invalid UTF-8, a sentence over max_seq_len, more sentences than the SLLM's positions) ends the run (exit 1). skip: it is left out, reported on stderr and counted; exit 3.",
         valueName: "stop|skip"))
-    var onError: String = "stop"
+    var onError: OnError = .stop
 
     func validate() throws {
         if let a = attention, PrefillAttention(rawValue: a) == nil {
             throw ValidationError("--attention \(a): expected bidirectional or causal")
         }
         if let t = threads, t < 1 || t > 256 { throw ValidationError("--threads \(t): expected 1 to 256") }
-        guard onError == "stop" || onError == "skip" else { throw ValidationError("--on-error \(onError): expected stop or skip") }
     }
 
     func run() throws {
         let m = try openModel(model, threads: threads)
         let ref = try reference.map { try openModel($0, threads: threads) }
         if attention != nil && m.architecture != "sllm" {
-            throw CLIError("--attention: expected an sllm model, found architecture \(m.architecture) in \(model)")
+            throw UsageError("--attention: expected an sllm model, found architecture \(m.architecture) in \(model)")
         }
         // SLLM files without --attention: both modes, the file's own first.
         var modes: [PrefillAttention?] = [nil]
@@ -64,45 +63,37 @@ struct Perplexity: ParsableCommand {
         let evaluators = try modes.map { mode in
             try cli { () throws(SVAEError) in try PerplexityEvaluator(model: m, reference: ref, attention: mode, threads: threads) }
         }
-        let lines = try TextLines(path: input)
-        let progress = isatty(2) != 0 && input != "-"
-        var skipped = 0, lastDraw = 0.0
+        let reader = try LineReader(path: input)
+        let progress = Progress(reader: reader)
+        var skipped = 0
         let t0 = Date()
         /// A bad line: the error (stop), or a note on stderr and a count (skip).
         func bad(_ message: String) throws {
-            if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            guard onError == "skip" else { throw CLIError(message) }
+            progress.clear()
+            guard onError == .skip else { throw CLIError(message) }
             skipped += 1
-            FileHandle.standardError.write(Data("svae: skipped: \(message)\n".utf8))
+            printErr("svae: skipped: \(message)")
         }
-        while true {
-            let next: String?
-            do { next = try lines.next() } catch let e as CLIError {
-                try bad(e.description)  // invalid UTF-8
+        while let bytes = try reader.next() {
+            let location = "\(reader.name):\(reader.lineNumber)"
+            guard let line = String(validating: bytes, as: UTF8.self) else {
+                try bad("\(location): expected UTF-8 text, found an invalid byte at byte \(firstInvalidUTF8(bytes) + 1) of the line")
                 continue
             }
-            guard let line = next else { break }
             do throws(SVAEError) {
                 for e in evaluators { try e.add(line: line) }
             } catch {
-                try bad("\(lines.name):\(lines.number): \(error.description)")
+                try bad("\(location): \(error.description)")
             }
-            let now = Date().timeIntervalSince(t0)
-            if progress && now - lastDraw >= 0.2 {
-                lastDraw = now
-                let s = evaluators[0].stats
-                let line = String(format: "\rline %d, %d tokens, PPL %.4f, %.0f tokens/s\u{1B}[K", lines.number, s.tokens, s.perplexity,
-                                  Double(s.tokens * evaluators.count) / max(now, 1e-9))
-                FileHandle.standardError.write(Data(line.utf8))
-            }
+            progress.update()
         }
-        if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        progress.clear()
         let seconds = Date().timeIntervalSince(t0)
         let tokensScored = evaluators.reduce(0) { $0 + $1.stats.tokens }
-        report(evaluators, lines: lines.number, skipped: skipped, seconds: seconds, tokensScored: tokensScored)
+        report(evaluators, lines: reader.lineNumber, skipped: skipped, seconds: seconds, tokensScored: tokensScored)
         if skipped > 0 {
-            FileHandle.standardError.write(Data("svae: \(skipped) input lines skipped\n".utf8))
-            throw ExitCode(3)
+            printErr("svae: \(skipped) of \(reader.lineNumber) input lines skipped")
+            throw ExitCode(ExitStatus.skipped)
         }
     }
 
@@ -164,59 +155,5 @@ struct Perplexity: ParsableCommand {
             }
         }
         print(String(format: "%.2f s, %.0f target tokens/s%@", seconds, rate, evaluators[0].reference == nil ? "" : " (each token through both models)"))
-    }
-}
-
-/// Lines of a file or of standard input (`-`), read in 64 KiB chunks (constant memory), each
-/// without its `\n` (and `\r`), strictly UTF-8.
-final class TextLines {
-    let name: String
-    private(set) var number = 0
-    private let handle: FileHandle
-    private var buffer: [UInt8] = []
-    private var start = 0
-    private var atEnd = false
-
-    init(path: String) throws {
-        name = path
-        if path == "-" {
-            handle = FileHandle.standardInput
-        } else {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw CLIError("\(path): no such file") }
-            guard !isDir.boolValue else { throw CLIError("\(path): expected a file, found a folder") }
-            guard let h = FileHandle(forReadingAtPath: path) else { throw CLIError("\(path): cannot open the input file") }
-            handle = h
-        }
-    }
-
-    func next() throws -> String? {
-        while true {
-            // The line is consumed before it is checked: after a bad line, the next call goes on.
-            if let nl = buffer[start...].firstIndex(of: 0x0A) {
-                let bytes = buffer[start..<nl]
-                start = nl + 1
-                return try text(bytes)
-            }
-            if atEnd {
-                guard start < buffer.count else { return nil }
-                let bytes = buffer[start...]
-                start = buffer.count
-                return try text(bytes)
-            }
-            buffer.removeSubrange(0..<start)
-            start = 0
-            let data = handle.readData(ofLength: 1 << 16)
-            if data.isEmpty { atEnd = true } else { buffer.append(contentsOf: data) }
-        }
-    }
-
-    private func text(_ bytes: ArraySlice<UInt8>) throws -> String {
-        number += 1
-        let b = bytes.last == 0x0D ? bytes.dropLast() : bytes
-        guard let s = String(validating: b, as: UTF8.self) else {
-            throw CLIError("\(name):\(number): expected UTF-8 text, found an invalid byte sequence")
-        }
-        return s
     }
 }

@@ -1,32 +1,19 @@
 import Foundation
 import Testing
 
+import SVAETestSupport
+
 /// `svae-convert --check` as a user runs it (the built executable beside this test binary): the
 /// model's own samples.txt, the verdict and its exit status, and a bad --check-input refused
 /// before anything is written.
-/// The built `svae-convert` beside this test binary (nil when it is not there).
-private let converterPath: String? = {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let candidates = [dir, dir.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()]
-    return candidates.map { $0.appendingPathComponent("svae-convert").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}()
-
-@Suite(.enabled(if: converterPath != nil, "svae-convert is not built beside the tests"))
+@Suite(.enabled(if: BuiltTools.path("svae-convert") != nil, "svae-convert is not built beside the tests"))
 struct ConvertCheckTests {
     static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("models/svae-tiny").path
 
     func convert(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: converterPath!)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try BuiltTools.run(BuiltTools.path("svae-convert")!, args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     @Test func verdictOnTheModelsOwnSamples() throws {

@@ -21,6 +21,7 @@ order, each as its own process so one's memory never counts in another's:
   8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/);
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
+ 10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
 then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
 the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
 the only part not regenerated). --quick runs fewer repetitions (for trying the script).
@@ -146,6 +147,27 @@ def converter_rows(run, work):
     return rows, cmds, os.path.getsize(src)
 
 
+def cli_memory_rows(work):
+    """Peak RSS of `svae encode --input FILE --json` on the shipped model for 100 and 20,000
+    lines (the held-out sentences repeated): the streaming reader keeps memory flat."""
+    model = os.path.join(work, "svae-tiny-q8_0.svae")
+    subprocess.run([CONVERT, os.path.join(ROOT, "models", "svae-tiny"), "-o", model, "--quant", "q8_0", "--quiet"], check=True)
+    with open(os.path.join(ROOT, "models", "svae-tiny", "heldout.txt"), encoding="utf-8") as f:
+        sentences = f.read().splitlines()
+    rows, cmds = [], []
+    for n in (100, 20000):
+        path = os.path.join(work, f"encode-{n}.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("".join(sentences[i % len(sentences)] + "\n" for i in range(n)))
+        cmd = ["/usr/bin/time", "-v", SVAE, "encode", model, "--input", path, "--json", "--threads", "1"]
+        cmds.append(rel(cmd) + " > /dev/null")
+        p = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+        m = re.search(r"Maximum resident set size \(kbytes\):\s*(\d+)", p.stderr)
+        w = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\):\s*(\S+)", p.stderr)
+        rows.append(f"| {n:,} | {int(m.group(1)) / 1024:.1f} MB | {w.group(1)} |")
+    return rows, cmds, load_average()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
@@ -225,6 +247,7 @@ def main():
     recon = run(recon_cmd)
     ppl_cmd = [py, os.path.join(HERE, "perplexity.py"), os.path.join(ROOT, "models", "svae-tiny"), "--bin-dir", os.path.dirname(SVAE)]
     ppl = run(ppl_cmd)
+    cli_rows, cli_cmds, cli_load = cli_memory_rows(args.work)
 
     with open(peers_md) as f:
         peers = f.read()
@@ -238,10 +261,21 @@ def main():
              kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
              conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
              ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
-             ppl_cmd=rel(ppl_cmd), ppl=ppl)
+             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load)
     with open(os.path.join(args.work, "benchmarks.json"), "w") as f:
         json.dump(v, f, indent=1)
     write(v, args.out)
+
+
+def cli_memory_section(v):
+    """The `svae encode` memory table (absent from runs made before it existed)."""
+    if "cli_rows" not in v:
+        return []
+    return ["## `svae encode --input`: memory independent of the input length", "",
+            "The shipped model in q8_0, the 1 000 held-out sentences repeated to 100 and 20,000 lines, one thread, "
+            f"JSON output (load {v['cli_load']}):", "",
+            *[f"`{c}`  " for c in v['cli_cmds']], "",
+            "| lines | peak RSS | wall |", "|---|---|---|", *v['cli_rows'], ""]
 
 
 def write(v, out):
@@ -300,6 +334,7 @@ def write(v, out):
             "max_seq_len = 32 tokens left out with `--on-error skip`; teacher-forced, token-weighted, docs/perplexity.md; "
             "KLD = KL(P_f32 ‖ P_type) per target token, quantiles from the bounded-memory histogram; tokens/s = target "
             "tokens per second of a run without --reference, median (min–max) of 3)", "", v['ppl'].strip(), ""]),
+        *cli_memory_section(v),
         analysis.strip(), "",
     ]
     with open(out, "w") as f:
