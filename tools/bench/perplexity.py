@@ -19,6 +19,8 @@ import sys
 import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reconstruction import release_bin_dir  # noqa: E402
 
 
 def perplexity(svae, model, text, *extra):
@@ -37,11 +39,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--bin-dir", help="use the svae / svae-convert already built here (default: swift build -c release)")
     args = ap.parse_args()
-    bin_dir = args.bin_dir
-    if not bin_dir:
-        subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                 capture_output=True, text=True).stdout.strip()
+    bin_dir = release_bin_dir(args.bin_dir)
     svae = os.path.join(bin_dir, "svae")
     text = args.text if os.path.exists(args.text) else os.path.join(args.model, args.text)
     print("| type | file bytes | lines scored (skipped) | target tokens | mean CE | PPL | accuracy | PPL ratio | KLD mean | KLD median | KLD p99 | KLD max | top-1 agreement | tokens/s 1 thread | tokens/s 2 threads |")
