@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAEImport", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the
         // executable, and the built `svae` / `svae-convert` programs run as a user would.

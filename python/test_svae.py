@@ -82,6 +82,13 @@ def main():
         output, exact = echo.reconstruct("the cat")
         check("echo model: other text not exact", exact is False and output == "the end", f"{exact} {output!r}")
 
+    # Perplexity: positive, finite; against another context of the same model the KLD is 0.
+    p = ctx.perplexity(["the cat sat", "", "the end"])
+    check("perplexity", p["units"] == 2 and p["tokens"] > 0 and p["ppl"] > 1 and abs(p["ppl"] - 2.718281828 ** p["mean_ce"]) < 1e-6 * p["ppl"], str(p))
+    q = ctx.perplexity(["the cat sat", "the end"], reference=model.context(threads=1))
+    check("perplexity against itself", q["kld_max"] == 0 and q["top1_agreement"] == 1 and q["ppl_ratio"] == 1, str(q))
+    expect_error("perplexity of a too long line", svae.ERR_TOO_LONG, lambda: ctx.perplexity(["the cat sat " * 40]))
+
     # Threads: one context each, same results (ctypes releases the GIL).
     reference = [list(map(float, r)) for r in v]
     results, errors = [], []
