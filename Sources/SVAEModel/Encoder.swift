@@ -58,8 +58,7 @@ extension SentenceVAE {
             }
             context.linear(tmp, layer.out, att.readOnly, n: total)
             addNorm(x, tmp.readOnly, layer.norm1, n: total, d: d, eps: c.eps)
-            context.linear(h, layer.up, x.readOnly, n: total)
-            Ops.relu(h, h.readOnly)
+            context.linear(h, layer.up, x.readOnly, n: total, relu: true)
             context.linear(tmp, layer.down, h.readOnly, n: total)
             addNorm(x, tmp.readOnly, layer.norm2, n: total, d: d, eps: c.eps)
         }
