@@ -372,3 +372,57 @@ void csvae_i8r_task(void *ctx, size_t task, size_t ntasks) {
     size_t r0 = g0 * 2 * PR, r1 = g1 * 2 * PR < j->rows ? g1 * 2 * PR : j->rows;
     if (r0 < r1) csvae_i8r_rows(j, r0, r1);
 }
+
+// MARK: peak probes (benchmark): 16 independent chains, so only throughput limits them
+
+#if defined(__x86_64__)
+/// Tells the compiler every chain's value is used each round (nothing to fold or hoist).
+#define KEEP16(a)                                                                                          \
+    __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), \
+                     "+v"(a[7]), "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]), "+v"(a[12]), "+v"(a[13]),  \
+                     "+v"(a[14]), "+v"(a[15]))
+AVX512_FN static int64_t vnni_chains(size_t iters) {
+    __m512i acc[16];
+    const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(-1);
+    for (int c = 0; c < 16; c++) acc[c] = _mm512_set1_epi32(c);
+    for (size_t i = 0; i < iters; i++) {
+        for (int c = 0; c < 16; c++) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
+        KEEP16(acc);
+    }
+    __m512i s = acc[0];
+    for (int c = 1; c < 16; c++) s = _mm512_add_epi32(s, acc[c]);
+    return _mm512_reduce_add_epi32(s);
+}
+
+AVX512_FN static float fma_chains(size_t iters) {
+    __m512 acc[16];
+    const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
+    for (int c = 0; c < 16; c++) acc[c] = _mm512_set1_ps((float)c);
+    for (size_t i = 0; i < iters; i++) {
+        for (int c = 0; c < 16; c++) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+        KEEP16(acc);
+    }
+    __m512 s = acc[0];
+    for (int c = 1; c < 16; c++) s = _mm512_add_ps(s, acc[c]);
+    return _mm512_reduce_add_ps(s);
+}
+#endif
+
+double csvae_probe_peak(int kind, size_t iters) {
+#if defined(__x86_64__)
+    if (!csvae_path_supported(CSVAE_PATH_AVX512)) return 0;
+    volatile double sink;
+    if (kind == 0) {
+        sink = (double)vnni_chains(iters);
+        (void)sink;
+        return (double)iters * 16 * 64 * 2;  // 64 int8 multiply-adds per vpdpbusd zmm
+    }
+    sink = (double)fma_chains(iters);
+    (void)sink;
+    return (double)iters * 16 * 16 * 2;  // 16 f32 multiply-adds per vfmadd zmm
+#else
+    (void)kind;
+    (void)iters;
+    return 0;
+#endif
+}

@@ -167,6 +167,10 @@ void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1);
 /// Task body for csvae_pool_run with ctx = csvae_i8r_job* (slices of 32 output rows).
 void csvae_i8r_task(void *ctx, size_t task, size_t ntasks);
 
+/// Runs 16 independent chains of vpdpbusd zmm (kind 0) or vfmadd zmm f32 (kind 1), `iters`
+/// rounds, and returns the operations done (2 per multiply-add); 0 without AVX-512 VNNI.
+double csvae_probe_peak(int kind, size_t iters);
+
 // MARK: thread pool (workers park on a condition variable)
 
 typedef struct csvae_pool csvae_pool;
