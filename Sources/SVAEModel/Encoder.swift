@@ -57,10 +57,10 @@ extension SentenceVAE {
                                   scale: scale, heads: c.heads, headDim: c.headDim, length: L, stride: 3 * d)
             }
             context.linear(tmp, layer.out, att.readOnly, n: total)
-            addNorm(x, tmp.readOnly, layer.norm1, n: total, d: d, eps: c.eps)
+            Ops.addLayerNorm(x, tmp.readOnly, weight: layer.norm1.w, bias: layer.norm1.b, eps: c.eps)
             context.linear(h, layer.up, x.readOnly, n: total, relu: true)
             context.linear(tmp, layer.down, h.readOnly, n: total)
-            addNorm(x, tmp.readOnly, layer.norm2, n: total, d: d, eps: c.eps)
+            Ops.addLayerNorm(x, tmp.readOnly, weight: layer.norm2.w, bias: layer.norm2.b, eps: c.eps)
         }
         // Pooling: learnable add s = Σ_t h_t (w·h_t + b), or the plain sum; then LayerNorm.
         var out: [[Float]] = []

@@ -225,6 +225,9 @@ void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks);
 
 /// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
 void csvae_layernorm(float *y, const float *x, const float *weight, const float *bias, float eps, size_t n);
+/// x[rows, d] = LayerNorm(x + r) row by row (post-norm residual), f32 sums (16-lane on AVX-512;
+/// csvae_layernorm, with f64 sums, is the reference). weight and bias [d], not NULL.
+void csvae_add_layernorm_rows(float *x, const float *r, const float *weight, const float *bias, float eps, size_t rows, size_t d);
 /// In place, numerically stable (subtracts the max). n >= 1.
 void csvae_softmax(float *x, size_t n);
 void csvae_relu(float *y, const float *x, size_t n);
