@@ -358,7 +358,7 @@ public enum Converter {
     }
 
     /// An encoder matrix used as a linear layer's weight (not the embedding table).
-    static func isEncoderLinear(_ e: ModelSchema.Expected) -> Bool {
+    public static func isEncoderLinear(_ e: ModelSchema.Expected) -> Bool {
         e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed"
     }
 

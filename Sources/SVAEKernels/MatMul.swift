@@ -87,6 +87,19 @@ public final class KernelContext: @unchecked Sendable {
 
     deinit { free(scratch) }
 
+    private var workerContexts: [KernelContext] = []
+    /// One single-threaded context per pool worker (same path and check mode), created on first
+    /// use and kept: for splitting a batch by independent items (for example sentences), each
+    /// worker running whole products of its own. Empty for a one-thread pool.
+    public func workers() -> [KernelContext] {
+        lock.locked {
+            if workerContexts.isEmpty && pool.threads > 1 {
+                workerContexts = (0..<pool.threads).compactMap { _ in try? KernelContext(threads: 1, path: path, floatCheck: floatCheck) }
+            }
+            return workerContexts
+        }
+    }
+
     private func ensureScratch(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes > scratchBytes || scratch == nil {
             free(scratch)
