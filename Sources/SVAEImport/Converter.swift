@@ -341,8 +341,9 @@ public enum Converter {
     ///
     /// The q8 choice (`defaultType` q8_0, no rule matching) gives the encoder's linear weights
     /// `i8r` (per-row int8 in the batched kernel's layout, formats/quantization.md §9) when their
-    /// rows are a multiple of 4: encoding multiplies whole sentences, where i8r runs at the int8
-    /// peak. The decoder's matrices (matrix × vector per token) stay q8_0.
+    /// row length is a multiple of 4: encoding multiplies whole sentences, where i8r runs near
+    /// the int8 peak. The decoder's matrices (matrix × vector per token) stay q8_0 (i8r's matvec
+    /// was not measured against q8_0's there).
     public static func elementType(for e: ModelSchema.Expected, options: ConvertOptions) -> (SVAEFormat.ElementType, note: String?) {
         if e.mustBeF32 { return (.f32, nil) }
         let rule = options.tensorTypes.first { $0.matches(e.name) }?.type

@@ -167,7 +167,7 @@ public final class KernelContext: @unchecked Sendable {
         if w.type == .i8r {  // the float check: dequantize each row, f32 dot products
             var row = [Float](repeating: 0, count: w.cols)
             for r in 0..<w.rows {
-                row.withUnsafeMutableBufferPointer { try! w.gatherRow($0, row: r) }
+                row.withUnsafeMutableBufferPointer { csvae_i8r_dequantize_row($0.baseAddress, w.base.assumingMemoryBound(to: UInt8.self), r, w.cols) }
                 for i in 0..<n {
                     var s: Float = 0
                     for k in 0..<w.cols { s += row[k] * x[i * w.cols + k] }
