@@ -377,10 +377,12 @@ void csvae_i8r_task(void *ctx, size_t task, size_t ntasks) {
 
 #if defined(__x86_64__)
 /// Tells the compiler every chain's value is used each round (nothing to fold or hoist).
-#define KEEP16(a)                                                                                          \
-    __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), \
-                     "+v"(a[7]), "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]), "+v"(a[12]), "+v"(a[13]),  \
-                     "+v"(a[14]), "+v"(a[15]))
+#define KEEP8(a, o)                                                                                        \
+    __asm__ volatile("" : "+v"(a[o]), "+v"(a[o + 1]), "+v"(a[o + 2]), "+v"(a[o + 3]), "+v"(a[o + 4]),          \
+                     "+v"(a[o + 5]), "+v"(a[o + 6]), "+v"(a[o + 7]))
+#define KEEP16(a) \
+    KEEP8(a, 0);  \
+    KEEP8(a, 8)
 AVX512_FN static int64_t vnni_chains(size_t iters) {
     __m512i acc[16];
     const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(-1);
