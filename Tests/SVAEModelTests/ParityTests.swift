@@ -50,6 +50,18 @@ import Testing
         }
     }
 
+    /// Two threads split a batch by sentences (one group per worker): the same vectors as one
+    /// thread, bit for bit with i8r (its products are independent per token row).
+    @Test func sentenceSplitEqualsOneThread() throws {
+        let g = try loadGolden("h32_l2_sum_proj")
+        let model = try SentenceVAE(path: try convertFixture("h32_l2_sum_proj", type: .i8r, golden: g))
+        let batch = g.sentences + g.sentences.reversed() + g.sentences
+        let one = try model.encode(batch, context: try KernelContext(threads: 1))
+        let two = try model.encode(batch, context: try KernelContext(threads: 2))
+        #expect(one.count == batch.count && two.count == batch.count)
+        for i in 0..<batch.count { #expect(one[i].map(\.bitPattern) == two[i].map(\.bitPattern), "sentence \(i)") }
+    }
+
     @Test func badInputsAreTypedErrors() throws {
         let g = try loadGolden("h32_l1_la")
         let model = try SentenceVAE(path: try convertFixture("h32_l1_la", type: .f32, golden: g))
