@@ -77,6 +77,21 @@ class _DecodeParams(ctypes.Structure):
     ]
 
 
+class _PerplexityParams(ctypes.Structure):
+    _fields_ = [("reference", ctypes.c_void_p), ("attention", ctypes.c_int32)]
+
+
+class _PerplexityResult(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int64) for n in ("units", "tokens")] + [
+        (n, ctypes.c_double) for n in ("sum_ce", "mean_ce", "ppl")] + [
+        (n, ctypes.c_int64) for n in ("correct", "stop_decisions", "stop_correct")] + [
+        (n, ctypes.c_int32) for n in ("attention", "has_reference")] + [
+        (n, ctypes.c_double) for n in ("reference_mean_ce", "ppl_ratio", "top1_agreement",
+                                       "kld_mean", "kld_median", "kld_p99", "kld_max")]
+
+
+ATTENTION = {None: 0, "bidirectional": 1, "causal": 2}
+
 _lib = None
 
 
@@ -110,6 +125,9 @@ def load_library(path=None):
         "svae_decode": (ctypes.c_int, [P, c_float_p, I32, ctypes.POINTER(_DecodeParams),
                                        c_int32_p, SZ, c_size_p, ctypes.c_char_p, SZ, c_size_p]),
         "svae_reconstruct": (ctypes.c_int, [P, S, ctypes.c_char_p, SZ, c_size_p, c_int32_p]),
+        "svae_perplexity_default_params": (_PerplexityParams, []),
+        "svae_perplexity": (ctypes.c_int, [P, ctypes.POINTER(S), I32, ctypes.POINTER(_PerplexityParams),
+                                           ctypes.POINTER(_PerplexityResult)]),
     }
     for info in ["hidden_size", "n_heads", "n_vocab", "n_encoder_layers", "n_decoder_layers", "max_seq_len",
                  "bos_id", "eos_id", "pad_id", "has_tokenizer"]:
@@ -181,7 +199,7 @@ class Model:
 
     def __getattr__(self, name):
         # Convenience: model.encode(...) etc. on one default context (not for concurrent use).
-        if name in ("tokenize", "detokenize", "split_sentences", "encode", "encode_ids", "decode", "reconstruct"):
+        if name in ("tokenize", "detokenize", "split_sentences", "encode", "encode_ids", "decode", "reconstruct", "perplexity"):
             if self._default is None:
                 self._default = self.context()
             return getattr(self._default, name)
@@ -291,3 +309,25 @@ class Context:
         buf, n = self._fill(ctypes.c_char, lambda b, c, n: self._lib.svae_reconstruct(
             self._handle, _text(text), b, c, n, ctypes.byref(exact)), 1)
         return buf.raw[:n].decode("utf-8"), exact.value == 1
+
+    def perplexity(self, lines, reference=None, attention=None):
+        """Teacher-forced perplexity of `lines` (one sentence, passage or token line each; see
+        docs/perplexity.md) as a dict: tokens, mean_ce, ppl, accuracy (+ stop_accuracy for SLLM
+        files; + kld_mean/median/p99/max, top1_agreement, ppl_ratio with `reference`, a Context
+        of the reference model). `attention`: None (the file's), "bidirectional" or "causal"."""
+        arr = (ctypes.c_char_p * len(lines))(*[_text(t) for t in lines])
+        params = self._lib.svae_perplexity_default_params()
+        params.attention = ATTENTION[attention]
+        if reference is not None:
+            params.reference = reference._handle
+        r = _PerplexityResult()
+        self._check(self._lib.svae_perplexity(self._handle, arr, len(lines), ctypes.byref(params), ctypes.byref(r)))
+        out = {"units": r.units, "tokens": r.tokens, "mean_ce": r.mean_ce, "ppl": r.ppl,
+               "accuracy": r.correct / r.tokens if r.tokens else 0.0}
+        if r.attention:
+            out.update(attention={1: "bidirectional", 2: "causal"}[r.attention], stop_decisions=r.stop_decisions,
+                       stop_accuracy=r.stop_correct / r.stop_decisions if r.stop_decisions else 0.0)
+        if r.has_reference:
+            out.update({k: getattr(r, k) for k in ("reference_mean_ce", "ppl_ratio", "top1_agreement",
+                                                   "kld_mean", "kld_median", "kld_p99", "kld_max")})
+        return out

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks of the ctypes binding against a model, runnable with plain python3 (no pytest):
 
-    SVAE_LIBRARY=PREFIX/lib/libsvae.so python3 python/test_svae.py MODEL.svae
+    SVAE_LIBRARY=PREFIX/lib/libsvae.so python3 python/test_svae.py MODEL.svae [ECHO.svae]
 
-Prints one line per check and exits non-zero on the first failure.
+MODEL is the random test model of Tests/CAPITests, ECHO its echo variant (which reconstructs
+"the end" exactly); tools/test-c-examples.sh writes both. Prints one line per check ("ok   name"
+or "FAIL name") and exits non-zero on the first failure.
 """
 import os
 import sys
@@ -29,7 +31,7 @@ def expect_error(name, status, fn):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         print(__doc__)
         sys.exit(2)
     path = sys.argv[1]
@@ -67,9 +69,25 @@ def main():
     check("seeded sampling repeats", a == b and len(a) > 0)
     expect_error("bad vector", svae.ERR_BAD_VECTOR, lambda: ctx.decode([0.0] * (d - 1)))
     expect_error("bad temperature", svae.ERR_INVALID_ARGUMENT, lambda: ctx.decode(v[0], temperature=-1))
+    # out_ids is the greedy decoding of "the end" (v[1]); the random model does not echo it.
+    end_ids = ctx.tokenize("the end")
     output, exact = ctx.reconstruct("the end")
-    check("reconstruct exact flag", exact == (out_ids == ids[1:] + [model.eos_id]), f"{exact} {out_ids} {ids}")
-    check("reconstruct output", output == ctx.decode(ctx.encode(["the end"])[0])[1])
+    check("reconstruct output", output == out_text, f"{output!r} vs {out_text!r}")
+    check("reconstruct not exact on the random model", exact is False and out_ids != end_ids[1:] + [model.eos_id],
+          f"{exact} {out_ids} {end_ids}")
+    if len(sys.argv) == 3:
+        echo = svae.Model(sys.argv[2], threads=1).context(threads=1)
+        output, exact = echo.reconstruct("the end")
+        check("reconstruct exact on the echo model", exact is True and output == "the end", f"{exact} {output!r}")
+        output, exact = echo.reconstruct("the cat")
+        check("echo model: other text not exact", exact is False and output == "the end", f"{exact} {output!r}")
+
+    # Perplexity: positive, finite; against another context of the same model the KLD is 0.
+    p = ctx.perplexity(["the cat sat", "", "the end"])
+    check("perplexity", p["units"] == 2 and p["tokens"] > 0 and p["ppl"] > 1 and abs(p["ppl"] - 2.718281828 ** p["mean_ce"]) < 1e-6 * p["ppl"], str(p))
+    q = ctx.perplexity(["the cat sat", "the end"], reference=model.context(threads=1))
+    check("perplexity against itself", q["kld_max"] == 0 and q["top1_agreement"] == 1 and q["ppl_ratio"] == 1, str(q))
+    expect_error("perplexity of a too long line", svae.ERR_TOO_LONG, lambda: ctx.perplexity(["the cat sat " * 40]))
 
     # Threads: one context each, same results (ctypes releases the GIL).
     reference = [list(map(float, r)) for r in v]
