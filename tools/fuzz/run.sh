@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the parsers of downloaded input with libFuzzer + AddressSanitizer. Not part of CI.
 #   tools/fuzz/run.sh [SECONDS] [HARNESS...]    (default 600 s each, every harness, one after another)
-# Harnesses: reader sections pickle zip pth safetensors json tokenizer (tools/fuzz/build.sh builds them).
+# Harnesses: reader sections pickle zip pth safetensors json tokenizer yaml (tools/fuzz/build.sh builds them).
 # Seeds: tools/fuzz/corpus/<harness> (the committed corpus, also replayed by the test suite);
 # the growing corpus is .build-fuzz/corpus/<harness>, crash reproducers .build-fuzz/crashes/<harness>,
 # logs .build-fuzz/logs/<harness>.log (libFuzzer's final stats at the end).
@@ -11,13 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-600}"
 shift || true
-all=(reader sections pickle zip pth safetensors json tokenizer)
+all=(reader sections pickle zip pth safetensors json tokenizer yaml)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 out=.build-fuzz
-group() { case "$1" in reader|sections) echo format ;; pickle|zip|pth|safetensors|json) echo import ;; tokenizer) echo tokenizer ;; *) echo "" ;; esac; }
+group() { case "$1" in reader|sections) echo format ;; pickle|zip|pth|safetensors|json) echo import ;; tokenizer) echo tokenizer ;; yaml) echo yaml ;; *) echo "" ;; esac; }
 maxlen() { case "$1" in reader|pth|zip) echo 8192 ;; tokenizer) echo 32768 ;; *) echo 4096 ;; esac; }
-dict() { case "$1" in pickle|zip|pth|sections|safetensors|json) echo "-dict=tools/fuzz/dict/$1.dict" ;; tokenizer) echo "-dict=tools/fuzz/dict/json.dict" ;; esac; }
+dict() { case "$1" in pickle|zip|pth|sections|safetensors|json) echo "-dict=tools/fuzz/dict/$1.dict" ;; tokenizer) echo "-dict=tools/fuzz/dict/json.dict" ;; yaml) echo "-dict=tools/fuzz/dict/yaml.dict" ;; esac; }
 groups=()
 for h in "${harnesses[@]}"; do
     g=$(group "$h"); [ -n "$g" ] || { echo "unknown harness $h (one of: ${all[*]})" >&2; exit 2; }
