@@ -407,13 +407,17 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(svae_decode(l.ctx, v, 32, nil, nil, 0, nil, &textBuf, 64, &n) == SVAE_ERR_NO_TOKENIZER.rawValue)
     }
 
-    /// Not a check: with SVAE_CAPI_MODEL_OUT=PATH, writes the random test model there for
-    /// tools/test-c-examples.sh (which has no other way to make a model).
+    /// Not a check: with SVAE_CAPI_MODEL_OUT=PATH (and SVAE_CAPI_SLLM_OUT, SVAE_CAPI_OPT_OUT),
+    /// writes the random test models there for tools/test-c-examples.sh and
+    /// tools/test-python.sh (which have no other way to make a model).
     @Test func writeModelForScripts() throws {
-        guard let out = ProcessInfo.processInfo.environment["SVAE_CAPI_MODEL_OUT"] else { return }
-        let path = try makeRandomModel()
-        try? FileManager.default.removeItem(atPath: out)
-        try FileManager.default.copyItem(atPath: path, toPath: out)
+        let env = ProcessInfo.processInfo.environment
+        for (variable, architecture) in [("SVAE_CAPI_MODEL_OUT", "svae"), ("SVAE_CAPI_SLLM_OUT", "sllm"), ("SVAE_CAPI_OPT_OUT", "opt")] {
+            guard let out = env[variable] else { continue }
+            let path = try makeRandomModel(architecture: architecture)
+            try? FileManager.default.removeItem(atPath: out)
+            try FileManager.default.copyItem(atPath: path, toPath: out)
+        }
     }
 
     @Test func contextKeepsModelAlive() throws {
