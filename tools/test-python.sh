@@ -16,7 +16,8 @@ requirements=("ray[data]" numpy pytest)
 work="$(mktemp -d "${TMPDIR:-/tmp}/svae-python.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv" \
+    || { echo "test-python: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 stamp="$venv/.svae-test-requirements"
 if [ "$(cat "$stamp" 2> /dev/null)" != "${requirements[*]}" ]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"

@@ -244,6 +244,10 @@ def write(v, out):
     """BENCHMARKS.md from the figures `v` of a run and the current tools/bench/analysis.md."""
     with open(os.path.join(HERE, "analysis.md")) as f:
         analysis = f.read()
+    # Measured apart (it needs ray[data] and the svae wheel, not the peers' venv): its own command,
+    # date and load are in the file.
+    with open(os.path.join(HERE, "python-ray.md")) as f:
+        python_ray = f.read()
     facts, removed = v["facts"], v["removed"]
     doc = [
         "# Benchmarks", "",
@@ -290,6 +294,7 @@ def write(v, out):
         f"`(cd tools/tokenizer/bench && swift build -c release) && {v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
         "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
         f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
+        "## Python and Ray", "", python_ray.strip(), "",
         analysis.strip(), "",
     ]
     with open(out, "w") as f:
