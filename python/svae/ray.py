@@ -61,6 +61,8 @@ def encode_dataset(ds: "ray.data.Dataset", model_path: str | os.PathLike[str], *
     (default: its ``threads``, 1 unless given). Actors hold their CPUs for the whole run, so leave
     CPUs for the tasks that read and write the data: on a machine of N CPUs, concurrency <= N - 1
     when the pipeline reads files."""
+    from ray.data import ActorPoolStrategy
+
     threads = encoder_options.get("threads", 1)
     return ds.map_batches(
         Encoder,
@@ -68,6 +70,6 @@ def encode_dataset(ds: "ray.data.Dataset", model_path: str | os.PathLike[str], *
         fn_constructor_kwargs=encoder_options,
         batch_format="numpy",
         batch_size=batch_size,
-        concurrency=concurrency,
+        compute=ActorPoolStrategy(size=concurrency),
         num_cpus=num_cpus if num_cpus is not None else max(threads, 1),
     )
