@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the Python package (python/, named svae) as users get it: `pip install ./python` into a
 # venv of its own (the package's build runs tools/install.sh and ships libsvae inside the
-# package), the random test models written by the Swift test support, then pytest on
+# package), the random test models written by the Swift test support and models/svae-tiny
+# converted to q8_0, then pytest on
 # python/tests (the API, the GIL, the library search, Ray Data with 2 actors).
 #
 # Usage: tools/test-python.sh [PYTEST ARGS...]
@@ -34,6 +35,11 @@ SVAE_CAPI_MODEL_OUT="$work/models/svae.svae" SVAE_CAPI_SLLM_OUT="$work/models/sl
     SVAE_CAPI_OPT_OUT="$work/models/opt.svae" \
     swift test --filter 'CAPITests.CAPITests/writeModelForScripts' > "$work/models.log" 2>&1 \
     || { cat "$work/models.log"; exit 1; }
+# And the shipped trained model, whose reconstructions are sometimes exact (the random ones never are).
+swift build --product svae-convert > "$work/convert.log" 2>&1 \
+    && "$(swift build --show-bin-path)/svae-convert" models/svae-tiny -o "$work/models/tiny.svae" --quant q8_0 >> "$work/convert.log" 2>&1 \
+    || { cat "$work/convert.log"; exit 1; }
+cp models/svae-tiny/samples.txt "$work/models/tiny-samples.txt"
 
 # From inside python/tests, so that `import svae` can only mean the installed package.
 cd python/tests

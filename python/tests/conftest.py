@@ -1,5 +1,6 @@
-"""Fixtures: the random-weight test models that tools/test-python.sh writes (through the Swift
-test support, as for the C examples) into $SVAE_TEST_MODELS: svae.svae, sllm.svae, opt.svae."""
+"""Fixtures: the models that tools/test-python.sh writes into $SVAE_TEST_MODELS: the random-weight
+test models of the Swift test support (svae.svae, sllm.svae, opt.svae, as for the C examples) and
+the shipped models/svae-tiny in q8_0 (tiny.svae) with its samples.txt (tiny-samples.txt)."""
 import os
 from pathlib import Path
 
@@ -30,6 +31,17 @@ def sllm_path() -> str:
 @pytest.fixture(scope="session")
 def opt_path() -> str:
     return _model("opt.svae")
+
+
+@pytest.fixture(scope="session")
+def tiny_path() -> str:
+    return _model("tiny.svae")
+
+
+@pytest.fixture(scope="session")
+def tiny_samples() -> list:
+    with open(_model("tiny-samples.txt"), encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
 
 
 @pytest.fixture

@@ -129,6 +129,18 @@ def test_reconstruct(model):
         model.reconstruct("the end")
 
 
+def test_reconstruct_with_the_shipped_model(tiny_path, tiny_samples):
+    with svae.Model(tiny_path, threads=1) as m:
+        results = m.reconstruct(tiny_samples)
+        generated = m.decode_ids(m.encode(tiny_samples))
+        for r, ids in zip(results, generated):
+            assert r.exact == (ids == m.tokenize(r.text)[1:] + [m.eos_id]), r
+            if r.exact:
+                assert r.output == r.text
+        # The trained model reconstructs some samples exactly and not others: both paths run.
+        assert 0 < sum(r.exact for r in results) < len(results), results
+
+
 def test_generate_sllm(sllm_path):
     with svae.Model(sllm_path, threads=1) as m:
         assert m.architecture == "sllm"
