@@ -145,12 +145,20 @@ def candidates() -> list[tuple[str, Path]]:
     return found
 
 
+class Library(ctypes.CDLL):
+    """libsvae loaded with ctypes.CDLL (which releases the GIL during calls); `path` is its file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 _lock = threading.Lock()
-_loaded: ctypes.CDLL | None = None
+_loaded: Library | None = None
 
 
-def _open(path: str) -> ctypes.CDLL:
-    lib = ctypes.CDLL(path)
+def _open(path: str) -> Library:
+    lib = Library(path)
     try:
         for name, (restype, argtypes) in _signatures().items():
             f = getattr(lib, name)
@@ -162,11 +170,10 @@ def _open(path: str) -> ctypes.CDLL:
         raise LibraryNotFoundError(
             f"{path} has C API (ABI) version {found}, this svae package expects {ABI_VERSION}: "
             "install the package and the library from the same source tree")
-    lib._svae_path = path  # type: ignore[attr-defined]
     return lib
 
 
-def library() -> ctypes.CDLL:
+def library() -> Library:
     """The loaded libsvae (found once per process, in the order described in this module)."""
     global _loaded
     with _lock:
@@ -175,7 +182,7 @@ def library() -> ctypes.CDLL:
         return _loaded
 
 
-def _find() -> ctypes.CDLL:
+def _find() -> Library:
     explicit = os.environ.get("SVAE_LIBRARY")
     if explicit:
         if not os.path.isfile(explicit):
@@ -197,7 +204,7 @@ def _find() -> ctypes.CDLL:
         "(tools/build-wheel.sh).")
 
 
-def _load_or_explain(path: str, origin: str) -> ctypes.CDLL:
+def _load_or_explain(path: str, origin: str) -> Library:
     try:
         return _open(path)
     except OSError as e:

@@ -31,7 +31,7 @@ def version() -> str:
 
 def library_path() -> str:
     """The path of the libsvae that was loaded (see svae._library for the search order)."""
-    return L.library()._svae_path
+    return L.library().path
 
 
 def _as_bytes(text: object, what: str) -> bytes:
@@ -316,7 +316,7 @@ class Model:
         ids = (ctypes.c_int32 * cap)()
         n_ids, n_bytes = ctypes.c_size_t(0), ctypes.c_size_t(0)
         text = ctypes.create_string_buffer(cap * 16 + 1) if with_text else None
-        results = []
+        results: list = []
         for row in arr:
             vec = row.ctypes.data_as(L.c_float_p)
 
@@ -330,7 +330,10 @@ class Model:
                 text = ctypes.create_string_buffer(n_bytes.value + 1)
                 status = call_once()
             ctx.check(status)
-            results.append(text.raw[:n_bytes.value].decode("utf-8") if with_text else list(ids[:n_ids.value]))
+            if text is not None:
+                results.append(text.raw[:n_bytes.value].decode("utf-8"))
+            else:
+                results.append(list(ids[:n_ids.value]))
         return results
 
     def decode(self, vectors: object, *, max_tokens: int = 0, temperature: float = 0.0, top_k: int = 0,

@@ -40,14 +40,14 @@ def test_an_install_prefix_is_found(nowhere):
     lib = nowhere / "prefix" / "lib"
     lib.mkdir(parents=True)
     (lib / "libsvae.so").symlink_to(svae.library_path())
-    assert _library._find()._svae_path == str(lib / "libsvae.so")
+    assert _library._find().path == str(lib / "libsvae.so")
 
 
 def test_the_package_copy_comes_before_prefixes(nowhere):
     for d in (nowhere / "package" / "_lib", nowhere / "prefix" / "lib"):
         d.mkdir(parents=True)
         (d / "libsvae.so").symlink_to(svae.library_path())
-    assert _library._find()._svae_path == str(nowhere / "package" / "_lib" / "libsvae.so")
+    assert _library._find().path == str(nowhere / "package" / "_lib" / "libsvae.so")
 
 
 def test_svae_library_wins_and_is_checked(nowhere, monkeypatch):
@@ -60,7 +60,7 @@ def test_svae_library_wins_and_is_checked(nowhere, monkeypatch):
     with pytest.raises(svae.LibraryNotFoundError, match="exists but could not be loaded"):
         _library._find()
     monkeypatch.setenv("SVAE_LIBRARY", svae.library_path())
-    assert _library._find()._svae_path == svae.library_path()
+    assert _library._find().path == svae.library_path()
 
 
 def test_svae_prefix_is_searched_first_among_prefixes(monkeypatch, tmp_path):
