@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Tests of the Python package (python/, named svae) as users get it: `pip install ./python` into a
 # venv of its own (the package's build runs tools/install.sh and ships libsvae inside the
-# package), the random test models written by the Swift test support and models/svae-tiny
-# converted to q8_0, then pytest on
-# python/tests (the API, the GIL, the library search, Ray Data with 2 actors).
+# package); the random test models written by the Swift test support, and models/svae-tiny
+# converted to q8_0; then pytest on python/tests (the API, the GIL, the library search, Ray Data
+# with 2 actors), whose summary line ends the output.
 #
 # Usage: tools/test-python.sh [PYTEST ARGS...]
 # Environment: CONFIGURATION=debug|release (default debug, which reuses `swift test`'s build);
