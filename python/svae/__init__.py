@@ -6,7 +6,7 @@
         vectors = model.encode(["The cat sat on the mat.", "It slept."])   # float32 [2, hidden_size]
         texts = model.decode(vectors)                                        # list[str]
 
-Corpus-scale encoding on Ray Data: ``svae.ray`` (imported on its own, it needs ``ray[data]``).
+Corpus-scale encoding on Ray Data: ``svae.ray`` (not imported by ``import svae``; needs ``ray[data]``).
 docs/python.md describes installation, the library search order and the API.
 """
 from ._library import ABI_VERSION

@@ -10,7 +10,7 @@ Each actor opens the model file itself (a read-only mmap, so actors on one machi
 pages through the page cache): the path must name the file on every node that runs an actor,
 e.g. shared storage, or a path relative to a ``runtime_env`` ``working_dir`` that carries the file.
 Rows keep their order when ``ray.data.DataContext.get_current().execution_options.preserve_order``
-is True. Importing this module needs ``ray[data]``; svae itself does not.
+is True. encode_dataset needs ``ray[data]``; importing this module and the Encoder do not.
 """
 from __future__ import annotations
 
