@@ -396,10 +396,11 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(svae_decode(l.ctx, v, 32, nil, nil, 0, nil, &textBuf, 64, &n) == SVAE_ERR_NO_TOKENIZER.rawValue)
     }
 
-    /// The two models tools/test-c-examples.sh and python/test_svae.py use (they have no other
-    /// way to make one), checked through the C API: the random model does not reconstruct "the
-    /// end" exactly, the echo model does. With SVAE_CAPI_MODEL_OUT=PATH the random model is also
-    /// copied to PATH and the echo model to PATH with ".echo.svae" for ".svae".
+    /// The models tools/test-c-examples.sh and tools/test-python.sh use (they have no other way
+    /// to make one), checked through the C API: the random model does not reconstruct "the end"
+    /// exactly, the echo model does. With SVAE_CAPI_MODEL_OUT=PATH the random model is also
+    /// copied to PATH and the echo model to PATH with ".echo.svae" for ".svae";
+    /// SVAE_CAPI_SLLM_OUT and SVAE_CAPI_OPT_OUT receive random sllm and opt models.
     @Test func writeModelForScripts() throws {
         let random = try makeRandomModel(), echo = try makeRandomModel(echo: true)
         for (path, exact) in [(random, Int32(0)), (echo, 1)] {
@@ -411,9 +412,15 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
             let (status, out) = query(CChar(0)) { svae_reconstruct(c, echoSentence.text, $0, $1, $2, &flag) }
             #expect(status == ok && flag == exact && (text(out) == echoSentence.text) == (exact == 1), "\(path): \(text(out))")
         }
-        guard let out = ProcessInfo.processInfo.environment["SVAE_CAPI_MODEL_OUT"] else { return }
-        let echoOut = (out.hasSuffix(".svae") ? String(out.dropLast(5)) : out) + ".echo.svae"
-        for (from, to) in [(random, out), (echo, echoOut)] {
+        let env = ProcessInfo.processInfo.environment
+        var copies: [(from: String, to: String)] = []
+        if let out = env["SVAE_CAPI_MODEL_OUT"] {
+            copies += [(random, out), (echo, (out.hasSuffix(".svae") ? String(out.dropLast(5)) : out) + ".echo.svae")]
+        }
+        for (variable, architecture) in [("SVAE_CAPI_SLLM_OUT", "sllm"), ("SVAE_CAPI_OPT_OUT", "opt")] {
+            if let out = env[variable] { copies.append((try makeRandomModel(architecture: architecture), out)) }
+        }
+        for (from, to) in copies {
             try? FileManager.default.removeItem(atPath: to)
             try FileManager.default.copyItem(atPath: from, toPath: to)
         }

@@ -282,6 +282,10 @@ def write(v, out):
     """BENCHMARKS.md from the figures `v` of a run and the current tools/bench/analysis.md."""
     with open(os.path.join(HERE, "analysis.md")) as f:
         analysis = f.read()
+    # Measured apart (it needs ray[data] and the svae wheel, not the peers' venv): its own command,
+    # date and load are in the file.
+    with open(os.path.join(HERE, "python-ray.md")) as f:
+        python_ray = f.read()
     facts, removed = v["facts"], v["removed"]
     doc = [
         "# Benchmarks", "",
@@ -335,6 +339,7 @@ def write(v, out):
             "KLD = KL(P_f32 ‖ P_type) per target token, quantiles from the bounded-memory histogram; tokens/s = target "
             "tokens per second of a run without --reference, median (min–max) of 3)", "", v['ppl'].strip(), ""]),
         *cli_memory_section(v),
+        "## Python and Ray", "", python_ray.strip(), "",
         analysis.strip(), "",
     ]
     with open(out, "w") as f:
