@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 @testable import SVAEImport
+import SVAEJSON
 
 enum FuzzCorpus {
     /// tools/fuzz/corpus of this checkout (the tests are compiled from it).
@@ -49,7 +50,7 @@ func expectParsesOrTypedError(_ name: String, _ body: () throws -> Void) -> Bool
     }
 
     @Test func corporaArePresent() {
-        for h in ["pickle", "zip", "pth", "safetensors", "json"] {
+        for h in ["pickle", "zip", "pth", "safetensors", "json", "yaml"] {
             #expect(FuzzCorpus.files(h).count >= 3, "tools/fuzz/corpus/\(h) holds too few inputs")
         }
     }
@@ -70,6 +71,40 @@ func expectParsesOrTypedError(_ name: String, _ body: () throws -> Void) -> Bool
             if expectParsesOrTypedError(name, { _ = try StrictJSON.parse(bytes) }) { parsed += 1 }
         }
         #expect(parsed > 0, "no input of the JSON corpus parses: the seeds are gone")
+    }
+
+    /// The input split at "\n--\n" into a.yaml, b.yaml, sub/c.yaml, d.yaml of a fresh include
+    /// root holding the reference's opt-125m config.json; a.yaml loaded as `--config` loads it.
+    @Test func yamlCorpus() throws {
+        var loaded = 0
+        for (name, bytes) in FuzzCorpus.files("yaml") {
+            let dir = tempDir()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/model_repo/opt-125m", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: Fx.path("reference/model_repo/opt-125m/config.json"),
+                                             toPath: dir + "/model_repo/opt-125m/config.json")
+            let text = Array(bytes)
+            let sep = Array("\n--\n".utf8)
+            var parts: [[UInt8]] = []
+            var start = 0, i = 0
+            while i + sep.count <= text.count, parts.count < 3 {
+                if Array(text[i..<(i + sep.count)]) == sep { parts.append(Array(text[start..<i])); i += sep.count; start = i } else { i += 1 }
+            }
+            parts.append(Array(text[start...]))
+            for (k, f) in ["a.yaml", "b.yaml", "sub/c.yaml", "d.yaml"].enumerated() {
+                _ = FileManager.default.createFile(atPath: dir + "/" + f, contents: Data(k < parts.count ? parts[k] : []))
+            }
+            do {
+                _ = try ReferenceConfig.load(path: dir + "/a.yaml", includeRoot: dir, workingDirectory: dir)
+                loaded += 1
+            } catch {
+                let typed = error is ReferenceConfigError || error is ConfigError
+                #expect(typed, "\(name): untyped error \(type(of: error)): \(error)")
+                #expect(!"\(error)".contains("(file:"), "\(name): \(error)")
+            }
+        }
+        #expect(loaded > 0, "no input of the YAML corpus loads: the seeds are gone")
     }
 
     @Test func zipCorpus() {

@@ -7,4 +7,5 @@ extension FuzzFile {
             defer { buf.deallocate() }
             _ = try? t.readF32(into: buf)
         }
+    }
 }

@@ -33,8 +33,9 @@ for g in "${groups[@]}"; do
             -o "$out/bin/.fuzz-import.tmp" && mv -f "$out/bin/.fuzz-import.tmp" "$out/bin/fuzz-import" ;;
     tokenizer)
         gen="$out/gen"; mkdir -p "$gen"
-        sed -e '/^import SVAEJSON$/d' Sources/SVAETokenizer/BPETokenizer+Loading.swift > "$gen/BPETokenizer+Loading.swift"
-        quiet swiftc "${flags[@]}" $(ls Sources/SVAETokenizer/*.swift | grep -v 'BPETokenizer+Loading') "$gen/BPETokenizer+Loading.swift" \
+        mkdir -p "$gen/tokenizer"
+        for f in Sources/SVAETokenizer/*.swift; do sed -e '/^import SVAEJSON$/d' "$f" > "$gen/tokenizer/$(basename "$f")"; done
+        quiet swiftc "${flags[@]}" "$gen"/tokenizer/*.swift \
             Sources/SVAEJSON/*.swift $fz/FuzzMain.swift $fz/TargetsTokenizer.swift $fz/FuzzSupport.swift $fz/FuzzSplit.swift $fz/FuzzTokenizer.swift -o "$out/bin/.fuzz-tokenizer.tmp" && mv -f "$out/bin/.fuzz-tokenizer.tmp" "$out/bin/fuzz-tokenizer" ;;
     yaml)
         # Yams, SVAEJSON and the config loader as ONE module named Yams (so `Yams.compose` in

@@ -31,6 +31,11 @@ extension Array where Element == UInt8 {
             m2["x.b"] = .bool(true)
             m2["x.u"] = .u64(7)
             try ([0] + m2.encoded()).write(to: "\(sdir)/metadata2.bin")
+            let tok2 = TokenizerData(tokens: ["a", "b", "ab", "<s>", "<x>"], merges: [.init(0, 1)],
+                                     specials: [.init(id: 3, text: "<s>"),
+                                                .init(id: 4, text: "<x>", options: TokenizerData.Special.Options.lstrip | TokenizerData.Special.Options.singleWord)],
+                                     addPrefixSpace: true)
+            try ([1] + tok2.encoded()).write(to: "\(sdir)/tokenizer2.bin")
         }
         for (name, t, plans, compress) in cases {
             let w = try SVAEWriter(path: "\(dir)/\(name).svae", metadata: m, tokenizer: t, tensors: plans, compress: compress)
