@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import SVAEImport
+import SVAEJSON
 
 @Suite struct LimitsTests {
     let path = "t.pth:archive/data.pkl"
@@ -149,5 +150,37 @@ import Testing
             try SafetensorsIndex(path: index, limits: limits { $0.tensors = all.tensors.count - 1 })
         }
         #expect("\(SafetensorsError.indexTooLarge(path: "i.json", size: 9, limit: 8))" == "i.json: shard index: expected at most 8 bytes, found 9")
+    }
+
+    /// JSON (headers, indexes, configs, tokenizer files): 64 levels parse, the 65th is refused.
+    @Test func jsonNestingLimit() throws {
+        let ok = Array(String(repeating: "[", count: 64).utf8) + Array(String(repeating: "]", count: 64).utf8)
+        #expect(throws: Never.self) { try StrictJSON.parse(ok) }
+        let deep = Array(String(repeating: "[", count: 65).utf8) + Array(String(repeating: "]", count: 65).utf8)
+        #expect(throws: JSONFailure.tooDeep(limit: 64)) { try StrictJSON.parse(deep) }
+        #expect(StrictJSON.maxDepth == 64)
+    }
+
+    /// YAML `!include`: a chain of 16 nested includes loads, the 17th is refused by name.
+    @Test func yamlIncludeDepthLimit() throws {
+        func chain(_ n: Int) throws -> String {
+            let dir = tempDir()
+            for i in 0..<n {
+                _ = FileManager.default.createFile(atPath: dir + "/f\(i).yaml", contents: Data("__base__: !include f\(i + 1).yaml\nk\(i): \(i)\n".utf8))
+            }
+            _ = FileManager.default.createFile(atPath: dir + "/f\(n).yaml", contents: Data("k\(n): \(n)\n".utf8))
+            return dir
+        }
+        #expect(ReferenceConfig.maxIncludeDepth == 16)
+        let ok = try chain(16)
+        let merged = try ReferenceConfig.loadMerged(path: ok + "/f0.yaml", includeRoot: ok)
+        #expect(merged["k16"] != nil && merged["k0"] != nil)
+        let deep = try chain(17)
+        do {
+            _ = try ReferenceConfig.loadMerged(path: deep + "/f0.yaml", includeRoot: deep)
+            Issue.record("17 nested includes loaded")
+        } catch let e as ReferenceConfigError {
+            #expect(e.description.hasSuffix("!include f17.yaml: more than 16 nested includes"), "\(e)")
+        }
     }
 }
