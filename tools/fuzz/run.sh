@@ -5,8 +5,7 @@
 # Seeds: tools/fuzz/corpus/<harness> (the committed corpus, also replayed by the test suite);
 # the growing corpus is .build-fuzz/corpus/<harness>, crash reproducers .build-fuzz/crashes/<harness>,
 # logs .build-fuzz/logs/<harness>.log (libFuzzer's final stats at the end).
-# To fold new inputs back into the committed corpus:
-#   SVAE_FUZZ_TARGET=pth .build-fuzz/bin/fuzz-import -merge=1 tools/fuzz/corpus/pth .build-fuzz/corpus/pth
+# To fold a few new inputs back into the committed corpus: tools/fuzz/shrink.sh HARNESS [N].
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-600}"
@@ -42,7 +41,7 @@ for h in "${harnesses[@]}"; do
     echo "== $h: ${secs}s"
     SVAE_FUZZ_TARGET=$h "$out/bin/fuzz-$(group "$h")" -max_total_time="$secs" -max_len="$(maxlen "$h")" \
         -rss_limit_mb=2048 -timeout=10 $(dict "$h") -artifact_prefix="$out/crashes/$h/" -print_final_stats=1 \
-        "$out/corpus/$h" tools/fuzz/corpus/$h $( [ -d "$out/seeds/$h" ] && echo "$out/seeds/$h" ) \
+        "$out/corpus/$h" $(for d in tools/fuzz/corpus/$h "$out/seeds/$h"; do [ -d "$d" ] && echo "$d"; done) \
         2>&1 | tee "$out/logs/$h.log" | grep -E '^(#[0-9]+.*(DONE|pulse)|stat::|==[0-9]+==ERROR|SUMMARY)' || true
     if ls "$out/crashes/$h"/* >/dev/null 2>&1; then echo "!! $h: findings in $out/crashes/$h"; fi
 done
