@@ -183,4 +183,25 @@ import SVAEJSON
             #expect(e.description.hasSuffix("!include f17.yaml: more than 16 nested includes"), "\(e)")
         }
     }
+
+    /// Fuzzer finding (yaml harness, "Illegal instruction"): Yams computes YAML 1.1 base-60
+    /// integers with unchecked arithmetic, so `!!int 77777777777:777:…` trapped. Base-60 values
+    /// are computed with checks: in range they are numbers as before, beyond 64 bits the text
+    /// stays a string (and a key that needs a number then says so).
+    @Test func base60IntegersDoNotTrap() throws {
+        let dir = tempDir()
+        let p = dir + "/a.yaml"
+        _ = FileManager.default.createFile(atPath: p, contents: Data("""
+            a: !!int 77777777777:777:777777:777777755555547777:77777775555554
+            b: 1:30
+            c: -2:00
+            d: !!int 1_0:0_5
+            """.utf8))
+        let m = try ReferenceConfig.loadMerged(path: p, includeRoot: dir)
+        func scalar(_ k: String) -> JSONValue? { if case .scalar(let v, _)? = m[k] { v } else { nil } }
+        #expect(scalar("a") == .string("77777777777:777:777777:777777755555547777:77777775555554"))
+        #expect(scalar("b") == .number("90"))
+        #expect(scalar("c") == .number("-120"))
+        #expect(scalar("d") == .number("605"))
+    }
 }
