@@ -8,6 +8,8 @@ import Synchronization
 /// Errors of the Swift API: everything below it, plus text-level problems.
 public enum SVAEError: Error, CustomStringConvertible, Sendable {
     case model(ModelError)
+    /// Input `index` of a batch (a sentence vector) is invalid.
+    case vector(index: Int, ModelError)
     case tokenizer(String)
     /// The model file has no tokenizer section: use the id-based calls.
     case noTokenizer(file: String)
@@ -16,6 +18,7 @@ public enum SVAEError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .model(e): e.description
+        case let .vector(i, e): "vector \(i): \(e)"
         case let .tokenizer(m): "tokenizer: \(m)"
         case let .noTokenizer(f): "\(f): expected a tokenizer section, found none (this model takes and returns token ids)"
         case let .kernel(e): "kernels: \(e)"
@@ -168,6 +171,8 @@ public final class Session: @unchecked Sendable {
 
     private var sllm: SLLMSession?
     private var optLM: OPTSession?
+    /// Batched decoding's caches (`decode(_:batch:…)`), kept between calls.
+    var batchDecoder: DecoderBatch?
 
     init(model: Model, context: KernelContext) {
         self.model = model

@@ -8,6 +8,8 @@ public struct Sampler: Sendable {
     public var topK: Int
     /// Keep the smallest set of most likely tokens whose probability reaches p (1 = all).
     public var topP: Float
+    /// The seed it started from.
+    public let seed: UInt64
     private var state: (UInt64, UInt64, UInt64, UInt64)
     private var candidates: [(id: Int32, p: Float)] = []
 
@@ -15,6 +17,7 @@ public struct Sampler: Sendable {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
+        self.seed = seed
         var s = seed
         func splitmix() -> UInt64 {
             s &+= 0x9E37_79B9_7F4A_7C15
@@ -25,6 +28,9 @@ public struct Sampler: Sendable {
         }
         state = (splitmix(), splitmix(), splitmix(), splitmix())
     }
+
+    /// The same settings from the start of another seed's sequence.
+    public func reseeded(_ seed: UInt64) -> Sampler { Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed) }
 
     /// xoshiro256**: the next 64 random bits.
     mutating func next() -> UInt64 {
