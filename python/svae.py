@@ -109,6 +109,8 @@ def load_library(path=None):
         "svae_encode_ids": (ctypes.c_int, [P, ctypes.POINTER(c_int32_p), c_int32_p, I32, c_float_p, SZ, c_size_p]),
         "svae_decode": (ctypes.c_int, [P, c_float_p, I32, ctypes.POINTER(_DecodeParams),
                                        c_int32_p, SZ, c_size_p, ctypes.c_char_p, SZ, c_size_p]),
+        "svae_decode_batch": (ctypes.c_int, [P, c_float_p, I32, I32, ctypes.POINTER(_DecodeParams), I32,
+                                             c_int32_p, SZ, c_size_p, c_int32_p]),
         "svae_reconstruct": (ctypes.c_int, [P, S, ctypes.c_char_p, SZ, c_size_p, c_int32_p]),
     }
     for info in ["hidden_size", "n_heads", "n_vocab", "n_encoder_layers", "n_decoder_layers", "max_seq_len",
@@ -284,6 +286,27 @@ class Context:
                                            ids, cap, ctypes.byref(n_ids), text, text_cap, ctypes.byref(n_bytes))
         self._check(status)
         return list(ids[:n_ids.value]), (text.raw[:n_bytes.value].decode("utf-8") if with_text else None)
+
+    def decode_batch(self, vectors, batch_size=0, max_tokens=0, temperature=0.0, top_k=0, top_p=1.0, seed=0):
+        """Generated ids of many vectors, `batch_size` decoded in lockstep (0: the library's default,
+        1: one at a time): a list of id lists in input order. Vector i is sampled with seed + i.
+        Raises SVAEError naming the first vector that failed."""
+        rows = [[float(x) for x in v] for v in vectors]
+        n, d = len(rows), self.model.hidden_size
+        if any(len(r) != d for r in rows):
+            bad = next(i for i, r in enumerate(rows) if len(r) != d)
+            raise SVAEError(ERR_BAD_VECTOR, f"vector {bad}: expected {d} values, found {len(rows[bad])}")
+        flat = (ctypes.c_float * max(n * d, 1))(*[x for r in rows for x in r])
+        params = self._lib.svae_decode_default_params()
+        params.max_tokens, params.temperature, params.top_k, params.top_p, params.seed = (
+            max_tokens, temperature, top_k, top_p, seed)
+        width = max(self.model.max_seq_len, 1)
+        ids = (ctypes.c_int32 * max(n * width, 1))()
+        counts = (ctypes.c_size_t * max(n, 1))()
+        status = (ctypes.c_int32 * max(n, 1))()
+        self._check(self._lib.svae_decode_batch(self._handle, flat, n, d, ctypes.byref(params), batch_size,
+                                                ids, width, counts, status))
+        return [list(ids[i * width:i * width + counts[i]]) for i in range(n)]
 
     def reconstruct(self, text):
         """(output text, exact) for encoding `text` and decoding it greedily."""

@@ -65,6 +65,14 @@ def main():
     a, _ = ctx.decode(v[0], temperature=1.5, seed=7)
     b, _ = ctx.decode(v[0], temperature=1.5, seed=7)
     check("seeded sampling repeats", a == b and len(a) > 0)
+    batched = ctx.decode_batch(v, batch_size=2)
+    check("decode_batch == decode one by one", batched == [ctx.decode(r)[0] for r in v], f"{batched}")
+    sampled = ctx.decode_batch(v, batch_size=3, temperature=1.5, seed=7, max_tokens=5)
+    check("decode_batch samples vector i with seed + i",
+          sampled == [ctx.decode(r, temperature=1.5, seed=7 + i, max_tokens=5)[0] for i, r in enumerate(v)], f"{sampled}")
+    nan = [list(map(float, r)) for r in v]
+    nan[1][0] = float("nan")
+    expect_error("decode_batch bad vector", svae.ERR_BAD_VECTOR, lambda: ctx.decode_batch(nan))
     expect_error("bad vector", svae.ERR_BAD_VECTOR, lambda: ctx.decode([0.0] * (d - 1)))
     expect_error("bad temperature", svae.ERR_INVALID_ARGUMENT, lambda: ctx.decode(v[0], temperature=-1))
     output, exact = ctx.reconstruct("the end")
