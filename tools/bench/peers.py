@@ -129,12 +129,14 @@ def build_torch(shape, seed):
 
 
 def step_modules(model, c):
-    """(Cross, Step) modules sharing the decoder's weights.
+    """(Cross, Step, BatchStep) modules sharing the decoder's weights.
 
-    Cross: memory [1, d] → [layers, 1, d], out_proj(W_v·m + b_v) per layer (softmax over one key
-    is 1: exactly nn.MultiheadAttention's result). Step: one token with past K/V
-    [layers, heads, T, head_dim] → logits [1, vocab] and K/V with T + 1 positions; post-norm
-    nn.TransformerDecoderLayer math (self-attention, + cross, FFN with ReLU)."""
+    Cross: memory [B, d] → [layers, B, d], out_proj(W_v·m + b_v) per layer (softmax over one key
+    is 1: exactly nn.MultiheadAttention's result). BatchStep: one token for each of B sentences
+    in lockstep, token [B], pos [B], cross [layers, B, d], past K/V [layers, B, heads, T, head_dim]
+    → logits [B, vocab] and K/V with T + 1 positions; post-norm nn.TransformerDecoderLayer math
+    (self-attention, + cross, FFN with ReLU). Step: BatchStep for one sentence, past K/V
+    [layers, heads, T, head_dim]."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -154,46 +156,6 @@ def step_modules(model, c):
                 v = F.linear(memory, a.in_proj_weight[2 * d:], a.in_proj_bias[2 * d:])
                 out.append(a.out_proj(v))
             return torch.stack(out)
-
-    class Step(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embed = dec.embed_token
-            self.layers = dec.decoder.layers
-            self.linear = dec.linear
-            self.register_buffer("pe", dec.pe[0].clone())
-
-        def forward(self, token, pos, cross, past_k, past_v):
-            x = self.embed(token) + self.pe[pos]  # [1, d]
-            ks, vs = [], []
-            for i, lay in enumerate(self.layers):
-                a = lay.self_attn
-                q, k, v = F.linear(x, a.in_proj_weight, a.in_proj_bias).split(d, dim=-1)
-                q = q.view(1, heads, hd).transpose(0, 1)  # [heads, 1, hd]
-                k = torch.cat([past_k[i], k.view(1, heads, hd).transpose(0, 1)], dim=1)  # [heads, T+1, hd]
-                v = torch.cat([past_v[i], v.view(1, heads, hd).transpose(0, 1)], dim=1)
-                ks.append(k)
-                vs.append(v)
-                w = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1)
-                att = (w @ v).transpose(0, 1).reshape(1, d)
-                x = lay.norm1(x + a.out_proj(att))
-                x = lay.norm2(x + cross[i])
-                x = lay.norm3(x + lay.linear2(F.relu(lay.linear1(x))))
-            return self.linear(x), torch.stack(ks), torch.stack(vs)
-
-    return Cross().eval(), Step().eval()
-
-
-def batch_step_module(model, c):
-    """Step of B sentences at once, the same math as `step_modules`' Step: token [B], pos [B],
-    cross [layers, B, d], past K/V [layers, B, heads, T, head_dim] → logits [B, vocab] and K/V with
-    T + 1 positions (every sentence at the same position: lockstep)."""
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-    dec = model.decoder
-    d, heads = c["hidden"], c["heads"]
-    hd = d // heads
 
     class BatchStep(nn.Module):
         def __init__(self):
@@ -222,7 +184,17 @@ def batch_step_module(model, c):
                 x = lay.norm3(x + lay.linear2(F.relu(lay.linear1(x))))
             return self.linear(x), torch.stack(ks), torch.stack(vs)
 
-    return BatchStep().eval()
+    class Step(nn.Module):
+        """One sentence: the batched step with B = 1, caches [layers, heads, T, head_dim]."""
+        def __init__(self):
+            super().__init__()
+            self.batched = BatchStep()
+
+        def forward(self, token, pos, cross, past_k, past_v):
+            logits, k, v = self.batched(token, pos, cross, past_k.unsqueeze(1), past_v.unsqueeze(1))
+            return logits, k.squeeze(1), v.squeeze(1)
+
+    return Cross().eval(), Step().eval(), BatchStep().eval()
 
 
 def empty_batch_cache(c, b):
@@ -798,9 +770,8 @@ def main():
         print(f"[{shape}] building the PyTorch model", file=sys.stderr)
         torch.set_num_threads(1)
         ref, c, model = build_torch(shape, seed=8000 + layers)
-        cross, step = step_modules(model, c)
+        cross, step, batch_step = step_modules(model, c)
         step_check = check_step(model, c, cross, step)
-        batch_step = batch_step_module(model, c)
         check_batch_step(c, cross, step, batch_step)
         st = os.path.join(folder, "reference.safetensors")
         if not os.path.exists(st):
