@@ -77,6 +77,40 @@ extension Session {
         }
     }
 
+    /// Reconstructs many inputs: `next` gives each one's ids (BOS first, as `tokenize` returns
+    /// them) and text (carried through; empty for id inputs); each is encoded alone, as
+    /// `reconstruct(ids:text:)` does, and decoded greedily `batch` at a time. `onResult` gets
+    /// the reconstructions in input order, as soon as every earlier one is done. An error from
+    /// `next` or from encoding stops taking inputs: the sentences already taken are finished and
+    /// reported, then the error is thrown.
+    public func reconstruct(batch: Int = Session.defaultDecodeBatch, next: () throws(SVAEError) -> (ids: [Int32], text: String)?,
+                            onResult: (Int, Reconstruction) -> Void) throws(SVAEError) {
+        var inputs: [Int: (ids: [Int32], text: String, vector: [Float])] = [:]
+        var count = 0
+        var stopped: SVAEError?
+        var failed: SVAEError?
+        try decode(batch: batch, next: {
+            do throws(SVAEError) {
+                guard stopped == nil, let item = try next() else { return nil }
+                let vector = try encode(ids: [item.ids])[0]
+                inputs[count] = (item.ids, item.text, vector)
+                count += 1
+                return vector
+            } catch {
+                stopped = error
+                return nil
+            }
+        }) { i, r in
+            guard failed == nil, let input = inputs.removeValue(forKey: i) else { return }
+            do throws(SVAEError) {
+                onResult(i, try reconstruction(ids: input.ids, text: input.text, vector: input.vector, output: try r.get()))
+            } catch {
+                failed = error
+            }
+        }
+        if let e = failed ?? stopped { throw e }
+    }
+
     static func checkBatch(_ batch: Int) throws(SVAEError) {
         guard batch >= 1, batch <= DecoderBatch.maxCapacity else {
             throw .model(.badOption(name: "batch", expected: "1 ... \(DecoderBatch.maxCapacity)", found: "\(batch)"))

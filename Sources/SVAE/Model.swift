@@ -235,7 +235,11 @@ public final class Session: @unchecked Sendable {
     /// Encode then greedily decode token ids; `text` is carried through (empty for id inputs).
     public func reconstruct(ids: [Int32], text: String = "") throws(SVAEError) -> Reconstruction {
         let vector = try encode(ids: [ids])[0]
-        let out = try decode(vector)
+        return try reconstruction(ids: ids, text: text, vector: vector, output: try decode(vector))
+    }
+
+    /// What `reconstruct` returns for input `ids` (`text`), its vector and the generated ids `out`.
+    func reconstruction(ids: [Int32], text: String, vector: [Float], output out: [Int32]) throws(SVAEError) -> Reconstruction {
         let c = try model.requireVAE().config
         let input = ids.first == c.bos ? Array(ids.dropFirst()) : ids
         let generated = out.last == c.eos ? Array(out.dropLast()) : out

@@ -107,16 +107,30 @@ struct Decode: ParsableCommand {
     @Option(help: "Top-p.") var topP: Float = 1
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "Most tokens to generate (default: max_seq_len − 1).") var maxTokens: Int?
+    @Option(help: "Vectors decoded in lockstep (1: one at a time).") var batch = Session.defaultDecodeBatch
 
     func run() throws {
         let m = try openModel(model, threads: threads)
         let session = try cli { () throws(SVAEError) in try m.makeSession() }
-        for (n, item) in try inputs.items().enumerated() {
-            guard let v = item.vector else { throw CLIError("input \(n + 1): expected a JSON line with a \"vector\" field") }
-            let sampler = temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(n)) : nil
-            let ids = try cli { () throws(SVAEError) in try session.decode(v, maxTokens: maxTokens, sampler: sampler) }
-            let text = m.tokenizer == nil ? "" : try cli { () throws(SVAEError) in try m.text(of: ids) }
-            if inputs.json { printJSON(["output_ids": ids.map(Int.init), "output": text]) } else { print(m.tokenizer == nil ? ids.map(String.init).joined(separator: " ") : text) }
+        let items = try inputs.items()
+        for (n, item) in items.enumerated() where item.vector == nil {
+            throw CLIError("input \(n + 1): expected a JSON line with a \"vector\" field")
+        }
+        // Input n is sampled with seed + n; results print in input order as soon as they can.
+        let sampler = temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed) : nil
+        var it = items.makeIterator()
+        var failure: SVAEError?
+        try cli { () throws(SVAEError) in
+            try session.decode(batch: batch, maxTokens: maxTokens, sampler: sampler, next: { failure == nil ? it.next()?.vector : nil }) { n, r in
+                do throws(SVAEError) {
+                    let ids = try r.get()
+                    let text = m.tokenizer == nil ? "" : try m.text(of: ids)
+                    if inputs.json { printJSON(["output_ids": ids.map(Int.init), "output": text]) } else { print(m.tokenizer == nil ? ids.map(String.init).joined(separator: " ") : text) }
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            if let failure { throw failure }
         }
     }
 }
@@ -126,24 +140,28 @@ struct Reconstruct: ParsableCommand {
     @Argument(help: "The .svae model.") var model: String
     @OptionGroup var inputs: InputOptions
     @Option(help: "Worker threads (default: physical cores).") var threads: Int?
+    @Option(help: "Sentences decoded in lockstep (1: one at a time).") var batch = Session.defaultDecodeBatch
 
     func run() throws {
         let m = try openModel(model, threads: threads)
         let session = try cli { () throws(SVAEError) in try m.makeSession() }
         var exact = 0, total = 0
-        for item in try inputs.items() {
-            let r: Reconstruction
-            if let ids = item.ids {
-                r = try cli { () throws(SVAEError) in try session.reconstruct(ids: ids, text: item.text ?? "") }
-            } else {
-                r = try cli { () throws(SVAEError) in try session.reconstruct(item.text ?? "") }
-            }
-            total += 1
-            if r.exact { exact += 1 }
-            if inputs.json {
-                printJSON(["text": r.text, "ids": r.ids.map(Int.init), "output_ids": r.outputIDs.map(Int.init), "output": r.output, "exact": r.exact])
-            } else {
-                print("\(r.exact ? "=" : "≠") \(r.text)\n  → \(r.output)")
+        var it = try inputs.items().makeIterator()
+        // Each text is encoded alone, the vectors decoded `batch` at a time; results print in
+        // input order as soon as they can.
+        try cli { () throws(SVAEError) in
+            try session.reconstruct(batch: batch, next: { () throws(SVAEError) -> (ids: [Int32], text: String)? in
+                guard let item = it.next() else { return nil }
+                if let ids = item.ids { return (ids, item.text ?? "") }
+                return (try m.tokenize(item.text ?? ""), item.text ?? "")
+            }) { _, r in
+                total += 1
+                if r.exact { exact += 1 }
+                if inputs.json {
+                    printJSON(["text": r.text, "ids": r.ids.map(Int.init), "output_ids": r.outputIDs.map(Int.init), "output": r.output, "exact": r.exact])
+                } else {
+                    print("\(r.exact ? "=" : "≠") \(r.text)\n  → \(r.output)")
+                }
             }
         }
         if !inputs.json { print("\(exact)/\(total) reconstructed exactly") }
