@@ -575,7 +575,7 @@ def batched_section(results, meta):
            "sentence, argmax fed back. ×: batch B over batch 1.", "",
            "| shape | threads | " + " | ".join(f"svae {q} batch 1 | svae {q} batch {b} | ×" for q in ("f32", "q8_0", "q4_0"))
            + f" | ORT int8 batch {b} | q8_0 vs ORT int8 | q4_0 vs ORT int8 |",
-           "|---|---|" + "---|" * 13]
+           "|---|---|" + "---|" * 12]
     for shape, n, t in rows:
         cells = []
         for q in ("f32", "q8_0", "q4_0"):
