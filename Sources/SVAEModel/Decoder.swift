@@ -42,7 +42,7 @@ public final class DecoderBatch {
     private var rowSlots: [Int] = [], rowTokens: [Int32] = [], rowPositions: [Int] = []
 
     /// Largest capacity accepted (KV caches: capacity × layers × 2 × max_seq_len × d floats).
-    public static let maxCapacity = 1024
+    public static let maxCapacity = 256
 
     /// Allocates the caches and scratch of `capacity` sentences (1 ... `maxCapacity`).
     public init(model: SentenceVAE, capacity: Int, context: KernelContext) throws(ModelError) {

@@ -48,15 +48,28 @@ public struct Sampler: Sendable {
     /// A uniform float in [0, 1) with 24 random bits.
     mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
 
-    /// Index of the largest logit (the first one on ties, like `torch.argmax`).
+    /// Index of the largest logit (the first one on ties, like `torch.argmax`); NaN never wins,
+    /// and 0 when no logit exceeds −∞. Two passes of 16 lanes (the largest value, then the first
+    /// chunk holding it): greedy batched decoding scans 50272 logits per sentence and step.
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for (i, v) in logits.enumerated() where v > bestValue {
-            best = i
-            bestValue = v
+        let n = logits.count, chunks = n / 16
+        let raw = UnsafeRawPointer(logits.baseAddress)
+        func chunk(_ c: Int) -> SIMD16<Float> { raw!.loadUnaligned(fromByteOffset: c * 64, as: SIMD16<Float>.self) }
+        var top = -Float.infinity
+        if chunks > 0 {
+            var m = SIMD16<Float>(repeating: -.infinity)
+            for c in 0..<chunks {
+                let v = chunk(c)
+                m.replace(with: v, where: m .< v)  // a NaN lane compares false: never taken
+            }
+            top = m.max()
         }
-        return Int32(best)
+        for i in (chunks * 16)..<n where logits[i] > top { top = logits[i] }
+        guard top > -.infinity else { return 0 }
+        var c = 0
+        while c < chunks && !any(chunk(c) .== top) { c += 1 }
+        for i in (c * 16)..<n where logits[i] == top { return Int32(i) }
+        return 0
     }
 
     /// Draws one token id from the logits.

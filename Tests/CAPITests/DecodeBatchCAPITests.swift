@@ -1,5 +1,6 @@
 import CSVAEAPI
 import SVAE
+import SVAEModel
 import SVAETestSupport
 import Testing
 
@@ -18,6 +19,11 @@ import Testing
         let rc = svae_decode_batch(ctx, flat, Int32(n), hidden, &p, batch, &ids, width, &counts, &status)
         let rows = (0..<n).map { i in Array(ids[(i * width)..<(i * width + max(0, min(counts[i], width)))]) }
         return (rc, rows, counts, status)
+    }
+
+    @Test func headerLimitsAreTheLibrarys() {
+        #expect(Int(SVAE_MAX_DECODE_BATCH) == DecoderBatch.maxCapacity)
+        #expect(Int(SVAE_DEFAULT_DECODE_BATCH) == Session.defaultDecodeBatch)
     }
 
     @Test func matchesDecodeOneByOne() throws {

@@ -135,7 +135,7 @@ import Testing
         let g = try loadGolden("h32_l1_la")
         let model = try SentenceVAE(path: try convertFixture("h32_l1_la", type: .f32, golden: g))
         let ctx = try KernelContext(threads: 1)
-        #expect(throws: ModelError.badOption(name: "batch", expected: "1 ... 1024", found: "0")) {
+        #expect(throws: ModelError.badOption(name: "batch", expected: "1 ... 256", found: "0")) {
             try DecoderBatch(model: model, capacity: 0, context: ctx)
         }
         let b = try DecoderBatch(model: model, capacity: 2, context: ctx)
@@ -153,5 +153,29 @@ import Testing
         #expect(b.freeSlots == 1)
         #expect(try b.join(g.vectors[2]) == s0, "a freed slot is reused")
         #expect(b.length(of: s0) == 0)
+    }
+}
+
+/// `Sampler.argmax` (16-lane passes) against the plain scan it replaced.
+@Suite struct ArgmaxTests {
+    static func reference(_ x: [Float]) -> Int32 {
+        var best = 0, value = -Float.infinity
+        for (i, v) in x.enumerated() where v > value { (best, value) = (i, v) }
+        return Int32(best)
+    }
+
+    @Test func matchesThePlainScan() {
+        var rng = SplitMix64(5)
+        var cases: [[Float]] = [[], [3], [.nan, 1, .nan], [-.infinity, -.infinity], [.nan, .nan], [0, -0.0, 0],
+                                [Float](repeating: 2, count: 40), (0..<50272).map { Float($0 % 977) }]
+        for n in [15, 16, 17, 33, 100, 2048] {
+            var x = (0..<n).map { _ in Float.random(in: -4...4, using: &rng).rounded() }  // many ties
+            x[Int.random(in: 0..<n, using: &rng)] = .nan
+            cases.append(x)
+        }
+        for x in cases {
+            let got = x.withUnsafeBufferPointer { Sampler.argmax($0) }
+            #expect(got == Self.reference(x), "\(x.prefix(20))")
+        }
     }
 }

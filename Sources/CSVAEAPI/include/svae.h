@@ -225,7 +225,7 @@ int svae_decode(svae_context *ctx, const float *vector, int32_t n_vector, const 
 /* Sentences decoded in lockstep by svae_decode_batch when batch_size is 0. */
 #define SVAE_DEFAULT_DECODE_BATCH 32
 /* Largest batch_size of svae_decode_batch (KV caches: batch x layers x 2 x max_seq_len x hidden floats). */
-#define SVAE_MAX_DECODE_BATCH 1024
+#define SVAE_MAX_DECODE_BATCH 256
 
 /* Generate a sentence from each of `n_vectors` vectors, up to `batch_size` of them in lockstep:
  * each step runs every decoder weight once for all live sentences, and a sentence that ends
