@@ -55,17 +55,24 @@ extension Session {
     /// gets its `.vector(index:…)` error as its result; the others go on.
     public func decode(batch: Int = Session.defaultDecodeBatch, maxTokens: Int? = nil, sampler: Sampler? = nil,
                        next: () -> [Float]?, onResult: (Int, Result<[Int32], SVAEError>) -> Void) throws(SVAEError) {
+        var count = 0
+        try decode(batch: batch, next: { () -> DecodeRequest? in
+            guard let v = next() else { return nil }
+            defer { count += 1 }
+            return DecodeRequest(vector: v, maxTokens: maxTokens, sampler: sampler.map { $0.reseeded($0.seed &+ UInt64(count)) })
+        }, onResult: onResult)
+    }
+
+    /// The same with a limit and a sampler of its own for each vector (`DecodeRequest`).
+    public func decode(batch: Int = Session.defaultDecodeBatch, next: () -> DecodeRequest?,
+                       onResult: (Int, Result<[Int32], SVAEError>) -> Void) throws(SVAEError) {
         let vae = try model.requireVAE()
         try Self.checkBatch(batch)
         let decoder = try decoderBatch(vae, capacity: batch)
         var pending: [Int: Result<[Int32], SVAEError>] = [:]
-        var reported = 0, count = 0
+        var reported = 0
         do {
-            try decoder.run(limit: batch, next: {
-                guard let v = next() else { return nil }
-                defer { count += 1 }
-                return DecodeRequest(vector: v, maxTokens: maxTokens, sampler: sampler.map { $0.reseeded($0.seed &+ UInt64(count)) })
-            }, onFinish: { i, r in
+            try decoder.run(limit: batch, next: next, onFinish: { i, r in
                 pending[i] = r.mapError { SVAEError.vector(index: i, $0) }
                 while let ready = pending.removeValue(forKey: reported) {
                     onResult(reported, ready)
