@@ -17,6 +17,8 @@ import Darwin
 #endif
 import SVAEFormat
 import SVAEKernels
+import SVAEModel
+import SVAETokenizer
 
 /// A `--tensor-type REGEX=TYPE` rule: tensors whose (our) name contains a match of `pattern`
 /// get `type`. Rules are tried in order; the first match wins.
@@ -66,7 +68,8 @@ public struct ConvertOptions: Sendable {
     public var tokenizer: String?
     /// Pick up tokenizer files from an input folder when `tokenizer` is nil.
     public var findTokenizer: Bool
-    /// `tokens.add_bos`. nil: true for an OPT-style tokenizer (`</s>` at id 2), unset otherwise.
+    /// `tokens.add_bos` for a file without a tokenizer; with one, it must agree with the
+    /// tokenizer's own (post-processor or `add_bos_token`), which decides. nil: the tokenizer's.
     public var addBOS: Bool?
     /// `general.name`, if given.
     public var name: String?
@@ -148,6 +151,8 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
     case overflow(file: String, tensor: String, type: String, index: Int, magnitude: Float)
     /// The tokenizer has more tokens than the model's vocabulary (embedding rows).
     case tokenizerTooLarge(file: String, tokens: Int, vocabSize: Int)
+    /// The tokenizer and the model (or a flag) disagree, e.g. on the BOS id.
+    case tokenizerDisagrees(file: String, what: String, tokenizer: String, model: String)
     /// Reading or encoding `tensor` failed for another reason (`reason` says which).
     case tensorFailed(file: String, tensor: String, reason: String)
 
@@ -165,6 +170,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
             "\(file): tensor \(tensor): value \(magnitude) at flat index \(index) is too large for \(type)"
         case let .tensorFailed(file, tensor, reason): "\(file): tensor \(tensor): \(reason)"
         case let .tokenizerTooLarge(file, tokens, vocab): "\(file): expected at most \(vocab) tokens (the model's vocabulary), found \(tokens)"
+        case let .tokenizerDisagrees(file, what, tokenizer, model): "\(file): \(what): the tokenizer says \(tokenizer), the model says \(model)"
         }
     }
 
@@ -219,19 +225,33 @@ public enum Converter {
             : try ImportPlanner.plan(tensors: checkpoints.flatMap(\.tensors), path: sourcePath, options: options.importOptions)
         var notes = plan.notes
 
-        // 2. tokenizer
-        var tokenizer: ImportedTokenizer? = nil
+        // 2. tokenizer: SVAETokenizer's loader (identical to HF or refused)
+        var tokenizer: BPETokenizer? = nil
+        var tokenizerFiles: TokenizerFiles? = nil
         if let t = options.tokenizer {
-            tokenizer = try TokenizerImport.load(t)
-        } else if options.findTokenizer, let files = inputs.lazy.filter(isDirectory).compactMap(TokenizerImport.locate).first {
-            tokenizer = try TokenizerImport.load(files)
+            guard let files = TokenizerFiles.locate(t) else { throw TokenizerError.notFound(path: t) }
+            tokenizerFiles = files
+        } else if options.findTokenizer {
+            tokenizerFiles = inputs.lazy.filter(isDirectory).compactMap(TokenizerFiles.locate).first
         }
-        if let t = tokenizer {
-            notes += t.notes
+        if let files = tokenizerFiles {
+            let t = try BPETokenizer.load(files)
             let vocab = plan.hyperparameters.svae?.vocabSize ?? plan.hyperparameters.opt?.vocabSize ?? 0
-            guard t.data.tokens.count <= vocab else {  // checked by validateModel too, but before writing anything
-                throw ConvertError.tokenizerTooLarge(file: t.files.all.first ?? "", tokens: t.data.tokens.count, vocabSize: vocab)
+            guard t.vocabularySize <= vocab else {  // checked by validateModel too, but before writing anything
+                throw ConvertError.tokenizerTooLarge(file: files.all.first ?? "", tokens: t.vocabularySize, vocabSize: vocab)
             }
+            if let bos = t.options.bosID, bos != Int32(plan.hyperparameters.tokens.bos) {
+                throw ConvertError.tokenizerDisagrees(file: files.all.first ?? "", what: "BOS id",
+                                                      tokenizer: "\(bos) (\(t.tokens[Int(bos)]))", model: "tokens.bos_id \(plan.hyperparameters.tokens.bos)")
+            }
+            if let b = options.addBOS, b != (t.options.bosID != nil) {
+                throw ConvertError.tokenizerDisagrees(file: files.all.first ?? "", what: "adding BOS", tokenizer: t.options.bosID != nil ? "adds it" : "adds none",
+                                                      model: b ? "--add-bos" : "--no-add-bos")
+            }
+            notes.append("tokenizer: \(t.vocabularySize) tokens, \(t.mergePairs.count) merges, \(t.addedTokens.count) added tokens, "
+                + (t.options.bosID.map { "BOS \($0) prepended" } ?? "no BOS") + (t.options.addPrefixSpace ? ", prefix space" : "")
+                + " from " + files.all.joined(separator: ", "))
+            tokenizer = t
         }
 
         // 3. metadata
@@ -241,7 +261,11 @@ public enum Converter {
         let digest = "sha256:" + SHA256.hex(try SHA256.digest(files: files))
         metadata["general.source_digest"] = .string(digest)
         if let n = options.name { metadata["general.name"] = .string(n) }
-        if let b = options.addBOS ?? (tokenizer?.isOPTStyle == true ? true : nil) { metadata["tokens.add_bos"] = .bool(b) }
+        if let t = tokenizer {
+            for (k, v) in t.storedMetadata { metadata[k] = v }
+        } else if let b = options.addBOS {
+            metadata["tokens.add_bos"] = .bool(b)
+        }
 
         // 4. tensors in schema order, with their types
         let (tensors, types, typeNotes) = try schedule(plan, metadata: metadata, options: options, file: sourcePath)
@@ -251,7 +275,7 @@ public enum Converter {
         let plans = zip(tensors, types).map { TensorPlan(name: $0.name, type: $1, shape: $0.shape) }
 
         // 5. stream
-        let writer = try SVAEWriter(path: output, metadata: metadata, tokenizer: tokenizer?.data, tensors: plans, compress: options.compress)
+        let writer = try SVAEWriter(path: output, metadata: metadata, tokenizer: tokenizer?.section, tensors: plans, compress: options.compress)
         var dataBytes = 0, elements = 0
         do {
             let sizes = plans.map { $0.type.byteCount(elements: $0.shape.reduce(1, *), innermost: $0.shape.last!) ?? 0 }
@@ -305,7 +329,7 @@ public enum Converter {
         }
         return ConversionReport(output: output, architecture: plan.hyperparameters.architecture, tensors: plans, fileBytes: fileBytes,
                                 dataBytes: dataBytes, elements: elements, sourceDigest: digest, quantization: quantization,
-                                tokenizerFiles: tokenizer?.files.all ?? [], notes: notes, seconds: monotonicSeconds() - start)
+                                tokenizerFiles: tokenizer == nil ? [] : tokenizerFiles?.all ?? [], notes: notes, seconds: monotonicSeconds() - start)
     }
 
     /// The element type the rules give a tensor: f32 for tensors the schema requires in f32;

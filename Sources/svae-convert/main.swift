@@ -15,6 +15,7 @@ import SVAE
 import Foundation
 import SVAEFormat
 import SVAEImport
+import SVAEJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -49,8 +50,14 @@ struct SVAEConvert: ParsableCommand {
     @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE override on our tensor names (repeatable, first match wins), e.g. 'decoder\\.lm_head\\.weight=q8_0'.")
     var tensorTypes: [String] = []
 
-    @Option(help: "Config JSON (HF config.json or the reference's flat config); repeatable. Default: config.json in an input folder.")
+    @Option(help: "Config: the reference's YAML (config/SVAE/…/svae_768_h4.yaml, includes and ref_model_dir followed), or JSON (HF config.json or the reference's flat config); repeatable. Default: config.json in an input folder.")
     var config: [String] = []
+
+    @Option(name: .customLong("ref-model"), help: "With a YAML config: the OPT folder to use instead of its ref_model_dir (svae.ref_model_dir for an SLLM).")
+    var refModel: String?
+
+    @Option(name: .customLong("llm-ref-model"), help: "With an SLLM YAML config: the OPT folder to use instead of llm.ref_model_dir.")
+    var llmRefModel: String?
 
     @Option(name: .customLong("llm-config"), help: "SLLM: the HF config.json of the OPT model whose layers it uses; repeatable.")
     var llmConfig: [String] = []
@@ -91,7 +98,9 @@ struct SVAEConvert: ParsableCommand {
     @Flag(help: "No progress bar, notes or summary.")
     var quiet = false
 
-    func options() throws -> ConvertOptions {
+    /// The conversion options, and where a YAML config's values came from (printed as notes).
+    func options() throws -> (ConvertOptions, notes: [String]) {
+        var referenceNotes: [String] = []
         guard let q = SVAEFormat.ElementType(name: quant) else {
             throw ValidationError("--quant \(quant): expected f32, f16, bf16, q8_0 or q4_0")
         }
@@ -122,17 +131,47 @@ struct SVAEConvert: ParsableCommand {
                 }
             }
         }
-        var configs = try configFiles.map { try ConfigSource.file($0) } + llmConfig.map { try ConfigSource.file($0, role: .llm) }
+        let yaml = configFiles.filter(ReferenceConfig.isYAML)
+        if yaml.count > 1 { throw ValidationError("--config: expected at most one YAML config, found \(yaml.count)") }
+        if yaml.isEmpty && (refModel != nil || llmRefModel != nil) {
+            throw ValidationError("--ref-model and --llm-ref-model need a YAML --config (they replace its ref_model_dir)")
+        }
+        var configs: [ConfigSource] = []
+        var tokenizerPath = tokenizer
+        for c in configFiles {
+            if ReferenceConfig.isYAML(c) {
+                let r = try ReferenceConfig.load(path: c, includeRoot: Self.includeRoot(for: c), workingDirectory: ".",
+                                                 refModel: refModel, llmRefModel: llmRefModel)
+                configs += r.sources
+                referenceNotes = r.notes
+                if tokenizerPath == nil && !noTokenizer { tokenizerPath = r.tokenizer }
+            } else {
+                configs.append(try ConfigSource.file(c))
+            }
+        }
+        configs += try llmConfig.map { try ConfigSource.file($0, role: .llm) }
         if !flags.isEmpty { configs.append(.flags(flags)) }
-        return ConvertOptions(
+        return (ConvertOptions(
             importOptions: ImportOptions(architecture: arch, configs: configs, prefillAttention: prefillAttention),
             defaultType: q, tensorTypes: try tensorTypes.map { try TensorTypeRule(parsing: $0) },
-            tokenizer: tokenizer, findTokenizer: !noTokenizer, addBOS: addBos, name: name)
+            tokenizer: tokenizerPath, findTokenizer: !noTokenizer, addBOS: addBos, name: name), referenceNotes)
+    }
+
+    /// `!include` stays inside the working directory when the config is under it (the
+    /// reference runs its scripts from the repository root), else inside the config's folder.
+    static func includeRoot(for config: String) -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        let dir = (config as NSString).deletingLastPathComponent
+        let real = (((dir.isEmpty ? "." : dir) as NSString).resolvingSymlinksInPath as NSString).standardizingPath
+        let absolute = real.hasPrefix("/") ? real : (cwd as NSString).appendingPathComponent(real)
+        let cwdReal = (cwd as NSString).resolvingSymlinksInPath
+        return absolute == cwdReal || absolute.hasPrefix(cwdReal + "/") ? cwdReal : absolute
     }
 
     func run() throws {
         do {
-            let opts = try options()
+            let (opts, referenceNotes) = try options()
+            if !quiet { for n in referenceNotes { printErr("note: \(n)") } }
             let bar = ProgressBar(enabled: !quiet && isatty(2) != 0)
             let report = try Converter.convert(inputs: inputs, output: output, options: opts) { bar.update($0) }
             bar.finish()

@@ -8,6 +8,8 @@ import Foundation
 import Testing
 import SVAEFormat
 @testable import SVAEImport
+import SVAEJSON
+import SVAETokenizer
 
 /// One fixture checkpoint with the configs it needs.
 struct ConvertFixture: CustomStringConvertible, Sendable {
@@ -306,20 +308,32 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         try FileManager.default.copyItem(atPath: Fx.path("svae_tiny.safetensors"), toPath: dir + "/model.safetensors")
         try vocabJSON().write(toFile: dir + "/vocab.json", atomically: true, encoding: .utf8)
         try ("#version: 0.2\n" + Self.merges.joined(separator: "\n") + "\n").write(toFile: dir + "/merges.txt", atomically: true, encoding: .utf8)
+        // vocab.json + merges.txt alone: no special tokens and no BOS (never guessed from the table)
+        let plain = temp("plain.svae")
+        _ = try Converter.convert(inputs: [dir], output: plain, options: ConvertFixture.all[0].options())
+        let p = try SVAEFile.open(plain)
+        #expect(try #require(p.tokenizer).specials.isEmpty)
+        #expect(p.metadata.bool("tokens.add_bos") == false)
+
+        // with transformers' files, as an OPT folder ships them
+        try #"{"add_bos_token": true, "add_prefix_space": false, "bos_token": {"__type": "AddedToken", "content": "</s>", "lstrip": false, "normalized": true, "rstrip": false, "single_word": false}, "errors": "replace", "model_max_length": 1000000000000000019884624838656}"#
+            .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        try #"{"bos_token": "</s>", "eos_token": "</s>", "pad_token": "<pad>"}"#
+            .write(toFile: dir + "/special_tokens_map.json", atomically: true, encoding: .utf8)
         let out = temp()
         let report = try Converter.convert(inputs: [dir], output: out, options: ConvertFixture.all[0].options())
         let f = try SVAEFile.open(out)
         let tok = try #require(f.tokenizer)
         #expect(tok.tokens == Self.tokens)
         #expect(tok.merges == [.init(4, 5), .init(8, 6), .init(7, 4), .init(10, 5)])
-        #expect(tok.specials.map(\.text) == ["<s>", "<pad>", "</s>", "<unk>"] && tok.specials.map(\.id) == [0, 1, 2, 3])
+        #expect(tok.specials.map(\.text) == ["<pad>", "</s>"] && tok.specials.map(\.id) == [1, 2])
         #expect(f.metadata.bool("tokens.add_bos") == true)
-        #expect(report.tokenizerFiles == [dir + "/vocab.json", dir + "/merges.txt"])
+        #expect(report.tokenizerFiles == [dir + "/vocab.json", dir + "/merges.txt", dir + "/tokenizer_config.json", dir + "/special_tokens_map.json"])
 
-        // told otherwise; and no tokenizer when asked
+        // a flag that contradicts the tokenizer is refused; no tokenizer when asked
         var o = try ConvertFixture.all[0].options()
         o.addBOS = false
-        _ = try Converter.convert(inputs: [dir], output: temp("b.svae"), options: o)
+        #expect(throws: ConvertError.self) { _ = try Converter.convert(inputs: [dir], output: temp("b.svae"), options: o) }
         o.findTokenizer = false
         let c = temp("c.svae")
         _ = try Converter.convert(inputs: [dir], output: c, options: o)
@@ -334,7 +348,9 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         }
         let json = """
         {"version": "1.0", "added_tokens": [{"id": 2, "content": "</s>", "special": true}, {"id": 12, "content": "<mask>", "special": true}],
-         "normalizer": null, "model": {"type": "BPE", "vocab": \(vocabJSON()), "merges": [\(merges.joined(separator: ", "))]}}
+         "normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+         "model": {"type": "BPE", "vocab": \(vocabJSON()), "merges": [\(merges.joined(separator: ", "))]}}
         """
         try json.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
         var o = try ConvertFixture.all[0].options()
@@ -366,7 +382,7 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
             }
             try expectNoOutput(out)
         }
-        #expect(throws: TokenizerImportError.notFound(path: "/nonexistent")) { try TokenizerImport.load("/nonexistent") }
+        #expect(throws: TokenizerError.notFound(path: "/nonexistent")) { try BPETokenizer.load("/nonexistent") }
 
         // more tokens than the model's 64 embedding rows
         let dir = tempDir()

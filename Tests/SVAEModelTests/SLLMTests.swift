@@ -1,6 +1,7 @@
 import Foundation
 import SVAEFormat
 import SVAEImport
+import SVAEJSON
 import SVAEKernels
 import Testing
 @testable import SVAEModel
