@@ -41,7 +41,7 @@ public struct TensorTypeRule: Sendable, Equatable, CustomStringConvertible {
         }
         let name = String(text[text.index(after: eq)...])
         guard let t = SVAEFormat.ElementType(name: name) else {
-            throw .badTensorTypeRule(rule: text, reason: "unknown type \"\(name)\", expected f32, f16, bf16, q8_0 or q4_0")
+            throw .badTensorTypeRule(rule: text, reason: "unknown type \"\(name)\", expected f32, f16, bf16, q8_0, q4_0 or i8r")
         }
         try self.init(pattern: String(text[..<eq]), type: t)
     }
@@ -282,14 +282,22 @@ public enum Converter {
             let total = sizes.reduce(0, +)
             var written = 0
             let chunk = Swift.max(1, options.chunkElements)
-            let capacity = tensors.map { Swift.min($0.elementCount, Swift.max($0.rowSize, chunk / $0.rowSize * $0.rowSize)) }.max() ?? 0
+            // i8r is written in whole 16-row panels: its chunks are multiples of 16 rows.
+            func chunkRows(_ t: MappedTensor, _ type: SVAEFormat.ElementType) -> Int {
+                let r = Swift.max(1, chunk / t.rowSize)
+                return type.isRowPanel ? (r + 15) / 16 * 16 : r
+            }
+            let capacity = zip(tensors, types).map { Swift.min($0.elementCount, chunkRows($0, $1) * $0.rowSize) }.max() ?? 0
+            let encodedCapacity = zip(tensors, types).map { t, type in
+                Swift.max(4 * capacity, type.byteCount(elements: Swift.min(t.elementCount, chunkRows(t, type) * t.rowSize), innermost: t.rowSize) ?? 0)
+            }.max() ?? 0
             let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: Swift.max(capacity, 1))
             defer { values.deallocate() }
-            let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(4 * capacity, 1), alignment: 64)
+            let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(encodedCapacity, 1), alignment: 64)
             defer { encoded.deallocate() }
             for (k, (t, type)) in zip(tensors, types).enumerated() {
                 let rows = t.shape.first ?? 1
-                let rowsPerChunk = Swift.max(1, chunk / t.rowSize)
+                let rowsPerChunk = chunkRows(t, type)
                 var row = 0
                 while row < rows {
                     let r = row..<Swift.min(rows, row + rowsPerChunk)
@@ -336,14 +344,29 @@ public enum Converter {
     /// otherwise the first matching `--tensor-type` rule, else the default. A block type on a
     /// tensor whose innermost dimension is not a multiple of 32 falls back to f16 (as llama.cpp
     /// does), and the second result says so.
+    ///
+    /// The q8 choice (`defaultType` q8_0, no rule matching) gives the encoder's linear weights
+    /// `i8r` (per-row int8 in the batched kernel's layout, formats/quantization.md §9) when their
+    /// row length is a multiple of 4: encoding multiplies whole sentences, where i8r runs near
+    /// the int8 peak. The decoder's matrices (matrix × vector per token) stay q8_0 (i8r's matvec
+    /// was not measured against q8_0's there).
     public static func elementType(for e: ModelSchema.Expected, options: ConvertOptions) -> (SVAEFormat.ElementType, note: String?) {
         if e.mustBeF32 { return (.f32, nil) }
-        let chosen = options.tensorTypes.first { $0.matches(e.name) }?.type ?? options.defaultType
+        let rule = options.tensorTypes.first { $0.matches(e.name) }?.type
         let inner = e.shape.last ?? 1
+        if rule == nil && options.defaultType == .q8_0 && isEncoderLinear(e) && inner % ElementType.i8r.blockElements == 0 {
+            return (.i8r, nil)
+        }
+        let chosen = rule ?? options.defaultType
         if chosen.isQuantized && inner % chosen.blockElements != 0 {
             return (.f16, "\(e.name) \(e.shape): \(chosen) needs a row length that is a multiple of \(chosen.blockElements): written as f16")
         }
         return (chosen, nil)
+    }
+
+    /// An encoder matrix used as a linear layer's weight (not the embedding table).
+    public static func isEncoderLinear(_ e: ModelSchema.Expected) -> Bool {
+        e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed"
     }
 
     /// Orders the plan's tensors as `ModelSchema.expectedTensors` (plus an untied OPT head) and
@@ -390,6 +413,7 @@ public enum Converter {
     /// `general.quantization`: the default, the rules, the fixed f32 classes and fallbacks.
     static func describeQuantization(_ o: ConvertOptions, fallbacks: Int) -> String {
         var s = "\(o.defaultType) for 2-D weights; f32 for norms, biases and vectors"
+        if o.defaultType == .q8_0 { s += "; i8r for the encoder's linear weights" }
         if !o.tensorTypes.isEmpty { s += "; overrides (first match): " + o.tensorTypes.map(\.description).joined(separator: ", ") }
         if fallbacks > 0 { s += "; \(fallbacks) tensor(s) with rows not a multiple of 32 in f16" }
         return s
@@ -405,7 +429,7 @@ public enum Converter {
         }
         let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<n])
         do {
-            try Quantizer.encode(src, as: kt, into: dst)
+            try Quantizer.encode(src, as: kt, into: dst, cols: t.shape.last!)
         } catch {
             switch error {
             case .nonFiniteInput(let i):
