@@ -31,7 +31,7 @@ struct BenchKernels: ParsableCommand {
     }
 }
 
-/// Shapes of the released SentenceVAE family (shared/docs/sentencevae.md).
+/// Shapes of the released SentenceVAE family (docs/reference.md).
 struct ReleasedShape {
     let name: String
     let hidden: Int
