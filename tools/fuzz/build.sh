@@ -3,7 +3,7 @@
 #   format  (SVAEFormat sources):  reader, sections
 #   import  (SVAEImport readers):  pickle, zip, pth, safetensors, json
 #   tokenizer (SVAETokenizer):     tokenizer
-#   yaml    (Yams + SVAEJSON + ReferenceConfig.swift): yaml
+#   yaml    (Yams + SVAEJSON + SVAEFormat + ReferenceConfig.swift): yaml
 # Each binary holds its group's harnesses; SVAE_FUZZ_TARGET picks one (tools/fuzz/run.sh sets it).
 # A group is one module: where a source imports another of the group's modules (SVAEJSON,
 # Yams), a copy without that import is compiled from .build-fuzz/gen.
@@ -38,20 +38,22 @@ for g in "${groups[@]}"; do
         quiet swiftc "${flags[@]}" "$gen"/tokenizer/*.swift \
             Sources/SVAEJSON/*.swift $fz/FuzzMain.swift $fz/TargetsTokenizer.swift $fz/FuzzSupport.swift $fz/FuzzSplit.swift $fz/FuzzTokenizer.swift -o "$out/bin/.fuzz-tokenizer.tmp" && mv -f "$out/bin/.fuzz-tokenizer.tmp" "$out/bin/fuzz-tokenizer" ;;
     yaml)
-        # Yams, SVAEJSON and the config loader as ONE module named Yams (so `Yams.compose` in
+        # Yams, SVAEJSON, SVAEFormat's value types (not its Reader/Writer: Yams has a Parser too)
+        # and the config loader as ONE module named Yams (so `Yams.compose` in
         # ReferenceConfig.swift resolves without a separate module build); their imports of
         # each other are dropped, and the loader's path helpers are taken from Converter.swift.
         y=.build/checkouts/Yams/Sources
         [ -d "$y" ] || swift package resolve
         gen="$out/gen"; mkdir -p "$gen/cyaml"
         for f in Sources/SVAEImport/ReferenceConfig.swift Sources/SVAEImport/ModelConfig.swift; do
-            sed -e '/^import Yams$/d' -e '/^import SVAEJSON$/d' "$f" > "$gen/$(basename "$f")"
+            sed -e '/^import Yams$/d' -e '/^import SVAEJSON$/d' -e '/^import SVAEFormat$/d' "$f" > "$gen/$(basename "$f")"
         done
         { echo "import Glibc"; sed -n '/^func isDirectory(/,/^}/p; /^func folder(of/,/^}/p; /^func realPath(/,/^}/p' Sources/SVAEImport/Converter.swift; } > "$gen/PathHelpers.swift"
         for c in "$y"/CYaml/src/*.c; do
             clang -c -O1 -g -fsanitize=address,fuzzer-no-link -DYAML_DECLARE_STATIC -I "$y/CYaml/include" "$c" -o "$gen/cyaml/$(basename "$c" .c).o"
         done
         quiet swiftc "${flags[@]}" -module-name Yams -D SWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$y/CYaml/include" \
+            -I Sources/CZstd -lzstd $(ls Sources/SVAEFormat/*.swift | grep -v -e Reader.swift -e Writer.swift) \
             "$y"/Yams/*.swift Sources/SVAEJSON/*.swift "$gen"/ReferenceConfig.swift "$gen"/ModelConfig.swift "$gen"/PathHelpers.swift \
             "$gen"/cyaml/*.o $fz/FuzzMain.swift $fz/TargetsYAML.swift $fz/FuzzSupport.swift $fz/FuzzSplit.swift $fz/FuzzYAML.swift \
             -o "$out/bin/.fuzz-yaml.tmp" && mv -f "$out/bin/.fuzz-yaml.tmp" "$out/bin/fuzz-yaml" ;;
