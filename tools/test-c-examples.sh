@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # End-to-end check of the C API as users get it: install into a temporary prefix, build
 # examples/c/encode.c and examples/cpp/encode.cpp with plain gcc/g++ and pkg-config, run them,
-# and compare their vectors and reconstructions with the Swift API (the `svae` CLI). Then run
-# the Python binding's checks (python/test_svae.py) when python3 is present.
+# and compare their vectors and reconstructions with the Swift API (the installed `svae` CLI).
+# Then run the Python binding's checks (python/test_svae.py) against the installed library.
 #
-# Usage: tools/test-c-examples.sh [MODEL.svae]
+# Usage: tools/test-c-examples.sh [--prefix DIR] [MODEL.svae]
+#   --prefix DIR  use what tools/install.sh installed there instead of installing (nothing is
+#                 built then and the Swift toolchain is not needed: tools/test-install.sh runs
+#                 it so, with the toolchain hidden)
 #   Without a model, the random test model of Tests/CAPITests is written to a temporary file
 #   (SVAE_CAPI_MODEL_OUT=... swift test --filter CAPITests.writeModelForScripts).
-# Environment: CONFIGURATION=debug|release (default debug, which reuses `swift test`'s build).
+# Environment: CONFIGURATION=release|debug for tools/install.sh (default release, whose build
+# tools/test-install.sh reuses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-configuration="${CONFIGURATION:-debug}"
+configuration="${CONFIGURATION:-release}"
+prefix=""
+if [ "${1:-}" = --prefix ]; then
+    prefix="${2:?--prefix needs a directory}"
+    shift 2
+fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/svae-c-examples.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
@@ -22,9 +31,12 @@ if [ -z "$model" ]; then
     [ -f "$model" ] || { echo "test-c-examples: the model was not written" >&2; cat "$work/model.log"; exit 1; }
 fi
 
-tools/install.sh --prefix "$work/prefix" --configuration "$configuration" > "$work/install.log" 2>&1 \
-    || { cat "$work/install.log"; exit 1; }
-export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+if [ -z "$prefix" ]; then
+    prefix="$work/prefix"
+    tools/install.sh --prefix "$prefix" --configuration "$configuration" > "$work/install.log" 2>&1 \
+        || { cat "$work/install.log"; exit 1; }
+fi
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 gcc -std=c99 -Wall -Wextra -Werror -pedantic examples/c/encode.c $(pkg-config --cflags --libs svae) -o "$work/encode-c"
 g++ -std=c++17 -Wall -Wextra -Werror examples/cpp/encode.cpp $(pkg-config --cflags --libs svae) -o "$work/encode-cpp"
 
@@ -33,8 +45,7 @@ texts=("Hello there." "the end" "a b c" "x")
 "$work/encode-cpp" "$model" "${texts[@]}" > "$work/cpp.out"
 cmp "$work/c.out" "$work/cpp.out" || { echo "C and C++ examples differ" >&2; diff "$work/c.out" "$work/cpp.out" >&2; exit 1; }
 
-swift build -c "$configuration" --product svae > "$work/cli.log" 2>&1 || { cat "$work/cli.log"; exit 1; }
-cli="$(swift build -c "$configuration" --show-bin-path)/svae"
+cli="$prefix/bin/svae"
 "$cli" encode "$model" "${texts[@]}" > "$work/swift-vectors.out"
 "$cli" reconstruct --json "$model" "${texts[@]}" > "$work/swift-reconstruct.out"
 
@@ -56,7 +67,5 @@ for (head, out), r in zip(outputs, swift_rec):
 print(f"C, C++ and Swift agree on {len(vectors)} texts (vectors max diff {diff:.2g}, reconstructions equal)")
 PY
 
-if command -v python3 > /dev/null; then
-    SVAE_LIBRARY="$work/prefix/lib/libsvae.so" python3 python/test_svae.py "$model"
-fi
+SVAE_LIBRARY="$prefix/lib/libsvae.so" python3 python/test_svae.py "$model"
 echo "test-c-examples: ok"
