@@ -7,10 +7,10 @@
     ids, text = ctx.decode(vectors[0])
     output, exact = ctx.reconstruct("Hello there.")
 
-The library is found through $SVAE_LIBRARY, then ctypes.util.find_library("svae"), then
-"libsvae.so" on the loader's path. Errors raise SVAEError (with .status, a negative svae_status,
-and the context's message). ctypes releases the GIL during calls, so contexts on several
-threads run in parallel.
+The library is found through $SVAE_LIBRARY, then ctypes.util.find_library("svae"), then its
+SONAME "libsvae.so.1" on the loader's path. Errors raise SVAEError (with .status, a negative
+svae_status, and the context's message). ctypes releases the GIL during calls, so contexts on
+several threads run in parallel.
 """
 import ctypes
 import ctypes.util
@@ -81,11 +81,11 @@ _lib = None
 
 
 def load_library(path=None):
-    """Loads libsvae once (path, $SVAE_LIBRARY, find_library("svae") or "libsvae.so")."""
+    """Loads libsvae once (path, $SVAE_LIBRARY, find_library("svae") or the SONAME libsvae.so.ABI)."""
     global _lib
     if _lib is not None and path is None:
         return _lib
-    name = path or os.environ.get("SVAE_LIBRARY") or ctypes.util.find_library("svae") or "libsvae.so"
+    name = path or os.environ.get("SVAE_LIBRARY") or ctypes.util.find_library("svae") or f"libsvae.so.{ABI_VERSION}"
     lib = ctypes.CDLL(name)
     P, I32, SZ, S = ctypes.c_void_p, ctypes.c_int32, ctypes.c_size_t, ctypes.c_char_p
     sigs = {
