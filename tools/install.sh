@@ -69,7 +69,9 @@ for tool in svae svae-convert; do
 done
 
 # The shipped model, converted by the installed converter.
-"$prefix/bin/svae-convert" models/svae-tiny -o "$prefix/share/svae/svae-tiny.svae" --quant q8_0 > /dev/null
+"$prefix/bin/svae-convert" models/svae-tiny -o "$prefix/share/svae/svae-tiny.svae" --quant q8_0 > "$prefix/share/svae/convert.log" 2>&1 \
+    || { cat "$prefix/share/svae/convert.log" >&2; exit 1; }
+rm -f "$prefix/share/svae/convert.log"
 install -m 644 models/svae-tiny/README.md models/svae-tiny/samples.txt "$prefix/share/svae/svae-tiny/"
 install -d "$prefix/share/svae/svae-tiny/LICENSES"
 install -m 644 models/svae-tiny/LICENSES/* "$prefix/share/svae/svae-tiny/LICENSES/"

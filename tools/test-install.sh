@@ -134,11 +134,11 @@ done
 
 # hidden COMMAND...: COMMAND without LD_LIBRARY_PATH, under LD_DEBUG=libs (trace files
 # $work/trace.PID), and with an empty tmpfs over the toolchain when a mount namespace is allowed.
-if unshare -m -- true 2> "$work/unshare.log"; then
+if unshare -m -- sh -c 'mount -t tmpfs -o ro,size=64k svae-hidden "$0"' "$toolchain" 2> "$work/unshare.log"; then
     echo "toolchain $toolchain hidden by an empty tmpfs in a mount namespace (unshare -m)"
     namespace=1
 else
-    echo "no mount namespace ($(head -1 "$work/unshare.log")): the loader's trace alone shows the toolchain unused"
+    echo "no mount namespace (unshare -m, mount: $(head -1 "$work/unshare.log")): the loader's trace alone shows the toolchain unused"
     namespace=0
 fi
 hidden() {
