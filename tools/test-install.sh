@@ -52,8 +52,11 @@ abi="$(sed -n 's/^#define SVAE_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$header")"
 lib="$prefix/lib/libsvae.so.$abi"
 
 # The random-weight test model of Tests/CAPITests (needs the toolchain, so written first).
-SVAE_CAPI_MODEL_OUT="$work/model.svae" swift test --filter 'CAPITests.CAPITests/writeModelForScripts' > "$work/model.log" 2>&1
-check "test model written" test -s "$work/model.svae"
+test_model() {
+    SVAE_CAPI_MODEL_OUT="$work/model.svae" swift test --filter 'CAPITests.CAPITests/writeModelForScripts' > "$work/model.log" 2>&1
+    [ -s "$work/model.svae" ] || { cat "$work/model.log"; return 1; }
+}
+check "test model written (swift test --filter CAPITests.CAPITests/writeModelForScripts)" test_model
 check "tools/install.sh --prefix $prefix --configuration $configuration" \
     tools/install.sh --prefix "$prefix" --configuration "$configuration"
 [ -f "$lib" ] || { echo "no $lib: nothing more to check"; failed=$((failed + 1)); finish; }
