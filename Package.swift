@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "svae",
             dependencies: [
-                "SVAE", "SVAEFormat", "SVAEKernels",
+                "SVAE", "SVAEFormat", "SVAEKernels", "SVAEImport",  // SVAEImport: StrictJSON for input lines
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -82,8 +82,9 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
-        // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the executable.
-        .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport"]),
+        // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the
+        // executable, and the built `svae` / `svae-convert` programs run as a user would.
+        .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport", "SVAETokenizer"]),
         .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAETestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -4,6 +4,8 @@ public enum FormatProblem: Error, Equatable, Sendable {
     /// The file (or a structure inside it) ends before `needed` bytes: `available` remain.
     case truncated(what: String, needed: UInt64, available: UInt64)
     case badMagic(found: [UInt8])
+    /// The header's `file_size` differs from the file's length: cut short, or bytes appended.
+    case fileSize(declared: UInt64, actual: UInt64)
     /// The endian marker reads as the byte-swapped value: a big-endian writer or a swapped copy.
     case byteSwapped
     case unsupportedVersion(major: UInt16, minor: UInt16, supportedMajor: UInt16)
@@ -50,6 +52,10 @@ public enum FormatProblem: Error, Equatable, Sendable {
         switch self {
         case let .truncated(what, needed, available):
             "\(what): truncated, expected \(needed) bytes, found \(available)"
+        case let .fileSize(declared, actual) where actual < declared:
+            "truncated: the file is \(actual) bytes long, its header says \(declared) (an incomplete copy or download?)"
+        case let .fileSize(declared, actual):
+            "the file is \(actual) bytes long, its header says \(declared): \(actual - declared) bytes were appended after its end"
         case let .badMagic(found):
             "bad magic: expected 53 56 41 45 (\"SVAE\"), found \(found.map { hex2($0) }.joined(separator: " "))"
         case .byteSwapped:

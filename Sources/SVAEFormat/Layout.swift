@@ -57,3 +57,11 @@ func isValidTensorName(_ s: String) -> Bool {
     guard !u.isEmpty, u.count <= Layout.maxNameLength else { return false }
     return u.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2E }
 }
+
+/// Versions for `--version` and the APIs: the toolkit's release and the file format it writes
+/// (it reads every 1.x file).
+public enum SVAEVersion {
+    public static let toolkit = "0.1.0"
+    public static let formatMajor = Int(Layout.versionMajor)
+    public static let formatMinor = Int(Layout.versionMinor)
+}

@@ -170,7 +170,7 @@ enum Parser {
         let headerSize = try h.u32("header_size")
         guard headerSize == UInt32(Layout.headerSize) else { throw .badField(field: "header_size", expected: "64", found: "\(headerSize)") }
         let declaredSize = try h.u64("file_size")
-        guard declaredSize == size else { throw .badField(field: "file_size", expected: "\(size) (the actual size)", found: "\(declaredSize)") }
+        guard declaredSize == size else { throw .fileSize(declared: declaredSize, actual: UInt64(size)) }
         let sectionCount = try h.u32("section_count")
         guard sectionCount >= UInt32(Layout.minSections), sectionCount <= UInt32(Layout.maxSections) else {
             throw .badField(field: "section_count", expected: "\(Layout.minSections)–\(Layout.maxSections)", found: "\(sectionCount)")

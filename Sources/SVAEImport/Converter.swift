@@ -168,42 +168,24 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// One line for any error the converter can throw: "<file>: <what>". Errors of the
-    /// reading layer (enums whose cases carry `path:`) are spelled out from their fields.
-    /// `file` prefixes messages of errors that carry no path (e.g. `ConfigError`).
+    /// One line for any error the converter can throw: "<file>: <what>". Every error type of
+    /// the import layer describes itself in plain words (ErrorText.swift); `file` prefixes
+    /// messages of errors that carry no path.
     public static func describe(_ error: any Error, file: String? = nil) -> String {
         switch error {
-        case let e as ConvertError: return e.description
-        case let e as SVAEFormatError: return e.description
-        case let e as any CustomStringConvertible: return e.description  // FileIOError, TokenizerImportError
-        default: break
+        case let e as ConfigError:
+            if case .badConfigFile = e { return e.description }
+            return (file.map { $0 + ": " } ?? "") + e.description
+        case let e as any CustomStringConvertible: return e.description
+        default: return (file.map { $0 + ": " } ?? "") + "unexpected error"
         }
-        let m = Mirror(reflecting: error)
-        guard m.displayStyle == .enum, let c = m.children.first, let label = c.label else { return (file.map { $0 + ": " } ?? "") + "\(error)" }
-        var path: String? = nil
-        var fields: [String] = []
-        for f in Mirror(reflecting: c.value).children {
-            if f.label == "path" { path = "\(f.value)" } else { fields.append("\(f.label.map { $0 + " " } ?? "")\(f.value)") }
-        }
-        if c.label != nil, Mirror(reflecting: c.value).children.isEmpty { fields = ["\(c.value)"] }
-        let what = words(label) + (fields.isEmpty ? "" : ": " + fields.joined(separator: ", "))
-        return ((path ?? file).map { $0 + ": " } ?? "") + what
-    }
-
-    /// `shapeMismatch` → "shape mismatch".
-    static func words(_ camel: String) -> String {
-        var out = ""
-        for ch in camel {
-            if ch.isUppercase { out += " " + ch.lowercased() } else { out.append(ch) }
-        }
-        return out
     }
 }
 
 /// The conversion pipeline.
 public enum Converter {
     /// Written to `general.converter`.
-    public static let version = "svae-convert 0.1.0"
+    public static let version = "svae-convert \(SVAEVersion.toolkit)"
 
     /// Converts `inputs` (checkpoint files or folders; several inputs are merged, e.g. shards
     /// given one by one) to the `.svae` file `output`.
@@ -370,6 +352,13 @@ public enum Converter {
             tensors.append(t)
             types.append(type)
             if let n = note { notes.append(n) }
+        }
+        // A rule that changes nothing is a mistake (a typo, or a reference name instead of ours).
+        let names = expected.map(\.name)
+        for rule in options.tensorTypes where !names.contains(where: rule.matches) {
+            throw ConvertError.badTensorTypeRule(
+                rule: rule.description,
+                reason: "matches no tensor of this model (the names are ours, e.g. \(names.filter { !$0.hasSuffix("bias") }.suffix(2).joined(separator: ", ")); svae inspect lists them)")
         }
         return (tensors, types, notes)
     }

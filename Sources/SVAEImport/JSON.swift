@@ -60,18 +60,28 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// Why a byte string is not acceptable JSON.
-enum JSONFailure: Error, Equatable {
+public enum JSONFailure: Error, Equatable, CustomStringConvertible {
     case notUTF8
     case syntax(offset: Int, reason: String)
     case duplicateKey(String)
     case tooDeep(limit: Int)
+
+    public var description: String {
+        switch self {
+        case .notUTF8: "expected UTF-8 JSON, found invalid UTF-8 bytes"
+        case let .syntax(offset, reason): "invalid JSON at byte \(offset): \(reason)"
+        case let .duplicateKey(key): "invalid JSON: key \"\(key)\" appears twice in one object"
+        case let .tooDeep(limit): "invalid JSON: nested deeper than \(limit) levels"
+        }
+    }
 }
 
-/// Strict recursive-descent JSON parser over UTF-8 bytes.
-struct StrictJSON {
+/// Strict recursive-descent JSON parser over UTF-8 bytes (also used by the `svae` CLI for
+/// its JSON input lines).
+public struct StrictJSON {
     static let maxDepth = 64
 
-    static func parse(_ bytes: [UInt8]) throws(JSONFailure) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(JSONFailure) -> JSONValue {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw .notUTF8 }
         var p = StrictJSON(b: bytes)
         p.skipSpace()

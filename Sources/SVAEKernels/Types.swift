@@ -72,3 +72,18 @@ public enum KernelError: Error, Equatable, Sendable {
     /// The thread pool could not be created (out of memory).
     case threadPoolUnavailable
 }
+
+extension KernelError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case let .nonFiniteInput(i): "expected finite values, found NaN or Inf at element \(i)"
+        case let .scaleOverflow(i, m): "value \(m) near element \(i) is too large for the element type (its block scale overflows f16)"
+        case let .notBlockMultiple(n, b): "expected a multiple of the block size \(b), found \(n)"
+        case let .sizeMismatch(e, f): "expected \(e) bytes or elements, found \(f)"
+        case .sizeOverflow: "a size computation overflowed"
+        case let .indexOutOfRange(i, n): "expected an index in 0..<\(n), found \(i)"
+        case let .unsupportedPath(p): "the \(p) kernels cannot run on this CPU"
+        case .threadPoolUnavailable: "could not create the thread pool (out of memory?)"
+        }
+    }
+}

@@ -164,7 +164,7 @@ public final class SentenceVAE: @unchecked Sendable {
     }
 
     /// Checks the ids of input `index`: non-empty, at most max_seq_len, inside the vocabulary.
-    func check(_ ids: [Int32], index: Int) throws(ModelError) {
+    public func check(_ ids: [Int32], index: Int) throws(ModelError) {
         guard !ids.isEmpty else { throw .emptySentence(input: index) }
         guard ids.count <= config.maxSeqLen else { throw .sentenceTooLong(input: index, tokens: ids.count, max: config.maxSeqLen) }
         for (p, id) in ids.enumerated() where id < 0 || Int(id) >= config.vocab {

@@ -226,7 +226,7 @@ extension BPETokenizer {
         do {
             return try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw TokenizerError.malformedJSON(path: path, expected: "valid JSON", found: "\(error)")
+            throw TokenizerError.malformedJSON(path: path, expected: "valid JSON", found: "invalid JSON")
         }
     }
 
@@ -234,7 +234,9 @@ extension BPETokenizer {
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw TokenizerError.unreadableFile(path: url.path, reason: "\(error)")
+            // Plain words, not Foundation's error dump.
+            let exists = FileManager.default.fileExists(atPath: url.path)
+            throw TokenizerError.unreadableFile(path: url.path, reason: exists ? "permission denied or not a regular file" : "no such file")
         }
     }
 

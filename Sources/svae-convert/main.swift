@@ -8,7 +8,7 @@
 //
 // Progress goes to stderr (a bar redrawn with \r, only on a terminal); the summary line to
 // stdout. On failure: one line `svae-convert: error: <file>: <what>` on stderr, exit 1, and
-// no output file.
+// no output file; a wrong argument: one line `svae-convert: error: <what>`, exit 2.
 
 import ArgumentParser
 import SVAE
@@ -26,6 +26,15 @@ struct SVAEConvert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "svae-convert",
         abstract: "Convert SentenceVAE, SLLM or OPT checkpoints (safetensors, .pth) to a .svae file.",
+        discussion: """
+            Exit status: 0 ok; 1 the conversion failed (one line naming the file and what is wrong; \
+            no output file is left); 2 usage error.
+
+            Examples:
+              svae-convert models/svae-tiny -o svae-tiny.svae --quant q8_0
+              svae-convert model.safetensors --config config.json -o m.svae --quant q4_0 --tensor-type 'decoder\\.lm_head\\.weight=q8_0'
+              svae-convert SVAE-768-H4.pth --config config.json --tokenizer opt-125m/ -o svae768h4.svae
+            """,
         version: Converter.version)
 
     @Argument(help: "Checkpoint files or folders (.safetensors, model.safetensors.index.json, .pth, a HF folder). Several inputs are merged.")
@@ -245,4 +254,33 @@ func formatBytes(_ n: Int) -> String {
 
 func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-SVAEConvert.main()
+/// Help and --version exit 0; a wrong argument is one line and exit 2; a failed conversion one
+/// line and exit 1 (the same statuses as `svae`).
+func runConvert() -> Never {
+    var command: ParsableCommand
+    do {
+        command = try SVAEConvert.parseAsRoot()
+    } catch {
+        usageExit(error)
+    }
+    do {
+        try command.run()
+    } catch let e as ExitCode {
+        exit(e.rawValue)
+    } catch {
+        usageExit(error)
+    }
+    exit(0)
+}
+
+func usageExit(_ error: Error) -> Never {
+    if SVAEConvert.exitCode(for: error) == .success {
+        print(SVAEConvert.fullMessage(for: error))
+        exit(0)
+    }
+    let message = SVAEConvert.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+    printErr("svae-convert: error: \(message)")
+    exit(2)
+}
+
+runConvert()

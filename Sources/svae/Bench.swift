@@ -8,6 +8,12 @@ import SVAEModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
+        discussion: """
+            Examples:
+              svae bench model --shape svae-768-h4 --type q4_0 --threads 1
+              svae bench kernels
+              svae bench generate --types q8_0 --threads 1
+            """,
         subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self, BenchOPT.self, BenchProbe.self,
                       BenchFirstSentence.self])
 }

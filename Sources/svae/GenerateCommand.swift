@@ -11,19 +11,34 @@ struct Generate: ParsableCommand {
             decides whether another sentence follows, the sentence decoder writes it. Sentences are \
             printed as they finish. OPT: tokens are generated after the prompt. Greedy unless \
             --temperature > 0.
+
+            Examples:
+              svae generate sllm.svae --prompt "The cat sat down. It looked up." --max-sentences 4
+              svae generate opt.svae --prompt "Once upon a time" --max-tokens 32 --temperature 0.8 --seed 1
+              svae generate sllm-ids.svae --prompt-ids '[[2,31,7],[2,9]]' --json
             """)
     @Argument(help: "The .svae model (architecture sllm or opt).") var model: String
     @Option(help: "The text to continue.") var prompt: String?
     @Option(help: "Token ids instead of text (models without a tokenizer): JSON array of sentences, e.g. [[2,31,7],[2,9]].")
     var promptIds: String?
-    @Option(help: "Most sentences to generate (SLLM).") var maxSentences = 16
-    @Option(help: "Most tokens to generate.") var maxTokens = 256
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
-    @Option(help: "Top-k (0 = all).") var topK = 0
-    @Option(help: "Top-p.") var topP: Float = 1
-    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
-    @Option(help: "Worker threads (default: physical cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Most sentences to generate (SLLM).") var maxSentences = 16
+    @Option(parsing: .unconditional, help: "Most tokens to generate.") var maxTokens = 256
+    @Option(parsing: .unconditional, help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
+    @Option(parsing: .unconditional, help: "Top-k (0 = all).") var topK = 0
+    @Option(parsing: .unconditional, help: "Top-p, in (0, 1].") var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Worker threads (default: physical cores).") var threads: Int?
     @Flag(help: "Print one JSON object at the end instead of streaming text.") var json = false
+
+    func validate() throws {
+        try requireRange(threads, "--threads", 1..., "a whole number ≥ 1")
+        try requireRange(maxSentences, "--max-sentences", 1..., "a whole number ≥ 1")
+        try requireRange(maxTokens, "--max-tokens", 1..., "a whole number ≥ 1")
+        try requireRange(temperature, "--temperature", 0..., "a number ≥ 0 (0 = greedy)")
+        try requireRange(topK, "--top-k", 0..., "a whole number ≥ 0 (0 = all)")
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP): expected a number in (0, 1]") }
+        if (prompt == nil) == (promptIds == nil) { throw ValidationError("expected exactly one of --prompt and --prompt-ids") }
+    }
 
     func run() throws {
         let m = try openModel(model, threads: threads)

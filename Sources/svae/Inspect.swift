@@ -4,7 +4,14 @@ import SVAEFormat
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a .svae file: metadata, tokenizer, tensors, totals by element type, bits per weight.")
+        abstract: "Show a .svae file: metadata, tokenizer, tensors, totals by element type, bits per weight.",
+        discussion: """
+            svae.max_seq_len in the metadata is the model's sentence limit in tokens (BOS included).
+
+            Examples:
+              svae inspect svae-tiny.svae
+              svae inspect svae-tiny.svae --json --model
+            """)
 
     @Argument(help: "The .svae file.") var file: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -126,7 +133,12 @@ struct InspectReport {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recompute every checksum of a .svae file; report the first bad tensor by name.")
+        abstract: "Recompute every checksum of a .svae file; report the first bad tensor by name.",
+        discussion: """
+            Examples:
+              svae verify svae-tiny.svae
+              svae verify svae-tiny.svae; echo "exit status $?"
+            """)
 
     @Argument(help: "The .svae file.") var file: String
 

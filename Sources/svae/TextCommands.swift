@@ -4,61 +4,12 @@ import SVAE
 import SVAEModel
 import SVAETokenizer
 
-/// One input of `encode` / `reconstruct` / `tokenize` / `decode`: a text, ids, or a vector.
-struct InputItem {
-    var text: String?
-    var ids: [Int32]?
-    var vector: [Float]?
-}
-
-/// Options shared by the text commands: where inputs come from and how results are printed.
-struct InputOptions: ParsableArguments {
-    @Option(name: .long, help: "Read inputs from FILE, one per line; a line starting with { is JSON with \"text\", \"ids\" or \"vector\".")
-    var input: String?
-    @Flag(help: "Print one JSON object per input.") var json = false
-    @Argument(help: "Texts (when no --input is given).") var texts: [String] = []
-
-    func items() throws -> [InputItem] {
-        var lines: [String] = texts
-        if let path = input {
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the input file") }
-            lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            if lines.last == "" { lines.removeLast() }
-        }
-        return try lines.enumerated().map { (i, line) in try Self.parse(line, number: i + 1, file: input) }
-    }
-
-    static func parse(_ line: String, number: Int, file: String?) throws -> InputItem {
-        let l = line.hasSuffix("\r") ? String(line.dropLast()) : line
-        guard l.hasPrefix("{") else { return InputItem(text: l) }
-        let where_ = "\(file ?? "arguments"):\(number)"
-        guard let obj = (try? JSONSerialization.jsonObject(with: Data(l.utf8))) as? [String: Any] else {
-            throw CLIError("\(where_): expected a JSON object, found invalid JSON")
-        }
-        var item = InputItem()
-        item.text = obj["text"] as? String
-        if let ids = obj["ids"] {
-            guard let a = ids as? [NSNumber], a.allSatisfy({ Int32(exactly: $0.doubleValue) != nil }) else {
-                throw CLIError("\(where_): \"ids\": expected an array of integers")
-            }
-            item.ids = a.map { Int32($0.int32Value) }
-        }
-        if let v = obj["vector"] {
-            guard let a = v as? [NSNumber] else { throw CLIError("\(where_): \"vector\": expected an array of numbers") }
-            item.vector = a.map { $0.floatValue }
-        }
-        if item.text == nil && item.ids == nil && item.vector == nil {
-            throw CLIError("\(where_): expected a \"text\", \"ids\" or \"vector\" field, found none")
-        }
-        return item
-    }
-}
-
-/// Prints one JSON object on one line (keys sorted).
-func printJSON(_ object: [String: Any]) {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    print(String(decoding: data, as: UTF8.self))
-}
+/// How the help of encode / reconstruct states the sentence limit.
+let sentenceLimitHelp = """
+    A sentence may have at most the model's svae.max_seq_len tokens, BOS included \
+    (svae inspect MODEL shows it; 32 for the shipped svae-tiny). A longer line is a bad line, \
+    unless --split cuts it into sentences with the reference splitter.
+    """
 
 func openModel(_ path: String, threads: Int?) throws -> Model {
     do {
@@ -73,105 +24,262 @@ func cli<R>(_ body: () throws(SVAEError) -> R) throws -> R {
     do { return try body() } catch { throw CLIError(error.description) }
 }
 
+/// The SentenceVAE of a model (encode, decode and reconstruct need one).
+func requireVAE(_ m: Model) throws -> SentenceVAE {
+    guard let v = m.vae else { throw CLIError("\(m.path): expected architecture svae or sllm, found \(m.architecture) (use svae generate)") }
+    return v
+}
+
+/// One sentence to encode: its text (nil for id input) and ids.
+struct Sentence {
+    var text: String?
+    var ids: [Int32]
+}
+
+/// The sentences of one input for encode / reconstruct: its ids (the tokenizer's when it is
+/// text), checked against the model. With `split`, a text longer than the model's limit is cut
+/// with the reference splitter and each piece is one sentence. The failure is a message for the
+/// input line.
+func sentences(of item: InputItem, model: Model, vae: SentenceVAE, split: Bool) -> Result<[Sentence], InputError> {
+    let fail = { (m: String) in Result<[Sentence], InputError>.failure(InputError(item.location, m)) }
+    var out: [Sentence]
+    if let ids = item.ids {
+        out = [Sentence(text: nil, ids: ids)]
+    } else {
+        guard let t = model.tokenizer else { return fail("this model has no tokenizer: give token ids as {\"ids\": [...]}") }
+        let text = item.text ?? ""
+        out = [Sentence(text: text, ids: t.encode(text))]
+        if split, out[0].ids.count > vae.config.maxSeqLen {
+            out = SentenceSplitter().split(text).map { Sentence(text: $0, ids: t.encode($0)) }
+        }
+    }
+    for (k, s) in out.enumerated() {
+        do throws(ModelError) {
+            try vae.check(s.ids, index: 0)
+        } catch {
+            let which = out.count > 1 ? "sentence \(k + 1): " : ""
+            switch error {
+            case let .sentenceTooLong(_, n, m):
+                let hint = item.ids != nil ? "" : split ? " (even after --split)" : "; --split cuts a line into sentences"
+                return fail("\(which)expected at most \(m) tokens (the model's max_seq_len, BOS included), found \(n)\(hint)")
+            case .emptySentence:
+                return fail("\(which)expected at least one token, found none")
+            case let .tokenOutOfRange(_, p, id, v):
+                return fail("field \"ids\": element \(p): expected a token id in 0..<\(v), found \(id)")
+            default:
+                return fail(error.description)
+            }
+        }
+    }
+    return .success(out)
+}
+
 struct Encode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Sentence vectors of texts (one sentence per input).")
+    static let configuration = CommandConfiguration(
+        abstract: "Sentence vectors of texts (one sentence per input).",
+        discussion: """
+            Input lines: text, or JSON with "text" or "ids". Output: the vector as numbers, or with \
+            --json {"line", "text", "ids", "vector"} (and "sentence" with --split). \(sentenceLimitHelp)
+
+            Examples:
+              svae encode svae-tiny.svae "Rule used to estimate the integral."
+              svae encode svae-tiny.svae --json --input models/svae-tiny/samples.txt
+              svae encode svae-tiny.svae --split --input models/svae-tiny/heldout.txt
+            """)
     @Argument(help: "The .svae model.") var model: String
+    @Argument(help: "Texts, one sentence each (or --input).") var texts: [String] = []
     @OptionGroup var inputs: InputOptions
-    @Option(help: "Worker threads (default: physical cores).") var threads: Int?
+    @Flag(help: "Cut lines longer than the model's sentence limit into sentences (reference splitter).") var split = false
+    @Option(parsing: .unconditional, help: "Worker threads (default: physical cores).") var threads: Int?
+
+    func validate() throws { try requireRange(threads, "--threads", 1..., "a whole number ≥ 1") }
 
     func run() throws {
         let m = try openModel(model, threads: threads)
-        let items = try inputs.items()
-        var ids: [[Int32]] = []
-        for item in items {
-            if let i = item.ids { ids.append(i) } else { ids.append(try cli { () throws(SVAEError) in try m.tokenize(item.text ?? "") }) }
-        }
-        let vectors = try cli { () throws(SVAEError) in try m.encode(ids: ids) }
-        for (i, v) in vectors.enumerated() {
-            if inputs.json {
-                printJSON(["text": items[i].text ?? NSNull(), "ids": ids[i].map(Int.init), "vector": v.map(Double.init)])
-            } else {
-                print(v.map { String(format: "%.6g", $0) }.joined(separator: " "))
+        let vae = try requireVAE(m)
+        let session = try cli { () throws(SVAEError) in try m.makeSession() }
+        let json = inputs.json
+        try InputDriver(options: inputs, texts: texts, accepted: [.text, .ids]).run(window: 64) { (items: [InputItem]) throws -> [ItemResult] in
+            let prepared = items.map { sentences(of: $0, model: m, vae: vae, split: split) }
+            let all = prepared.flatMap { (try? $0.get()) ?? [] }
+            let vectors = try cli { () throws(SVAEError) in try session.encode(ids: all.map(\.ids)) }
+            var next = vectors.makeIterator()
+            return zip(items, prepared).map { (item: InputItem, p: Result<[Sentence], InputError>) -> ItemResult in
+                switch p {
+                case .failure(let e): return .failed(e.message)
+                case .success(let ss):
+                    return .output(ss.enumerated().map { (k: Int, s: Sentence) -> String in
+                        let v = next.next()!
+                        guard json else { return v.map { String(format: "%.6g", $0) }.joined(separator: " ") }
+                        var o: [String: Any] = ["line": item.line, "text": s.text ?? NSNull(), "ids": s.ids.map(Int.init), "vector": v.map(Double.init)]
+                        if split { o["sentence"] = k + 1 }
+                        return jsonLine(o)
+                    })
+                }
             }
         }
     }
 }
 
 struct Decode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Decode sentence vectors (JSON lines with \"vector\") to text.")
+    static let configuration = CommandConfiguration(
+        abstract: "Decode sentence vectors to text.",
+        discussion: """
+            Input lines: JSON with "vector" (as svae encode --json writes it; its "text", "ids", \
+            "line" and "sentence" are carried into the output). Output: the text, or with --json \
+            {"line", "output", "output_ids"} plus the carried fields.
+
+            Examples:
+              svae encode svae-tiny.svae --input models/svae-tiny/samples.txt --json \\
+                | svae decode svae-tiny.svae --input - --json
+              svae decode svae-tiny.svae --input vectors.jsonl --temperature 0.8 --seed 1
+            """)
     @Argument(help: "The .svae model.") var model: String
     @OptionGroup var inputs: InputOptions
-    @Option(help: "Worker threads (default: physical cores).") var threads: Int?
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
-    @Option(help: "Top-k (0 = all).") var topK: Int = 0
-    @Option(help: "Top-p.") var topP: Float = 1
-    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
-    @Option(help: "Most tokens to generate (default: max_seq_len − 1).") var maxTokens: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (default: physical cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
+    @Option(parsing: .unconditional, help: "Top-k (0 = all).") var topK: Int = 0
+    @Option(parsing: .unconditional, help: "Top-p, in (0, 1].") var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Random seed for sampling (line N uses seed + N − 1).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Most tokens to generate (default: max_seq_len − 1).") var maxTokens: Int?
+
+    func validate() throws {
+        try requireRange(threads, "--threads", 1..., "a whole number ≥ 1")
+        try requireRange(temperature, "--temperature", 0..., "a number ≥ 0 (0 = greedy)")
+        try requireRange(topK, "--top-k", 0..., "a whole number ≥ 0 (0 = all)")
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP): expected a number in (0, 1]") }
+        try requireRange(maxTokens, "--max-tokens", 1..., "a whole number ≥ 1")
+    }
 
     func run() throws {
         let m = try openModel(model, threads: threads)
+        _ = try requireVAE(m)
         let session = try cli { () throws(SVAEError) in try m.makeSession() }
-        for (n, item) in try inputs.items().enumerated() {
-            guard let v = item.vector else { throw CLIError("input \(n + 1): expected a JSON line with a \"vector\" field") }
-            let sampler = temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(n)) : nil
-            let ids = try cli { () throws(SVAEError) in try session.decode(v, maxTokens: maxTokens, sampler: sampler) }
-            let text = m.tokenizer == nil ? "" : try cli { () throws(SVAEError) in try m.text(of: ids) }
-            if inputs.json { printJSON(["output_ids": ids.map(Int.init), "output": text]) } else { print(m.tokenizer == nil ? ids.map(String.init).joined(separator: " ") : text) }
+        try InputDriver(options: inputs, texts: [], accepted: [.vector, .text, .ids, .line, .sentence]).run(window: 1) { items in
+            try items.map { try decodeOne($0, model: m, session: session) }
         }
+    }
+
+    func decodeOne(_ item: InputItem, model m: Model, session: Session) throws -> ItemResult {
+        let sampler = temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(item.line - 1)) : nil
+        let ids: [Int32]
+        do throws(SVAEError) {
+            ids = try session.decode(item.vector ?? [], maxTokens: maxTokens, sampler: sampler)
+        } catch {
+            if case let .model(.vectorSize(e, f)) = error { return .failed("field \"vector\": expected \(e) values, found \(f)") }
+            throw CLIError(error.description)
+        }
+        let text = m.tokenizer == nil ? "" : try cli { () throws(SVAEError) in try m.text(of: ids) }
+        guard inputs.json else { return .output([m.tokenizer == nil ? ids.map(String.init).joined(separator: " ") : text]) }
+        var o: [String: Any] = ["line": item.passedLine ?? item.line, "output_ids": ids.map(Int.init), "output": text]
+        if let t = item.text { o["text"] = t }
+        if let i = item.ids { o["ids"] = i.map(Int.init) }
+        if let s = item.passedSentence { o["sentence"] = s }
+        return .output([jsonLine(o)])
     }
 }
 
 struct Reconstruct: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Encode each text to a vector and decode it back (greedy).")
+    static let configuration = CommandConfiguration(
+        abstract: "Encode each text to a vector and decode it back (greedy).",
+        discussion: """
+            Input lines: text, or JSON with "text" or "ids". Output: "= text" (exact) or "≠ text" \
+            with "→ output" below and a count at the end, or with --json {"line", "text", "ids", \
+            "output_ids", "output", "exact"} (and "sentence" with --split). \(sentenceLimitHelp)
+
+            Examples:
+              svae reconstruct svae-tiny.svae "Rule used to estimate the integral."
+              svae reconstruct svae-tiny.svae --input models/svae-tiny/samples.txt
+              head -n 200 models/svae-tiny/heldout-v1.txt \\
+                | svae reconstruct svae-tiny.svae --input - --split --on-error skip
+            """)
     @Argument(help: "The .svae model.") var model: String
+    @Argument(help: "Texts, one sentence each (or --input).") var texts: [String] = []
     @OptionGroup var inputs: InputOptions
-    @Option(help: "Worker threads (default: physical cores).") var threads: Int?
+    @Flag(help: "Cut lines longer than the model's sentence limit into sentences (reference splitter).") var split = false
+    @Option(parsing: .unconditional, help: "Worker threads (default: physical cores).") var threads: Int?
+
+    func validate() throws { try requireRange(threads, "--threads", 1..., "a whole number ≥ 1") }
 
     func run() throws {
         let m = try openModel(model, threads: threads)
+        let vae = try requireVAE(m)
         let session = try cli { () throws(SVAEError) in try m.makeSession() }
         var exact = 0, total = 0
-        for item in try inputs.items() {
-            let r: Reconstruction
-            if let ids = item.ids {
-                r = try cli { () throws(SVAEError) in try session.reconstruct(ids: ids, text: item.text ?? "") }
-            } else {
-                r = try cli { () throws(SVAEError) in try session.reconstruct(item.text ?? "") }
-            }
-            total += 1
-            if r.exact { exact += 1 }
-            if inputs.json {
-                printJSON(["text": r.text, "ids": r.ids.map(Int.init), "output_ids": r.outputIDs.map(Int.init), "output": r.output, "exact": r.exact])
-            } else {
-                print("\(r.exact ? "=" : "≠") \(r.text)\n  → \(r.output)")
+        let json = inputs.json
+        defer { if !json && total > 0 { emit("\(exact)/\(total) reconstructed exactly") } }
+        try InputDriver(options: inputs, texts: texts, accepted: [.text, .ids]).run(window: 1) { (items: [InputItem]) throws -> [ItemResult] in
+            try items.map { (item: InputItem) throws -> ItemResult in
+                let ss: [Sentence]
+                switch sentences(of: item, model: m, vae: vae, split: split) {
+                case .failure(let e): return .failed(e.message)
+                case .success(let x): ss = x
+                }
+                var lines: [String] = []
+                for (k, s) in ss.enumerated() {
+                    let r = try cli { () throws(SVAEError) in try session.reconstruct(ids: s.ids, text: s.text ?? "") }
+                    total += 1
+                    if r.exact { exact += 1 }
+                    if json {
+                        var o: [String: Any] = ["line": item.line, "text": s.text ?? NSNull(), "ids": r.ids.map(Int.init),
+                                                "output_ids": r.outputIDs.map(Int.init), "output": r.output, "exact": r.exact]
+                        if split { o["sentence"] = k + 1 }
+                        lines.append(jsonLine(o))
+                    } else {
+                        lines.append("\(r.exact ? "=" : "≠") \(r.text)\n  → \(r.output)")
+                    }
+                }
+                return .output(lines)
             }
         }
-        if !inputs.json { print("\(exact)/\(total) reconstructed exactly") }
     }
 }
 
 struct Tokenize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Token ids of texts, with a model's tokenizer or a tokenizer folder.")
-    @Argument(help: "The .svae model (or use --tokenizer).") var model: String?
-    @Option(help: "A folder (or file) with tokenizer.json, or vocab.json + merges.txt.") var tokenizer: String?
+    static let configuration = CommandConfiguration(
+        abstract: "Token ids of texts (or the text of ids), with a model's tokenizer or a tokenizer folder.",
+        discussion: """
+            Input lines: text, or JSON with "text" (→ ids) or "ids" (→ text). Output: the ids (or \
+            the text), or with --json {"line", "text", "ids"}.
+
+            Examples:
+              svae tokenize svae-tiny.svae "First text." "Second text."
+              svae tokenize --tokenizer models/svae-tiny "First text."
+              svae tokenize svae-tiny.svae --input models/svae-tiny/samples.txt --json
+            """)
+    @Argument(help: ArgumentHelp("The .svae model, then texts; with --tokenizer, only texts.", valueName: "model-or-text"))
+    var arguments: [String] = []
+    @Option(help: "A folder (or file) with tokenizer.json, or vocab.json + merges.txt (instead of a model).") var tokenizer: String?
     @Flag(help: "Omit the leading BOS id.") var noBos = false
     @OptionGroup var inputs: InputOptions
 
     func run() throws {
         let t: BPETokenizer
+        var texts = arguments
         if let dir = tokenizer {
             t = try Self.load(dir)
-        } else if let path = model {
+        } else if !texts.isEmpty {
+            let path = texts.removeFirst()
             let m = try openModel(path, threads: 1)
             guard let tok = m.tokenizer else { throw CLIError("\(path): expected a tokenizer section, found none") }
             t = tok
         } else {
-            throw CLIError("expected a model or --tokenizer DIR")
+            throw UsageError("expected a model or --tokenizer PATH")
         }
-        for item in try inputs.items() {
-            let text = item.text ?? ""
-            let ids = t.encode(text, addBOS: !noBos)
-            if inputs.json { printJSON(["text": text, "ids": ids.map(Int.init)]) } else { print(ids.map(String.init).joined(separator: " ")) }
+        let json = inputs.json
+        try InputDriver(options: inputs, texts: texts, accepted: [.text, .ids]).run(window: 1) { (items: [InputItem]) -> [ItemResult] in
+            items.map { (item: InputItem) -> ItemResult in
+                var ids: [Int32], text: String
+                if let i = item.ids {
+                    ids = i
+                    do { text = try t.decode(i) } catch { return .failed("field \"ids\": \(error)") }
+                } else {
+                    text = item.text ?? ""
+                    ids = t.encode(text, addBOS: !noBos)
+                }
+                if json { return .output([jsonLine(["line": item.line, "text": text, "ids": ids.map(Int.init)])]) }
+                return .output([item.ids != nil ? text : ids.map(String.init).joined(separator: " ")])
+            }
         }
     }
 
@@ -194,10 +302,19 @@ struct Tokenize: ParsableCommand {
                 t = try BPETokenizer(tokens: t.tokens, merges: t.mergePairs, specialTokens: t.specialTokens, addedTokens: t.addedTokens, options: o)
             }
             return t
-        } catch let e as CLIError {
-            throw e
+        } catch let e as TokenizerError {
+            throw CLIError("\(path): \(e.description)")
         } catch {
-            throw CLIError("\(path): \(error)")
+            throw CLIError("\(path): cannot load a tokenizer from it")
         }
     }
 }
+
+/// One JSON object as one line (keys sorted).
+func jsonLine(_ object: [String: Any]) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Prints one JSON object on one line (keys sorted).
+func printJSON(_ object: [String: Any]) { print(jsonLine(object)) }

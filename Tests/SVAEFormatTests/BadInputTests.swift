@@ -53,11 +53,12 @@ import Testing
     @Test func fileSizeField() throws {
         var b = try smallFileBytes()
         b.append(0)  // one trailing byte: file_size no longer matches
-        #expect(problem(b) == .badField(field: "file_size", expected: "\(b.count) (the actual size)", found: "\(b.count - 1)"))
+        #expect(problem(b) == .fileSize(declared: UInt64(b.count - 1), actual: UInt64(b.count)))
         // Truncated file: the header says more than there is.
         let good = try smallFileBytes()
         let cut = Array(good.prefix(good.count - 10))
-        #expect(problem(cut) == .badField(field: "file_size", expected: "\(cut.count) (the actual size)", found: "\(good.count)"))
+        #expect(problem(cut) == .fileSize(declared: UInt64(good.count), actual: UInt64(cut.count)))
+        #expect(problem(cut)?.message == "truncated: the file is \(cut.count) bytes long, its header says \(good.count) (an incomplete copy or download?)")
     }
 
     // MARK: 2. section lengths (the .svae analogue of the safetensors header length)

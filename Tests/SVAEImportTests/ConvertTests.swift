@@ -252,7 +252,7 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         }
         try expectNoOutput(out)
         let line = ConvertError.describe(MappingError.missingTensor(path: src, tensor: "encoder.encoder.layers.0.norm2.bias"))
-        #expect(line == "\(src): missing tensor: tensor encoder.encoder.layers.0.norm2.bias")
+        #expect(line == "\(src): tensor encoder.encoder.layers.0.norm2.bias: expected it, found none")
     }
 
     @Test func missingHeadsNamesTheInput() throws {
@@ -447,5 +447,30 @@ struct ConvertCLITests {
         #expect(r.stderr.hasPrefix("svae-convert: error: \(Fx.path("svae_tiny.safetensors")): "), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1)
         try ConvertTests().expectNoOutput(out)
+    }
+}
+
+/// Every error of the reading layer reaches users through `ConvertError.describe`: in plain
+/// words, starting with the file, never as a Swift case name.
+@Suite struct ErrorTextTests {
+    @Test func readingErrorsAreSentencesNotCaseNames() {
+        let p = "m.safetensors"
+        let cases: [(any Error, String)] = [
+            (SafetensorsError.headerPastEOF(path: p, headerLength: 7232, fileSize: 100),
+             "m.safetensors: truncated: the header claims 7232 bytes, the file is 100 bytes long"),
+            (SafetensorsError.headerNotUTF8(path: p), "m.safetensors: header: expected UTF-8 JSON, found invalid bytes"),
+            (ZipError.entryPastEOF(path: p, entry: "a/data/0", end: 900, fileSize: 512),
+             "m.safetensors: truncated: zip entry a/data/0 ends at byte 900, the file is 512 bytes long"),
+            (PickleError.noStop(path: p), "m.safetensors: truncated pickle: it ends without STOP"),
+            (TorchCheckpointError.legacyFormat(path: p), "m.safetensors: a pre-1.6 torch.save file: re-save it with a current PyTorch"),
+            (MappingError.shapeMismatch(path: p, tensor: "w", expected: [2, 3], found: [3, 2]), "m.safetensors: tensor w: expected shape [2, 3], found [3, 2]"),
+            (SourceTensorError.unsupportedDType(path: p, tensor: "w", dtype: "I64"), "m.safetensors: tensor w: expected a floating-point dtype, found I64"),
+        ]
+        for (e, text) in cases { #expect(ConvertError.describe(e) == text) }
+        // Errors without a path get the file named by the caller.
+        #expect(ConvertError.describe(ConfigError.missing(key: "svae.num_heads", hint: "pass --heads"), file: p)
+                == "m.safetensors: missing svae.num_heads: expected a value, found none (pass --heads)")
+        #expect(ConvertError.describe(ConfigError.badConfigFile(path: "c.json", reason: JSONFailure.notUTF8.description))
+                == "c.json: expected UTF-8 JSON, found invalid UTF-8 bytes")
     }
 }

@@ -20,6 +20,7 @@ order, each as its own process so one's memory never counts in another's:
   7. svae-convert's peak memory and time on the SVAE-768-H4 checkpoint of step 2 (`/usr/bin/time -v`);
   8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/);
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py);
+ 10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
 then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
 the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
 the only part not regenerated). --quick runs fewer repetitions (for trying the script).
@@ -145,6 +146,27 @@ def converter_rows(run, work):
     return rows, cmds, os.path.getsize(src)
 
 
+def cli_memory_rows(work):
+    """Peak RSS of `svae encode --input FILE --json` on the shipped model for 100 and 20,000
+    lines (the held-out sentences repeated): the streaming reader keeps memory flat."""
+    model = os.path.join(work, "svae-tiny-q8_0.svae")
+    subprocess.run([CONVERT, os.path.join(ROOT, "models", "svae-tiny"), "-o", model, "--quant", "q8_0", "--quiet"], check=True)
+    with open(os.path.join(ROOT, "models", "svae-tiny", "heldout.txt"), encoding="utf-8") as f:
+        sentences = f.read().splitlines()
+    rows, cmds = [], []
+    for n in (100, 20000):
+        path = os.path.join(work, f"encode-{n}.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("".join(sentences[i % len(sentences)] + "\n" for i in range(n)))
+        cmd = ["/usr/bin/time", "-v", SVAE, "encode", model, "--input", path, "--json", "--threads", "1"]
+        cmds.append(rel(cmd) + " > /dev/null")
+        p = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+        m = re.search(r"Maximum resident set size \(kbytes\):\s*(\d+)", p.stderr)
+        w = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\):\s*(\S+)", p.stderr)
+        rows.append(f"| {n:,} | {int(m.group(1)) / 1024:.1f} MB | {w.group(1)} |")
+    return rows, cmds, load_average()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
@@ -222,6 +244,7 @@ def main():
     recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
                  "--bin-dir", os.path.dirname(SVAE)]
     recon = run(recon_cmd)
+    cli_rows, cli_cmds, cli_load = cli_memory_rows(args.work)
 
     with open(peers_md) as f:
         peers = f.read()
@@ -234,10 +257,22 @@ def main():
              gen_table=gen_table, all_cmd=rel(all_cmd), all_out=all_out, sizes_cmd=rel(sizes_cmd), sizes_out=sizes_out,
              kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
              conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
-             ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon)
+             ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
+             cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load)
     with open(os.path.join(args.work, "benchmarks.json"), "w") as f:
         json.dump(v, f, indent=1)
     write(v, args.out)
+
+
+def cli_memory_section(v):
+    """The `svae encode` memory table (absent from runs made before it existed)."""
+    if "cli_rows" not in v:
+        return []
+    return ["## `svae encode --input`: memory independent of the input length", "",
+            "The shipped model in q8_0, the 1 000 held-out sentences repeated to 100 and 20,000 lines, one thread, "
+            f"JSON output (load {v['cli_load']}):", "",
+            *[f"`{c}`  " for c in v['cli_cmds']], "",
+            "| lines | peak RSS | wall |", "|---|---|---|", *v['cli_rows'], ""]
 
 
 def write(v, out):
@@ -290,6 +325,7 @@ def write(v, out):
         f"`(cd tools/tokenizer/bench && swift build -c release) && {v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
         "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
         f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
+        *cli_memory_section(v),
         analysis.strip(), "",
     ]
     with open(out, "w") as f:
