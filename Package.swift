@@ -4,10 +4,11 @@
 //
 // Layers (imports only go down this list):
 //   format   SVAEFormat            bytes on disk: .svae spec, mmap reader, streaming writer (no math)
+//            SVAEJSON              the one strict JSON reader (no dependencies), for the tokenizer and the importer
 //   kernels  CSVAEKernels, SVAEKernels  quantizers, SIMD matrix kernels, thread pool (no model knowledge;
 //            element types are the format's)
 //   model    SVAETokenizer, SVAEModel   tokenizer, splitter, encoder, decoder, SLLM
-//   import   SVAEImport            safetensors / PyTorch readers and the converter pipeline
+//   import   SVAEImport            safetensors / PyTorch readers, configs (JSON, the reference's YAML), the converter pipeline
 //   API      SVAE (Swift); SVAECAPI (C, @_cdecl) with its header target CSVAEAPI → libsvae.so
 //   tools    svae, svae-convert    command-line programs
 import PackageDescription
@@ -27,6 +28,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML for the reference's config files (svae-convert --config x.yaml), import layer only.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: system libraries
@@ -39,17 +42,21 @@ let package = Package(
 
         // MARK: format
         .target(name: "SVAEFormat", dependencies: ["CZstd"]),
+        .target(name: "SVAEJSON"),
 
         // MARK: kernels
         .target(name: "CSVAEKernels"),
         .target(name: "SVAEKernels", dependencies: ["SVAEFormat", "CSVAEKernels", "CBLAS"]),
 
         // MARK: model
-        .target(name: "SVAETokenizer"),
+        .target(name: "SVAETokenizer", dependencies: ["SVAEJSON"]),
         .target(name: "SVAEModel", dependencies: ["SVAEFormat", "SVAEKernels", "SVAETokenizer"]),
 
         // MARK: import
-        .target(name: "SVAEImport", dependencies: ["SVAEFormat", "SVAEKernels"]),
+        .target(
+            name: "SVAEImport",
+            dependencies: ["SVAEFormat", "SVAEKernels", "SVAEJSON", "SVAETokenizer", "SVAEModel",
+                           .product(name: "Yams", package: "Yams")]),
 
         // MARK: API
         .target(name: "SVAE", dependencies: ["SVAEModel", "SVAETokenizer", "SVAEFormat", "SVAEKernels"]),
@@ -61,13 +68,13 @@ let package = Package(
         .executableTarget(
             name: "svae",
             dependencies: [
-                "SVAE", "SVAEFormat", "SVAEKernels", "SVAEImport",  // SVAEImport: StrictJSON for input lines
+                "SVAE", "SVAEFormat", "SVAEKernels", "SVAEModel", "SVAETokenizer", "SVAEJSON",  // SVAEJSON: strict JSON input lines
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "svae-convert",
             dependencies: [
-                "SVAEImport", "SVAEFormat", "SVAE",
+                "SVAEImport", "SVAEFormat", "SVAE", "SVAEJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -75,16 +82,18 @@ let package = Package(
         // Shared by the API test targets: a small random-weight model written with the format layer.
         .target(name: "SVAETestSupport", dependencies: ["SVAEFormat"], path: "Tests/SVAETestSupport"),
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
-        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels", "SVAETestSupport"]),
-        .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer", "SVAETestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels", "SVAETestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer", "SVAEJSON", "SVAETestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels"],
+            name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAETestSupport"]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAEImport", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the
         // executable, and the built `svae` / `svae-convert` programs run as a user would.
         .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport", "SVAETokenizer"]),
-        .testTarget(name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAETestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAEJSON", "SVAETestSupport"],
+            resources: [.copy("Fixtures")]),
     ]
 )

@@ -64,6 +64,34 @@ int main(void) {
             failures += !ok;
         }
     }
+    // i8r: one quantizer (bytes hashed, identical on every machine) and every path's outputs
+    // bit-identical to the scalar reference (exact int32 sums, the same float epilogue).
+    {
+        uint8_t *wi = malloc(csvae_i8r_bytes(rows, cols));
+        csvae_quantize_i8r(wi, w, rows, cols, &bad);
+        printf("i8r %016llx\n", (unsigned long long)fnv(wi, csvae_i8r_bytes(rows, cols)));
+        float *bias = malloc(rows * 4);
+        for (size_t i = 0; i < rows; i++) bias[i] = frand();
+        void *as = malloc(csvae_i8r_act_bytes(n, cols));
+        csvae_i8r_act a0 = csvae_i8r_act_bind(as, n, cols, CSVAE_PATH_SCALAR);
+        csvae_i8r_act_quantize_scalar(&a0, a, n, cols);
+        csvae_i8r_job j0 = {y0, rows, wi, &a0, bias, 1, CSVAE_PATH_SCALAR, n, rows, cols};
+        csvae_i8r_rows(&j0, 0, rows);
+        for (int path = 1; path < 4; path++) {
+            if (!csvae_path_supported(path)) continue;
+            void *as1 = malloc(csvae_i8r_act_bytes(n, cols));
+            csvae_i8r_act a1 = csvae_i8r_act_bind(as1, n, cols, path);
+            csvae_i8r_act_quantize(&a1, a, n, cols);
+            csvae_i8r_job j1 = {y1, rows, wi, &a1, bias, 1, path, n, rows, cols};
+            csvae_i8r_rows(&j1, 0, rows);
+            int same = 1;
+            for (size_t i = 0; i < n * rows; i++) same &= y0[i] == y1[i];
+            printf("matmul i8r path %d %s\n", path, same ? "identical ok" : "FAIL");
+            failures += !same;
+            free(as1);
+        }
+        free(as); free(bias); free(wi);
+    }
     printf("best path %d, %s\n", csvae_best_path(), failures ? "FAILURES" : "all ok");
     return failures != 0;
 }

@@ -19,6 +19,7 @@ echo "== arm64 (qemu)"; qemu-aarch64 -cpu max "$out/arm64" | tee "$out/arm64.txt
 # Quantizer hashes of the scalar path (path 0) must agree across architectures.
 n="$(grep '^path 0 ' "$out/native.txt")"; a="$(grep '^path 0 ' "$out/arm64.txt")"
 if [[ "$n" != "$a" ]]; then echo "quantizer bytes differ: native '$n' vs arm64 '$a'"; exit 1; fi
+if [[ "$(grep '^i8r ' "$out/native.txt")" != "$(grep '^i8r ' "$out/arm64.txt")" ]]; then echo "i8r bytes differ across architectures"; exit 1; fi
 # And every path on one machine agrees with its scalar path.
 for f in native arm64; do
   if [[ "$(grep '^path ' "$out/$f.txt" | awk '{print $4, $6}' | sort -u | wc -l)" != 1 ]]; then

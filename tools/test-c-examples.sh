@@ -2,18 +2,26 @@
 # End-to-end check of the C API as users get it: install into a temporary prefix, build
 # examples/c/encode.c and examples/cpp/encode.cpp with plain gcc/g++ and pkg-config, run them,
 # and compare their vectors and reconstructions with the Swift API (the installed `svae` CLI).
-# Then run the Python binding's checks (python/test_svae.py) against the installed library.
+# The Python package is tested by tools/test-python.sh (and against an installed library by
+# tools/test-install.sh).
 #
-# Usage: tools/test-c-examples.sh [--prefix DIR] [MODEL.svae]
+# Each check prints one line, "ok   NAME" or "FAIL NAME";
+# .ci/run counts them.
+#
+# Usage: tools/test-c-examples.sh [--prefix DIR] [MODEL.svae [ECHO.svae]]
 #   --prefix DIR  use what tools/install.sh installed there instead of installing (nothing is
 #                 built then and the Swift toolchain is not needed: tools/test-install.sh runs
 #                 it so, with the toolchain hidden)
-#   Without a model, the random test model of Tests/CAPITests is written to a temporary file
+#   Without a model, the random test model of Tests/CAPITests and its echo variant (which
+#   reconstructs "the end" exactly) are written to temporary files
 #   (SVAE_CAPI_MODEL_OUT=... swift test --filter CAPITests.writeModelForScripts).
 # Environment: CONFIGURATION=release|debug for tools/install.sh (default release, whose build
 # tools/test-install.sh reuses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in gcc g++ pkg-config python3; do
+    command -v "$tool" > /dev/null || { echo "FAIL test-c-examples: $tool is required and not on PATH" >&2; exit 1; }
+done
 configuration="${CONFIGURATION:-release}"
 prefix=""
 if [ "${1:-}" = --prefix ]; then
@@ -24,11 +32,13 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/svae-c-examples.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 model="${1:-}"
+echo_model="${2:-}"
 if [ -z "$model" ]; then
     model="$work/model.svae"
+    echo_model="$work/model.echo.svae"
     SVAE_CAPI_MODEL_OUT="$model" swift test --filter 'CAPITests.CAPITests/writeModelForScripts' > "$work/model.log" 2>&1 \
         || { cat "$work/model.log"; exit 1; }
-    [ -f "$model" ] || { echo "test-c-examples: the model was not written" >&2; cat "$work/model.log"; exit 1; }
+    [ -f "$model" ] && [ -f "$echo_model" ] || { echo "FAIL test-c-examples: the models were not written" >&2; cat "$work/model.log"; exit 1; }
 fi
 
 if [ -z "$prefix" ]; then
@@ -43,14 +53,15 @@ g++ -std=c++17 -Wall -Wextra -Werror examples/cpp/encode.cpp $(pkg-config --cfla
 texts=("Hello there." "the end" "a b c" "x")
 "$work/encode-c" "$model" "${texts[@]}" > "$work/c.out"
 "$work/encode-cpp" "$model" "${texts[@]}" > "$work/cpp.out"
-cmp "$work/c.out" "$work/cpp.out" || { echo "C and C++ examples differ" >&2; diff "$work/c.out" "$work/cpp.out" >&2; exit 1; }
+cmp "$work/c.out" "$work/cpp.out" || { echo "FAIL C and C++ examples agree" >&2; diff "$work/c.out" "$work/cpp.out" >&2; exit 1; }
+echo "ok   C and C++ examples agree"
 
 cli="$prefix/bin/svae"
 "$cli" encode "$model" "${texts[@]}" > "$work/swift-vectors.out"
 "$cli" reconstruct --json "$model" "${texts[@]}" > "$work/swift-reconstruct.out"
 
 python3 - "$work" <<'PY'
-import json, sys
+import json, math, sys
 work = sys.argv[1]
 c = open(f"{work}/c.out").read().splitlines()
 vectors = [list(map(float, l.split(":", 1)[1].split())) for l in c if l.startswith("vector[")]
@@ -58,14 +69,16 @@ outputs = [l.split(" output=", 1) for l in c if l.startswith("reconstruct[")]
 swift_vectors = [list(map(float, l.split())) for l in open(f"{work}/swift-vectors.out").read().splitlines() if l.strip()]
 swift_rec = [json.loads(l) for l in open(f"{work}/swift-reconstruct.out").read().splitlines() if l.strip()]
 assert len(vectors) == len(swift_vectors) == len(outputs) == len(swift_rec), (len(vectors), len(swift_vectors), len(outputs), len(swift_rec))
+assert all(len(v) == len(w) > 0 for v, w in zip(vectors, swift_vectors)), "vector lengths differ"
+# A NaN never passes (max() would drop it, and NaN <= 1e-5 is False only when it is kept).
+assert all(math.isfinite(x) for v in vectors + swift_vectors for x in v), "non-finite vector element"
 diff = max(abs(a - b) for v, w in zip(vectors, swift_vectors) for a, b in zip(v, w))
-assert all(len(v) == len(w) for v, w in zip(vectors, swift_vectors))
 assert diff <= 1e-5, f"vectors: max |C - Swift| = {diff}"
 for (head, out), r in zip(outputs, swift_rec):
     exact = head.endswith("exact=1")
     assert out == r["output"] and exact == r["exact"], (head, out, r)
-print(f"C, C++ and Swift agree on {len(vectors)} texts (vectors max diff {diff:.2g}, reconstructions equal)")
+assert len(vectors) == 4, len(vectors)
+print(f"ok   C, C++ and Swift agree on {len(vectors)} texts (vectors max diff {diff:.2g}, reconstructions equal)")
 PY
 
-SVAE_LIBRARY="$prefix/lib/libsvae.so" python3 python/test_svae.py "$model"
 echo "test-c-examples: ok"

@@ -7,9 +7,10 @@
 #   - with the toolchain's folder hidden (a mount namespace over it when `unshare -m` is allowed,
 #     as root in CI; always: the loader's own trace, LD_DEBUG=libs, must never mention it):
 #     a C program reads the ABI of the loaded library, bin/svae reconstructs with the shipped
-#     model in share/svae, and tools/test-c-examples.sh --prefix runs the C and C++ examples and
-#     python/test_svae.py against the installed library, on the random test model and on the
-#     shipped model.
+#     model in share/svae, tools/test-c-examples.sh --prefix runs the C and C++ examples against
+#     the installed library on the random test model and on the shipped model, and the Python
+#     package's tests (python/tests/test_api.py, test_library.py) run with SVAE_LIBRARY set to the
+#     installed libsvae.so.ABI, in the venv tools/test-python.sh made (.venv-test; run that first).
 # Prints one line per check and, last, `install: N passed, M failed`; exits non-zero on a failure.
 #
 # Usage: tools/test-install.sh     Environment: CONFIGURATION=release|debug (default release).
@@ -51,9 +52,9 @@ header=Sources/CSVAEAPI/include/svae.h
 abi="$(sed -n 's/^#define SVAE_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$header")"
 lib="$prefix/lib/libsvae.so.$abi"
 
-# The random-weight test model of Tests/CAPITests (needs the toolchain, so written first).
+# The random-weight test models of Tests/CAPITests (need the toolchain, so written first).
 test_model() {
-    SVAE_CAPI_MODEL_OUT="$work/model.svae" swift test --filter 'CAPITests.CAPITests/writeModelForScripts' > "$work/model.log" 2>&1
+    SVAE_CAPI_MODEL_OUT="$work/model.svae" SVAE_CAPI_SLLM_OUT="$work/sllm.svae" SVAE_CAPI_OPT_OUT="$work/opt.svae" swift test --filter 'CAPITests.CAPITests/writeModelForScripts' > "$work/model.log" 2>&1
     [ -s "$work/model.svae" ] || { cat "$work/model.log"; return 1; }
 }
 check "test model written (swift test --filter CAPITests.CAPITests/writeModelForScripts)" test_model
@@ -181,8 +182,24 @@ reconstruct() {
         "$work/reconstruct.json" "$text"
 }
 check "bin/svae reconstruct share/svae/svae-tiny.svae" reconstruct
-check "C, C++, bin/svae and Python agree on the test model" hidden tools/test-c-examples.sh --prefix "$prefix" "$work/model.svae"
-check "C, C++, bin/svae and Python agree on the shipped model" hidden tools/test-c-examples.sh --prefix "$prefix" "$prefix/share/svae/svae-tiny.svae"
+check "C, C++ and bin/svae agree on the test model" hidden tools/test-c-examples.sh --prefix "$prefix" "$work/model.svae"
+check "C, C++ and bin/svae agree on the shipped model" hidden tools/test-c-examples.sh --prefix "$prefix" "$prefix/share/svae/svae-tiny.svae"
+
+# The Python package of .venv-test (tools/test-python.sh), on the installed library: the models
+# its tests read (conftest.py), the shipped one as installed.
+venv="${SVAE_TEST_VENV:-.venv-test}"
+python_tests() {
+    [ -x "$venv/bin/python" ] || { echo "no $venv/bin/python: run tools/test-python.sh first"; return 1; }
+    mkdir -p "$work/models"
+    ln -sf "$work/model.svae" "$work/models/svae.svae"
+    ln -sf "$work/sllm.svae" "$work/models/sllm.svae"
+    ln -sf "$work/opt.svae" "$work/models/opt.svae"
+    ln -sf "$prefix/share/svae/svae-tiny.svae" "$work/models/tiny.svae"
+    ln -sf "$prefix/share/svae/svae-tiny/samples.txt" "$work/models/tiny-samples.txt"
+    # From python/tests, so that `import svae` is the venv's package; SVAE_LIBRARY overrides its copy.
+    hidden env SVAE_LIBRARY="$lib" SVAE_TEST_MODELS="$work/models" sh -c 'cd python/tests && exec "$0" -m pytest -q -p no:cacheprovider test_api.py test_library.py' "$PWD/$venv/bin/python"
+}
+check "Python package tests (python/tests/test_api.py, test_library.py) on lib/libsvae.so.$abi" python_tests
 
 # The loader's trace of every process above (compilers, shells, Python included).
 trace() {

@@ -172,3 +172,54 @@ float csvae_stream_sum(const float *x, size_t n) {
     for (; i < n; i++) s += x[i];
     return s;
 }
+
+// MARK: residual add + LayerNorm, f32 (the encoder's hot path; csvae_layernorm is the f64 reference)
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,avx512f,avx512dq"))) static void add_layernorm_avx512(
+    float *x, const float *r, const float *w, const float *b, float eps, size_t d) {
+    size_t d16 = d & ~(size_t)15;
+    __m512 s = _mm512_setzero_ps();
+    for (size_t i = 0; i < d16; i += 16) {
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
+        _mm512_storeu_ps(x + i, v);
+        s = _mm512_add_ps(s, v);
+    }
+    float sum = _mm512_reduce_add_ps(s);
+    for (size_t i = d16; i < d; i++) { x[i] += r[i]; sum += x[i]; }
+    float mean = sum / (float)d;
+    __m512 m = _mm512_set1_ps(mean), q = _mm512_setzero_ps();
+    for (size_t i = 0; i < d16; i += 16) {
+        __m512 c = _mm512_sub_ps(_mm512_loadu_ps(x + i), m);
+        q = _mm512_fmadd_ps(c, c, q);
+    }
+    float var = _mm512_reduce_add_ps(q);
+    for (size_t i = d16; i < d; i++) { float c = x[i] - mean; var += c * c; }
+    float inv = 1.0f / sqrtf(var / (float)d + eps);
+    __m512 iv = _mm512_set1_ps(inv);
+    for (size_t i = 0; i < d16; i += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), m), iv);
+        _mm512_storeu_ps(x + i, _mm512_fmadd_ps(v, _mm512_loadu_ps(w + i), _mm512_loadu_ps(b + i)));
+    }
+    for (size_t i = d16; i < d; i++) x[i] = (x[i] - mean) * inv * w[i] + b[i];
+}
+#endif
+
+static void add_layernorm_scalar(float *x, const float *r, const float *w, const float *b, float eps, size_t d) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < d; i++) { x[i] += r[i]; sum += x[i]; }
+    float mean = sum / (float)d, var = 0.0f;
+    for (size_t i = 0; i < d; i++) { float c = x[i] - mean; var += c * c; }
+    float inv = 1.0f / sqrtf(var / (float)d + eps);
+    for (size_t i = 0; i < d; i++) x[i] = (x[i] - mean) * inv * w[i] + b[i];
+}
+
+void csvae_add_layernorm_rows(float *x, const float *r, const float *weight, const float *bias, float eps, size_t rows, size_t d) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        for (size_t i = 0; i < rows; i++) add_layernorm_avx512(x + i * d, r + i * d, weight, bias, eps, d);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < rows; i++) add_layernorm_scalar(x + i * d, r + i * d, weight, bias, eps, d);
+}

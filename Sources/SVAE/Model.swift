@@ -88,11 +88,7 @@ public final class Model: Sendable {
         self.options = options
         if let t = f.tokenizer {
             do {
-                let merges = t.merges.map { (t.tokens[Int($0.left)], t.tokens[Int($0.right)]) }
-                let addBOS = f.metadata.bool("tokens.add_bos") ?? false
-                let bos = Int32(f.metadata.int("tokens.bos_id") ?? 2)
-                tokenizer = try BPETokenizer(tokens: t.tokens, merges: merges, specialTokens: t.specials.map(\.text),
-                                             options: BPETokenizer.Options(bosID: addBOS ? bos : nil))
+                tokenizer = try BPETokenizer(section: t, metadata: f.metadata)
             } catch {
                 throw .tokenizer("\(path): \(error)")
             }

@@ -92,6 +92,8 @@ final class ContextHandle {
     /// A call that uses the session (encode, decode, reconstruct) is running: a second one from
     /// a token callback would overwrite its scratch, so it is refused.
     private var busy = false
+    /// The perplexity run of `svae_perplexity_begin` (nil before the first).
+    var perplexity: PerplexityEvaluator?
 
     var model: Model { handle.model }
 

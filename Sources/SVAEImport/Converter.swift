@@ -17,6 +17,8 @@ import Darwin
 #endif
 import SVAEFormat
 import SVAEKernels
+import SVAEModel
+import SVAETokenizer
 
 /// A `--tensor-type REGEX=TYPE` rule: tensors whose (our) name contains a match of `pattern`
 /// get `type`. Rules are tried in order; the first match wins.
@@ -39,7 +41,7 @@ public struct TensorTypeRule: Sendable, Equatable, CustomStringConvertible {
         }
         let name = String(text[text.index(after: eq)...])
         guard let t = SVAEFormat.ElementType(name: name) else {
-            throw .badTensorTypeRule(rule: text, reason: "unknown type \"\(name)\", expected f32, f16, bf16, q8_0 or q4_0")
+            throw .badTensorTypeRule(rule: text, reason: "unknown type \"\(name)\", expected f32, f16, bf16, q8_0, q4_0 or i8r")
         }
         try self.init(pattern: String(text[..<eq]), type: t)
     }
@@ -66,7 +68,8 @@ public struct ConvertOptions: Sendable {
     public var tokenizer: String?
     /// Pick up tokenizer files from an input folder when `tokenizer` is nil.
     public var findTokenizer: Bool
-    /// `tokens.add_bos`. nil: true for an OPT-style tokenizer (`</s>` at id 2), unset otherwise.
+    /// `tokens.add_bos` for a file without a tokenizer; with one, it must agree with the
+    /// tokenizer's own (post-processor or `add_bos_token`), which decides. nil: the tokenizer's.
     public var addBOS: Bool?
     /// `general.name`, if given.
     public var name: String?
@@ -148,6 +151,8 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
     case overflow(file: String, tensor: String, type: String, index: Int, magnitude: Float)
     /// The tokenizer has more tokens than the model's vocabulary (embedding rows).
     case tokenizerTooLarge(file: String, tokens: Int, vocabSize: Int)
+    /// The tokenizer and the model (or a flag) disagree, e.g. on the BOS id.
+    case tokenizerDisagrees(file: String, what: String, tokenizer: String, model: String)
     /// Reading or encoding `tensor` failed for another reason (`reason` says which).
     case tensorFailed(file: String, tensor: String, reason: String)
 
@@ -165,6 +170,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
             "\(file): tensor \(tensor): value \(magnitude) at flat index \(index) is too large for \(type)"
         case let .tensorFailed(file, tensor, reason): "\(file): tensor \(tensor): \(reason)"
         case let .tokenizerTooLarge(file, tokens, vocab): "\(file): expected at most \(vocab) tokens (the model's vocabulary), found \(tokens)"
+        case let .tokenizerDisagrees(file, what, tokenizer, model): "\(file): \(what): the tokenizer says \(tokenizer), the model says \(model)"
         }
     }
 
@@ -219,19 +225,33 @@ public enum Converter {
             : try ImportPlanner.plan(tensors: checkpoints.flatMap(\.tensors), path: sourcePath, options: options.importOptions)
         var notes = plan.notes
 
-        // 2. tokenizer
-        var tokenizer: ImportedTokenizer? = nil
+        // 2. tokenizer: SVAETokenizer's loader (identical to HF or refused)
+        var tokenizer: BPETokenizer? = nil
+        var tokenizerFiles: TokenizerFiles? = nil
         if let t = options.tokenizer {
-            tokenizer = try TokenizerImport.load(t)
-        } else if options.findTokenizer, let files = inputs.lazy.filter(isDirectory).compactMap(TokenizerImport.locate).first {
-            tokenizer = try TokenizerImport.load(files)
+            guard let files = TokenizerFiles.locate(t) else { throw TokenizerError.notFound(path: t) }
+            tokenizerFiles = files
+        } else if options.findTokenizer {
+            tokenizerFiles = inputs.lazy.filter(isDirectory).compactMap(TokenizerFiles.locate).first
         }
-        if let t = tokenizer {
-            notes += t.notes
+        if let files = tokenizerFiles {
+            let t = try BPETokenizer.load(files)
             let vocab = plan.hyperparameters.svae?.vocabSize ?? plan.hyperparameters.opt?.vocabSize ?? 0
-            guard t.data.tokens.count <= vocab else {  // checked by validateModel too, but before writing anything
-                throw ConvertError.tokenizerTooLarge(file: t.files.all.first ?? "", tokens: t.data.tokens.count, vocabSize: vocab)
+            guard t.vocabularySize <= vocab else {  // checked by validateModel too, but before writing anything
+                throw ConvertError.tokenizerTooLarge(file: files.all.first ?? "", tokens: t.vocabularySize, vocabSize: vocab)
             }
+            if let bos = t.options.bosID, bos != Int32(plan.hyperparameters.tokens.bos) {
+                throw ConvertError.tokenizerDisagrees(file: files.all.first ?? "", what: "BOS id",
+                                                      tokenizer: "\(bos) (\(t.tokens[Int(bos)]))", model: "tokens.bos_id \(plan.hyperparameters.tokens.bos)")
+            }
+            if let b = options.addBOS, b != (t.options.bosID != nil) {
+                throw ConvertError.tokenizerDisagrees(file: files.all.first ?? "", what: "adding BOS", tokenizer: t.options.bosID != nil ? "adds it" : "adds none",
+                                                      model: b ? "--add-bos" : "--no-add-bos")
+            }
+            notes.append("tokenizer: \(t.vocabularySize) tokens, \(t.mergePairs.count) merges, \(t.addedTokens.count) added tokens, "
+                + (t.options.bosID.map { "BOS \($0) prepended" } ?? "no BOS") + (t.options.addPrefixSpace ? ", prefix space" : "")
+                + " from " + files.all.joined(separator: ", "))
+            tokenizer = t
         }
 
         // 3. metadata
@@ -241,7 +261,11 @@ public enum Converter {
         let digest = "sha256:" + SHA256.hex(try SHA256.digest(files: files))
         metadata["general.source_digest"] = .string(digest)
         if let n = options.name { metadata["general.name"] = .string(n) }
-        if let b = options.addBOS ?? (tokenizer?.isOPTStyle == true ? true : nil) { metadata["tokens.add_bos"] = .bool(b) }
+        if let t = tokenizer {
+            for (k, v) in t.storedMetadata { metadata[k] = v }
+        } else if let b = options.addBOS {
+            metadata["tokens.add_bos"] = .bool(b)
+        }
 
         // 4. tensors in schema order, with their types
         let (tensors, types, typeNotes) = try schedule(plan, metadata: metadata, options: options, file: sourcePath)
@@ -251,21 +275,29 @@ public enum Converter {
         let plans = zip(tensors, types).map { TensorPlan(name: $0.name, type: $1, shape: $0.shape) }
 
         // 5. stream
-        let writer = try SVAEWriter(path: output, metadata: metadata, tokenizer: tokenizer?.data, tensors: plans, compress: options.compress)
+        let writer = try SVAEWriter(path: output, metadata: metadata, tokenizer: tokenizer?.section, tensors: plans, compress: options.compress)
         var dataBytes = 0, elements = 0
         do {
             let sizes = plans.map { $0.type.byteCount(elements: $0.shape.reduce(1, *), innermost: $0.shape.last!) ?? 0 }
             let total = sizes.reduce(0, +)
             var written = 0
             let chunk = Swift.max(1, options.chunkElements)
-            let capacity = tensors.map { Swift.min($0.elementCount, Swift.max($0.rowSize, chunk / $0.rowSize * $0.rowSize)) }.max() ?? 0
+            // i8r is written in whole 16-row panels: its chunks are multiples of 16 rows.
+            func chunkRows(_ t: MappedTensor, _ type: SVAEFormat.ElementType) -> Int {
+                let r = Swift.max(1, chunk / t.rowSize)
+                return type.isRowPanel ? (r + 15) / 16 * 16 : r
+            }
+            let capacity = zip(tensors, types).map { Swift.min($0.elementCount, chunkRows($0, $1) * $0.rowSize) }.max() ?? 0
+            let encodedCapacity = zip(tensors, types).map { t, type in
+                Swift.max(4 * capacity, type.byteCount(elements: Swift.min(t.elementCount, chunkRows(t, type) * t.rowSize), innermost: t.rowSize) ?? 0)
+            }.max() ?? 0
             let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: Swift.max(capacity, 1))
             defer { values.deallocate() }
-            let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(4 * capacity, 1), alignment: 64)
+            let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(encodedCapacity, 1), alignment: 64)
             defer { encoded.deallocate() }
             for (k, (t, type)) in zip(tensors, types).enumerated() {
                 let rows = t.shape.first ?? 1
-                let rowsPerChunk = Swift.max(1, chunk / t.rowSize)
+                let rowsPerChunk = chunkRows(t, type)
                 var row = 0
                 while row < rows {
                     let r = row..<Swift.min(rows, row + rowsPerChunk)
@@ -305,21 +337,36 @@ public enum Converter {
         }
         return ConversionReport(output: output, architecture: plan.hyperparameters.architecture, tensors: plans, fileBytes: fileBytes,
                                 dataBytes: dataBytes, elements: elements, sourceDigest: digest, quantization: quantization,
-                                tokenizerFiles: tokenizer?.files.all ?? [], notes: notes, seconds: monotonicSeconds() - start)
+                                tokenizerFiles: tokenizer == nil ? [] : tokenizerFiles?.all ?? [], notes: notes, seconds: monotonicSeconds() - start)
     }
 
     /// The element type the rules give a tensor: f32 for tensors the schema requires in f32;
     /// otherwise the first matching `--tensor-type` rule, else the default. A block type on a
     /// tensor whose innermost dimension is not a multiple of 32 falls back to f16 (as llama.cpp
     /// does), and the second result says so.
+    ///
+    /// The q8 choice (`defaultType` q8_0, no rule matching) gives the encoder's linear weights
+    /// `i8r` (per-row int8 in the batched kernel's layout, formats/quantization.md §9) when their
+    /// row length is a multiple of 4: encoding multiplies whole sentences, where i8r runs near
+    /// the int8 peak. The decoder's matrices (matrix × vector per token) stay q8_0 (i8r's matvec
+    /// was not measured against q8_0's there).
     public static func elementType(for e: ModelSchema.Expected, options: ConvertOptions) -> (SVAEFormat.ElementType, note: String?) {
         if e.mustBeF32 { return (.f32, nil) }
-        let chosen = options.tensorTypes.first { $0.matches(e.name) }?.type ?? options.defaultType
+        let rule = options.tensorTypes.first { $0.matches(e.name) }?.type
         let inner = e.shape.last ?? 1
+        if rule == nil && options.defaultType == .q8_0 && isEncoderLinear(e) && inner % ElementType.i8r.blockElements == 0 {
+            return (.i8r, nil)
+        }
+        let chosen = rule ?? options.defaultType
         if chosen.isQuantized && inner % chosen.blockElements != 0 {
             return (.f16, "\(e.name) \(e.shape): \(chosen) needs a row length that is a multiple of \(chosen.blockElements): written as f16")
         }
         return (chosen, nil)
+    }
+
+    /// An encoder matrix used as a linear layer's weight (not the embedding table).
+    public static func isEncoderLinear(_ e: ModelSchema.Expected) -> Bool {
+        e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed"
     }
 
     /// Orders the plan's tensors as `ModelSchema.expectedTensors` (plus an untied OPT head) and
@@ -366,6 +413,7 @@ public enum Converter {
     /// `general.quantization`: the default, the rules, the fixed f32 classes and fallbacks.
     static func describeQuantization(_ o: ConvertOptions, fallbacks: Int) -> String {
         var s = "\(o.defaultType) for 2-D weights; f32 for norms, biases and vectors"
+        if o.defaultType == .q8_0 { s += "; i8r for the encoder's linear weights" }
         if !o.tensorTypes.isEmpty { s += "; overrides (first match): " + o.tensorTypes.map(\.description).joined(separator: ", ") }
         if fallbacks > 0 { s += "; \(fallbacks) tensor(s) with rows not a multiple of 32 in f16" }
         return s
@@ -381,7 +429,7 @@ public enum Converter {
         }
         let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<n])
         do {
-            try Quantizer.encode(src, as: kt, into: dst)
+            try Quantizer.encode(src, as: kt, into: dst, cols: t.shape.last!)
         } catch {
             switch error {
             case .nonFiniteInput(let i):

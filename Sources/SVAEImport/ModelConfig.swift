@@ -7,6 +7,8 @@
 // both sources and both values; defaults only fill what nobody said.
 
 /// A hyperparameter value as written into `.svae` metadata.
+import SVAEJSON
+
 public enum MetadataValue: Sendable, Equatable, CustomStringConvertible {
     case int(Int)
     case bool(Bool)
@@ -50,15 +52,16 @@ public struct ConfigSource: Sendable {
     public let role: Role
     /// Members in order.
     public let values: [(String, JSONValue)]
+    /// Where a key was written, when finer than `name` (a YAML file, line and column).
+    public let origins: [String: String]
 
     /// Reads a JSON object file (strict: duplicate keys rejected).
     public static func file(_ path: String, role: Role = .model) throws -> ConfigSource {
-        let f = try MappedFile(path: path)
         let json: JSONValue
         do {
-            json = try StrictJSON.parse(f.copy(offset: 0, length: f.count) ?? [])
+            json = try StrictJSON.read(file: path)
         } catch {
-            throw ConfigError.badConfigFile(path: path, reason: "\(error)")
+            throw ConfigError.badConfigFile(path: path, reason: error.reason)
         }
         guard case .object(let members) = json else { throw ConfigError.badConfigFile(path: path, reason: "not a JSON object") }
         return ConfigSource(name: path, role: role, values: members)
@@ -69,10 +72,11 @@ public struct ConfigSource: Sendable {
         ConfigSource(name: "flag", role: role, values: values)
     }
 
-    public init(name: String, role: Role, values: [(String, JSONValue)]) {
+    public init(name: String, role: Role, values: [(String, JSONValue)], origins: [String: String] = [:]) {
         self.name = name
         self.role = role
         self.values = values
+        self.origins = origins
     }
 }
 
@@ -173,6 +177,7 @@ struct Facts {
         "tokens.bos_id": .int, "tokens.eos_id": .int, "tokens.pad_id": .int,
         "llm.hidden_size": .int, "llm.num_heads": .int, "llm.ffn_size": .int, "llm.layers": .int,
         "llm.max_positions": .int, "llm.norm_before": .bool, "llm.prefill_attention": .string,
+        "llm.max_sentences": .int,
         "opt.hidden_size": .int, "opt.embed_dim": .int, "opt.num_heads": .int, "opt.ffn_size": .int,
         "opt.layers": .int, "opt.vocab_size": .int, "opt.max_positions": .int, "opt.norm_before": .bool,
     ]
@@ -221,6 +226,9 @@ struct Facts {
                 a["llm_max_position_embeddings"] = ["llm.max_positions"]
                 a["llm_do_layer_norm_before"] = ["llm.norm_before"]
                 a["prefill_attention"] = ["llm.prefill_attention"]
+                a["max_sentences"] = ["llm.max_sentences"]
+                a["max_sentence_num"] = ["llm.max_sentences"]  // SentenceLLM.__init__'s name
+                a["max_sen_num"] = ["llm.max_sentences"]  // the reference's YAML name
             }
             return a.merging(tokens) { x, _ in x }
         }
@@ -248,7 +256,7 @@ struct Facts {
             guard let keys = table[k] else { continue }
             if case .null = v { continue }
             for key in keys {
-                let where_ = source.name == "flag" ? "flag \(k)" : "\(source.name):\(k)"
+                let where_ = source.origins[k] ?? (source.name == "flag" ? "flag \(k)" : "\(source.name):\(k)")
                 let value: MetadataValue
                 guard let kind = Self.kinds[key] else { continue }
                 switch kind {

@@ -9,6 +9,8 @@
 // sorts too), so "unsorted" headers are accepted after sorting.
 
 /// A malformed safetensors file or shard index. Every case names the file.
+import SVAEJSON
+
 public enum SafetensorsError: Error, Equatable {
     /// Fewer than 8 bytes: no header length.
     case fileTooSmall(path: String, size: Int)

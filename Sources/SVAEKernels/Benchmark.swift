@@ -78,6 +78,19 @@ public enum KernelBenchmark {
         return (bw1, bwN, gflops(pool1, 1), gflops(poolN, nt))
     }
 
+    /// Peak compute of one core and of `threads` threads at once (each running its own chains):
+    /// int8 multiply-adds (vpdpbusd zmm, GOP/s, 2 per multiply-add) and f32 FMA (GFLOP/s),
+    /// 16 independent chains. Medians of `repetitions`; nil without AVX-512 VNNI or a pool.
+    public static func peakProbe(threads: Int, repetitions: Int = 7) -> (int8_1: Double, int8N: Double, f32_1: Double, f32N: Double)? {
+        guard csvae_probe_peak(0, 1) > 0, let pool1 = ThreadPool(threads: 1), let poolN = ThreadPool(threads: max(1, threads)) else { return nil }
+        func rate(_ pool: ThreadPool, _ kind: Int32) -> Double {
+            let iters = 2_000_000
+            let sec = timed(max(1, repetitions)) { _ in pool.parallelFor(pool.threads) { _, _ in _ = csvae_probe_peak(kind, iters) } }
+            return Double(pool.threads) * Double(iters) * (kind == 0 ? 2048 : 512) / sec.median / 1e9
+        }
+        return (rate(pool1, 0), rate(poolN, 0), rate(pool1, 1), rate(poolN, 1))
+    }
+
     struct Shape {
         let name: String
         let rows: Int, cols: Int, n: Int
@@ -108,6 +121,8 @@ public enum KernelBenchmark {
             Shape(name: "W[2304,768] x1", rows: 2304, cols: 768, n: 1),
             Shape(name: "W[1536,768] x1", rows: 1536, cols: 768, n: 1),
             Shape(name: "W[768,1536] x1", rows: 768, cols: 1536, n: 1),
+            Shape(name: "W[2304,768] x16", rows: 2304, cols: 768, n: 16),
+            Shape(name: "W[768,1536] x16", rows: 768, cols: 1536, n: 16),
             Shape(name: "W[768,768] x1024", rows: 768, cols: 768, n: 1024),
             Shape(name: "W[1536,768] x1024", rows: 1536, cols: 768, n: 1024),
         ]
@@ -121,7 +136,7 @@ public enum KernelBenchmark {
             let flops = 2.0 * Double(s.rows * s.cols * s.n)
             var sgemm1 = 0.0
             for type in ElementType.allCases {
-                guard let one = try? Quantizer.encode(src, as: type) else { continue }
+                guard let one = try? Quantizer.encode(src, as: type, cols: s.cols) else { continue }
                 let copies = max(1, (128 << 20) / one.count + 1)
                 let store = UnsafeMutableRawBufferPointer.allocate(byteCount: one.count * copies, alignment: 64)
                 defer { store.deallocate() }
@@ -138,7 +153,7 @@ public enum KernelBenchmark {
                 if s.n == 1 && s.rows == 50272 {
                     note = "1T \(pct(Double(one.count) / t1 / 1e9 / bw1)) of 1T read bw; \(threads)T speedup \(fmt(t1 / tN))x = \(pct(t1 / tN / (bwN / bw1))) of machine scaling"
                 }
-                if type == .q8_0 && s.n > 1 && sgemm1 > 0 { note = "\(fmt(sgemm1 / t1))x OpenBLAS sgemm 1T" }
+                if (type == .q8_0 || type == .i8r) && s.n > 1 && sgemm1 > 0 { note = "\(fmt(sgemm1 / t1))x OpenBLAS sgemm 1T" }
                 out += pad(s.name, 20) + pad("\(type)", 7) + pad(fmt(best1 * 1e3), 9) + pad(fmt(t1 * 1e3), 9) + pad(fmt(Double(one.count) / t1 / 1e9), 9)
                     + pad(fmt(flops / t1 / 1e9), 11) + pad(fmt(tN * 1e3), 9) + pad(fmt(Double(one.count) / tN / 1e9), 9)
                     + pad(fmt(flops / tN / 1e9), 11) + note + "\n"

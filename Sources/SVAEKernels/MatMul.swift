@@ -14,16 +14,19 @@ public struct WeightMatrix: @unchecked Sendable {
     public let type: ElementType
     public let rows: Int
     public let cols: Int
-    /// Bytes of one row.
+    /// Bytes of one row (0 for `i8r`, whose rows are interleaved in 16-row panels).
     public let rowBytes: Int
 
     /// Validates the shape against the byte count: throws `.notBlockMultiple` (quantized cols
     /// not a multiple of 32), `.sizeMismatch` (bytes.count != rows × row bytes), `.sizeOverflow`.
     public init(_ bytes: UnsafeRawBufferPointer, type: ElementType, rows: Int, cols: Int) throws(KernelError) {
         guard rows >= 0, cols >= 0 else { throw .sizeOverflow }
-        let rb = try type.byteCount(elements: cols)
-        let (total, overflow) = rb.multipliedReportingOverflow(by: rows)
+        let rb = type.isRowPanel ? 0 : try type.byteCount(elements: cols)
+        let (product, overflow) = rb.multipliedReportingOverflow(by: rows)
         guard !overflow else { throw .sizeOverflow }
+        let (elements, o2) = rows.multipliedReportingOverflow(by: cols)
+        guard !o2 else { throw .sizeOverflow }
+        let total = type.isRowPanel ? try type.byteCount(elements: elements, cols: max(cols, 1)) : product
         guard bytes.count == total else { throw .sizeMismatch(expected: total, found: bytes.count) }
         base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!  // empty: never read
         self.type = type
@@ -38,6 +41,10 @@ public struct WeightMatrix: @unchecked Sendable {
         precondition(dst.count == cols, "gatherRow: dst.count \(dst.count) != cols \(cols)")
         guard row >= 0, row < rows else { throw .indexOutOfRange(index: row, count: rows) }
         guard let d = dst.baseAddress else { return }
+        if type.isRowPanel {
+            csvae_i8r_dequantize_row(d, base.assumingMemoryBound(to: UInt8.self), row, cols)
+            return
+        }
         csvae_dequantize(d, base + row * rowBytes, type.c, 0, cols)
     }
 }
@@ -80,6 +87,19 @@ public final class KernelContext: @unchecked Sendable {
 
     deinit { free(scratch) }
 
+    private var workerContexts: [KernelContext] = []
+    /// One single-threaded context per pool worker (same path and check mode), created on first
+    /// use and kept: for splitting a batch by independent items (for example sentences), each
+    /// worker running whole products of its own. Empty for a one-thread pool.
+    public func workers() -> [KernelContext] {
+        lock.locked {
+            if workerContexts.isEmpty && pool.threads > 1 {
+                workerContexts = (0..<pool.threads).compactMap { _ in try? KernelContext(threads: 1, path: path, floatCheck: floatCheck) }
+            }
+            return workerContexts
+        }
+    }
+
     private func ensureScratch(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes > scratchBytes || scratch == nil {
             free(scratch)
@@ -103,10 +123,57 @@ public final class KernelContext: @unchecked Sendable {
     /// n >= 64 on AVX-512 BF16, round X to bf16 and dequantize W to bf16: `usesBF16`).
     public func matmul(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix,
                        _ x: UnsafeBufferPointer<Float>, n: Int) {
+        linear(y, w, x, n: n, bias: nil, relu: false)
+    }
+
+    /// Y[n, w.rows] = X · Wᵀ + bias (each row), then max(·, 0) when `relu`: `matmul` with the
+    /// bias and ReLU fused into the `i8r` kernel's epilogue (other types add them after the
+    /// product). bias: nil or w.rows floats.
+    public func linear(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int,
+                       bias: UnsafeBufferPointer<Float>?, relu: Bool) {
         precondition(n >= 0 && y.count >= n * w.rows && x.count >= n * w.cols, "matmul: buffers too short for n=\(n), W [\(w.rows), \(w.cols)]")
+        precondition(bias == nil || bias!.count == w.rows, "linear: bias has \(bias!.count) values for \(w.rows) rows")
         guard n > 0, w.rows > 0, let yp = y.baseAddress else { return }
+        if w.type == .i8r && w.cols > 0 && !floatCheck {
+            lock.locked { i8r(yp, w, x.baseAddress!, n: n, bias: bias?.baseAddress, relu: relu) }
+            return
+        }
+        product(yp, w, x, n: n)
+        let out = UnsafeMutableBufferPointer(start: yp, count: n * w.rows)
+        if let bias { Ops.addBias(out, bias) }
+        if relu { Ops.relu(out, UnsafeBufferPointer(out)) }
+    }
+
+    /// Per-row int8 product: activations quantized per row once, then the panel kernel split
+    /// by 32-row slices over the pool, bias and ReLU in its epilogue.
+    private func i8r(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ xp: UnsafePointer<Float>, n: Int,
+                     bias: UnsafePointer<Float>?, relu: Bool) {
+        let s = ensureScratch(csvae_i8r_act_bytes(n, w.cols))
+        var a = csvae_i8r_act_bind(s, n, w.cols, path.rawValue)
+        if path == .scalar { csvae_i8r_act_quantize_scalar(&a, xp, n, w.cols) } else { csvae_i8r_act_quantize(&a, xp, n, w.cols) }
+        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, (w.rows + 31) / 32)
+        withUnsafePointer(to: &a) { ap in
+            var job = csvae_i8r_job(y: yp, ldy: w.rows, w: w.base, a: ap, bias: bias, relu: relu ? 1 : 0,
+                                    path: path.rawValue, n: n, rows: w.rows, cols: w.cols)
+            withUnsafeMutablePointer(to: &job) { pool.run(csvae_i8r_task, UnsafeMutableRawPointer($0), tasks: tasks) }
+        }
+    }
+
+    private func product(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int) {
         if w.cols == 0 {
             yp.update(repeating: 0, count: n * w.rows)
+            return
+        }
+        if w.type == .i8r {  // the float check: dequantize each row, f32 dot products
+            var row = [Float](repeating: 0, count: w.cols)
+            for r in 0..<w.rows {
+                row.withUnsafeMutableBufferPointer { csvae_i8r_dequantize_row($0.baseAddress, w.base.assumingMemoryBound(to: UInt8.self), r, w.cols) }
+                for i in 0..<n {
+                    var s: Float = 0
+                    for k in 0..<w.cols { s += row[k] * x[i * w.cols + k] }
+                    yp[i * w.rows + r] = s
+                }
+            }
             return
         }
         let xp = x.baseAddress!

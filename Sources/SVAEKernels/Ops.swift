@@ -15,6 +15,16 @@ public enum Ops {
         csvae_layernorm(y.baseAddress, x.baseAddress, weight?.baseAddress, bias?.baseAddress, eps, n)
     }
 
+    /// x = LayerNorm(x + r) for each of the x.count / weight.count rows (post-norm residual), in
+    /// f32 SIMD (`layerNorm`, with f64 sums, is the reference the tests compare it with).
+    public static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>,
+                                    weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>, eps: Float) {
+        let d = weight.count
+        precondition(d > 0 && bias.count == d && x.count == r.count && x.count % d == 0, "addLayerNorm: shape mismatch")
+        guard x.count > 0 else { return }
+        csvae_add_layernorm_rows(x.baseAddress, r.baseAddress, weight.baseAddress, bias.baseAddress, eps, x.count / d, d)
+    }
+
     /// In place, numerically stable softmax over x (all −Inf → all 0).
     public static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
         guard x.count > 0 else { return }

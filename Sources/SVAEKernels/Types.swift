@@ -17,6 +17,18 @@ extension SVAEFormat.ElementType {
         return bytes
     }
 
+    /// Bytes of `count` elements stored as rows of `cols` (`i8r`: 16-row panels, see
+    /// formats/quantization.md §9; other types: as `byteCount(elements:)`). Throws
+    /// `.notBlockMultiple` (cols not a multiple of 4 for i8r, or count not whole rows).
+    public func byteCount(elements count: Int, cols: Int) throws(KernelError) -> Int {
+        guard isRowPanel else { return try byteCount(elements: count) }
+        guard count >= 0, cols > 0 else { throw .sizeOverflow }
+        guard cols % blockElements == 0 else { throw .notBlockMultiple(count: cols, block: blockElements) }
+        guard count % cols == 0 else { throw .notBlockMultiple(count: count, block: cols) }
+        guard let b = byteCount(elements: count, innermost: cols) else { throw .sizeOverflow }
+        return b
+    }
+
     /// The C kernels' type id (`csvae_type`): the same numbers as the file format.
     var c: Int32 { Int32(rawValue) }
 }

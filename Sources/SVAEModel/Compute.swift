@@ -4,11 +4,8 @@ import SVAEKernels
 
 extension KernelContext {
     /// Y[n, out] = X[n, in] · Wᵀ + b.
-    func linear(_ y: UnsafeMutableBufferPointer<Float>, _ l: Linear, _ x: UnsafeBufferPointer<Float>, n: Int) {
-        matmul(y, l.w, x, n: n)
-        if let b = l.b {
-            for r in 0..<n { Ops.addBias(UnsafeMutableBufferPointer(rebasing: y[(r * l.outputs)..<((r + 1) * l.outputs)]), b) }
-        }
+    func linear(_ y: UnsafeMutableBufferPointer<Float>, _ l: Linear, _ x: UnsafeBufferPointer<Float>, n: Int, relu: Bool = false) {
+        linear(y, l.w, x, n: n, bias: l.b, relu: relu)
     }
 }
 

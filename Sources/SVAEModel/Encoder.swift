@@ -26,9 +26,42 @@ extension SentenceVAE {
     /// Each sentence is processed at its own length, which is exactly the reference's padded batch
     /// with a key-padding mask and zeroed padded outputs; all sentences' tokens share the linear
     /// layers as one matrix product.
+    ///
+    /// With several threads and at least two sentences per thread, the batch is split by
+    /// sentences into one contiguous group per thread (about equal token counts), each encoded
+    /// with whole products on its own core (`KernelContext.workers`); otherwise every product is
+    /// split by rows over the pool.
     public func encode(_ sentences: [[Int32]], context: KernelContext) throws(ModelError) -> [[Float]] {
         for (i, s) in sentences.enumerated() { try check(s, index: i) }
         if sentences.isEmpty { return [] }
+        let threads = context.pool.threads
+        let workers = threads > 1 && sentences.count >= 2 * threads ? context.workers() : []
+        guard workers.count > 1 else { return try encodeChecked(sentences, context: context) }
+        let total = sentences.reduce(0) { $0 + $1.count }
+        var bounds = [0], tokens = 0, next = 0
+        for t in 1..<workers.count {
+            while next < sentences.count && 2 * (tokens + sentences[next].count) <= 2 * total * t / workers.count + sentences[next].count {
+                tokens += sentences[next].count
+                next += 1
+            }
+            bounds.append(next)
+        }
+        bounds.append(sentences.count)
+        var results = [Result<[[Float]], ModelError>](repeating: .success([]), count: workers.count)
+        results.withUnsafeMutableBufferPointer { rp in
+            context.pool.parallelFor(workers.count) { t, _ in
+                let part = Array(sentences[bounds[t]..<bounds[t + 1]])
+                rp[t] = Result { () throws(ModelError) in part.isEmpty ? [] : try self.encodeChecked(part, context: workers[t]) }
+            }
+        }
+        var out: [[Float]] = []
+        out.reserveCapacity(sentences.count)
+        for r in results { out += try r.get() }
+        return out
+    }
+
+    /// `encode` of checked sentences on one context (products split over its pool).
+    func encodeChecked(_ sentences: [[Int32]], context: KernelContext) throws(ModelError) -> [[Float]] {
         let c = config, d = c.hidden, f = c.ffn
         let total = sentences.reduce(0) { $0 + $1.count }
         var starts: [Int] = []
@@ -57,11 +90,10 @@ extension SentenceVAE {
                                   scale: scale, heads: c.heads, headDim: c.headDim, length: L, stride: 3 * d)
             }
             context.linear(tmp, layer.out, att.readOnly, n: total)
-            addNorm(x, tmp.readOnly, layer.norm1, n: total, d: d, eps: c.eps)
-            context.linear(h, layer.up, x.readOnly, n: total)
-            Ops.relu(h, h.readOnly)
+            Ops.addLayerNorm(x, tmp.readOnly, weight: layer.norm1.w, bias: layer.norm1.b, eps: c.eps)
+            context.linear(h, layer.up, x.readOnly, n: total, relu: true)
             context.linear(tmp, layer.down, h.readOnly, n: total)
-            addNorm(x, tmp.readOnly, layer.norm2, n: total, d: d, eps: c.eps)
+            Ops.addLayerNorm(x, tmp.readOnly, weight: layer.norm2.w, bias: layer.norm2.b, eps: c.eps)
         }
         // Pooling: learnable add s = Σ_t h_t (w·h_t + b), or the plain sum; then LayerNorm.
         var out: [[Float]] = []

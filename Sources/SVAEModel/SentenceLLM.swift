@@ -115,19 +115,20 @@ public final class SLLMSession {
 
     /// Encodes `sentences` (ids, BOS first, each at most `svae.max_seq_len`) as one batch and
     /// runs them through the OPT layers at the next positions; the attention among them follows
-    /// `llm.prefill_attention`, and each also attends every position already cached.
+    /// `attention` (default: the file's `llm.prefill_attention`), and each also attends every
+    /// position already cached.
     ///
     /// - Returns: the layers' output for each sentence, [n][d].
     /// - Throws: `.emptyPrompt`, the encoder's input errors (with the sentence's index), `.contextFull`.
     @discardableResult
-    public func prefill(_ sentences: [[Int32]]) throws(ModelError) -> [[Float]] {
+    public func prefill(_ sentences: [[Int32]], attention: PrefillAttention? = nil) throws(ModelError) -> [[Float]] {
         guard !sentences.isEmpty else { throw .emptyPrompt }
         let c = model.config.layers
         guard positions + sentences.count <= c.maxPositions else {
             throw .contextFull(positions: positions + sentences.count, max: c.maxPositions)
         }
         let vectors = try model.vae.encode(sentences, context: context)
-        return try run(vectors, causal: model.config.prefill == .causal)
+        return try run(vectors, causal: (attention ?? model.config.prefill) == .causal)
     }
 
     /// Encodes one sentence (ids, BOS first) and appends it at the next position (it attends all

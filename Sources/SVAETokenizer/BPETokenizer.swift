@@ -83,7 +83,7 @@ public final class BPETokenizer: Sendable {
     /// - Throws: `TokenizerError` for a duplicate token, a merge naming an unknown token or
     ///   yielding one, a repeated merge, an unknown special token or an out-of-range BOS id.
     public init(tokens: [String], merges: [(String, String)], specialTokens: [String] = [],
-                addedTokens: [AddedToken] = [], options: Options = Options()) throws {
+                addedTokens: [AddedToken] = [], options: Options = Options()) throws(TokenizerError) {
         guard tokens.count <= Int(Int32.max) else {
             throw TokenizerError.idOutOfRange(id: tokens.count - 1, vocabularySize: Int(Int32.max))
         }

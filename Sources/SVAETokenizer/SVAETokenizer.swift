@@ -3,12 +3,16 @@
 // - `BPETokenizer`: GPT-2 byte-level BPE that produces the same ids as Hugging Face
 //   `tokenizers` (ByteLevel pre-tokenizer without prefix space, BPE model, ByteLevel decoder),
 //   with OPT's convention of prepending `</s>` available through `BPETokenizer.Options.bosID`.
-//   Built from token strings + merges (what a `.svae` file stores), from vocab.json +
-//   merges.txt, or from a tokenizer.json.
+//   Built from token strings + merges (what a `.svae` file stores), or by `BPETokenizer.load`,
+//   the project's one loader of Hugging Face files (a folder, a tokenizer.json of any name,
+//   vocab.json + merges.txt with transformers' tokenizer_config.json and
+//   special_tokens_map.json), which reproduces every field exactly or refuses it
+//   (BPETokenizer+Loading.swift, TransformersFiles.swift).
 // - `SentenceSplitter`: the reference `PassageCollate.cut_sentence_func` of SentenceVAE.
 // - `TokenizerBenchmark`: a throughput probe.
 //
-// Layering: this module imports only Foundation and Synchronization; no other svae module.
+// Layering: this module imports Synchronization and SVAEJSON (the strict JSON reader); no
+// Foundation and no other svae module.
 //
 // Decisions, each checked against HF tokenizers 0.23.3 by the goldens
 // (`tools/tokenizer/make_goldens.py`, fixtures in Tests/SVAETokenizerTests/Fixtures):

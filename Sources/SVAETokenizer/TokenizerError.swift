@@ -25,8 +25,12 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case idOutOfRange(id: Int, vocabularySize: Int)
     /// The tokenizer description uses a feature this implementation does not reproduce.
     case unsupported(feature: String, found: String)
-    /// A file could not be read.
+    /// A file could not be read, or is not strict JSON (`reason` gives line and column).
     case unreadableFile(path: String, reason: String)
+    /// `path` holds no tokenizer files (tokenizer.json, vocab.json + merges.txt, or a folder with them).
+    case notFound(path: String)
+    /// What is wrong with the tokenizer file `path`.
+    indirect case inFile(path: String, TokenizerError)
 
     /// The same added token is listed twice with different options.
     case conflictingAddedToken(String)
@@ -44,8 +48,10 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .malformedJSON(path, expected, found): "\(path): expected \(expected), found \(found)"
         case let .unknownSpecialToken(t): "special token \(t.debugDescription) is not in the vocabulary"
         case let .idOutOfRange(id, n): "id \(id) is out of range; expected 0..<\(n)"
-        case let .unsupported(feature, found): "unsupported tokenizer feature \(feature): \(found)"
-        case let .unreadableFile(path, reason): "cannot read \(path): \(reason)"
+        case let .unsupported(feature, found): "\(feature) = \(found) is not reproduced (ids would differ from Hugging Face); refusing"
+        case let .unreadableFile(path, reason): "\(path): \(reason)"
+        case let .notFound(path): "\(path): expected a tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them; found none"
+        case let .inFile(path, problem): "\(path): \(problem)"
         case let .conflictingAddedToken(t): "added token \(t.debugDescription) is listed twice with different options; expected one set"
         }
     }

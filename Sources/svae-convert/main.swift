@@ -15,6 +15,7 @@ import SVAE
 import Foundation
 import SVAEFormat
 import SVAEImport
+import SVAEJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -43,14 +44,20 @@ struct SVAEConvert: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .svae file.")
     var output: String
 
-    @Option(help: "Type of 2-D weights: f32, f16, bf16, q8_0, q4_0. Norms, biases and vectors stay f32.")
+    @Option(help: "Type of 2-D weights: f32, f16, bf16, q8_0, q4_0 (q8_0 gives the encoder's linear weights i8r, per-row int8 in the batched kernel's layout; `--tensor-type encoder=q8_0` keeps them q8_0). Norms, biases and vectors stay f32.")
     var quant: String = "f32"
 
     @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE override on our tensor names (repeatable, first match wins), e.g. 'decoder\\.lm_head\\.weight=q8_0'.")
     var tensorTypes: [String] = []
 
-    @Option(help: "Config JSON (HF config.json or the reference's flat config); repeatable. Default: config.json in an input folder.")
+    @Option(help: "Config: the reference's YAML (config/SVAE/…/svae_768_h4.yaml, includes and ref_model_dir followed), or JSON (HF config.json or the reference's flat config); repeatable. Default: config.json in an input folder.")
     var config: [String] = []
+
+    @Option(name: .customLong("ref-model"), help: "With a YAML config: the OPT folder to use instead of its ref_model_dir (svae.ref_model_dir for an SLLM).")
+    var refModel: String?
+
+    @Option(name: .customLong("llm-ref-model"), help: "With an SLLM YAML config: the OPT folder to use instead of llm.ref_model_dir.")
+    var llmRefModel: String?
 
     @Option(name: .customLong("llm-config"), help: "SLLM: the HF config.json of the OPT model whose layers it uses; repeatable.")
     var llmConfig: [String] = []
@@ -82,16 +89,19 @@ struct SVAEConvert: ParsableCommand {
     @Option(help: "general.name of the model.")
     var name: String?
 
-    @Flag(help: "After writing, run the converted model and an f32 conversion of the same source on sample sentences and print vector cosine, greedy agreement and logit error.")
+    @Flag(help: ArgumentHelp("After writing, score the converted model against an f32 conversion of the same source and print a verdict.",
+                             discussion: "Teacher-forced perplexity of both models in lockstep on sample text: KL divergence (mean, p99), top-1 agreement and PPL ratio, against the thresholds of docs/convert.md (KLD mean ≤ 0.10, PPL ratio ≤ 1.10, top-1 agreement ≥ 85 %). Samples: --check-input, else samples.txt beside the input (a model folder that ships one), else built-in sentences. Exit status 3 when a threshold is missed (the output is kept)."))
     var check = false
 
-    @Option(name: .customLong("check-input"), help: "Sentences for --check, one per line (default: built-in samples).")
+    @Option(name: .customLong("check-input"), help: ArgumentHelp("Text for --check, one sentence (svae, opt) or passage (sllm) per line.", valueName: "file"))
     var checkInput: String?
 
     @Flag(help: "No progress bar, notes or summary.")
     var quiet = false
 
-    func options() throws -> ConvertOptions {
+    /// The conversion options, and where a YAML config's values came from (printed as notes).
+    func options() throws -> (ConvertOptions, notes: [String]) {
+        var referenceNotes: [String] = []
         guard let q = SVAEFormat.ElementType(name: quant) else {
             throw ValidationError("--quant \(quant): expected f32, f16, bf16, q8_0 or q4_0")
         }
@@ -122,17 +132,49 @@ struct SVAEConvert: ParsableCommand {
                 }
             }
         }
-        var configs = try configFiles.map { try ConfigSource.file($0) } + llmConfig.map { try ConfigSource.file($0, role: .llm) }
+        let yaml = configFiles.filter(ReferenceConfig.isYAML)
+        if yaml.count > 1 { throw ValidationError("--config: expected at most one YAML config, found \(yaml.count)") }
+        if yaml.isEmpty && (refModel != nil || llmRefModel != nil) {
+            throw ValidationError("--ref-model and --llm-ref-model need a YAML --config (they replace its ref_model_dir)")
+        }
+        var configs: [ConfigSource] = []
+        var tokenizerPath = tokenizer
+        for c in configFiles {
+            if ReferenceConfig.isYAML(c) {
+                let r = try ReferenceConfig.load(path: c, includeRoot: Self.includeRoot(for: c), workingDirectory: ".",
+                                                 refModel: refModel, llmRefModel: llmRefModel)
+                configs += r.sources
+                referenceNotes = r.notes
+                if tokenizerPath == nil && !noTokenizer { tokenizerPath = r.tokenizer }
+            } else {
+                configs.append(try ConfigSource.file(c))
+            }
+        }
+        configs += try llmConfig.map { try ConfigSource.file($0, role: .llm) }
         if !flags.isEmpty { configs.append(.flags(flags)) }
-        return ConvertOptions(
+        return (ConvertOptions(
             importOptions: ImportOptions(architecture: arch, configs: configs, prefillAttention: prefillAttention),
             defaultType: q, tensorTypes: try tensorTypes.map { try TensorTypeRule(parsing: $0) },
-            tokenizer: tokenizer, findTokenizer: !noTokenizer, addBOS: addBos, name: name)
+            tokenizer: tokenizerPath, findTokenizer: !noTokenizer, addBOS: addBos, name: name), referenceNotes)
+    }
+
+    /// `!include` stays inside the working directory when the config is under it (the
+    /// reference runs its scripts from the repository root), else inside the config's folder.
+    static func includeRoot(for config: String) -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        let dir = (config as NSString).deletingLastPathComponent
+        let real = (((dir.isEmpty ? "." : dir) as NSString).resolvingSymlinksInPath as NSString).standardizingPath
+        let absolute = real.hasPrefix("/") ? real : (cwd as NSString).appendingPathComponent(real)
+        let cwdReal = (cwd as NSString).resolvingSymlinksInPath
+        return absolute == cwdReal || absolute.hasPrefix(cwdReal + "/") ? cwdReal : absolute
     }
 
     func run() throws {
         do {
-            let opts = try options()
+            let (opts, referenceNotes) = try options()
+            if !quiet { for n in referenceNotes { printErr("note: \(n)") } }
+            // Everything --check needs is read and validated before anything is written.
+            let samples = check ? try CheckSamples.find(checkInput: checkInput, inputs: inputs) : nil
             let bar = ProgressBar(enabled: !quiet && isatty(2) != 0)
             let report = try Converter.convert(inputs: inputs, output: output, options: opts) { bar.update($0) }
             bar.finish()
@@ -142,8 +184,10 @@ struct SVAEConvert: ParsableCommand {
                              report.output, report.tensors.count, formatBytes(report.fileBytes), formatBytes(report.dataBytes),
                              report.bitsPerWeight, report.seconds))
             }
-            if check { try runCheck(options: opts) }
+            if let samples, try !runCheck(options: opts, samples: samples) { throw ExitCode(3) }
         } catch let e as ValidationError {
+            throw e
+        } catch let e as ExitCode {
             throw e
         } catch {
             printErr("svae-convert: error: " + ConvertError.describe(error, file: inputs.joined(separator: ", ")))
@@ -152,12 +196,62 @@ struct SVAEConvert: ParsableCommand {
     }
 }
 
+/// The text `--check` scores: `--check-input`, the model's own `samples.txt`, or built-in
+/// sentences. Read and validated before the conversion starts.
+struct CheckSamples {
+    var lines: [String]
+    var source: String
+
+    static func find(checkInput: String?, inputs: [String]) throws -> CheckSamples {
+        if let path = checkInput { return CheckSamples(lines: try read(path), source: path) }
+        for i in inputs {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: i, isDirectory: &isDir) else { continue }
+            let dir = isDir.boolValue ? i : (i as NSString).deletingLastPathComponent
+            let candidate = ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent("samples.txt")
+            if FileManager.default.fileExists(atPath: candidate) { return CheckSamples(lines: try read(candidate), source: candidate) }
+        }
+        return CheckSamples(lines: QualityCheck.samples, source: "built-in sentences")
+    }
+
+    /// Non-blank lines of a UTF-8 file; an unreadable, non-UTF-8 or empty file is an error.
+    static func read(_ path: String) throws -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let data = FileManager.default.contents(atPath: path) else {
+            throw CheckError("\(path): cannot read the --check input (expected a text file)")
+        }
+        var lines: [String] = []
+        for (n, raw) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            let bytes = raw.last == 0x0D ? raw.dropLast() : raw
+            guard let line = String(validating: bytes, as: UTF8.self) else {
+                throw CheckError("\(path):\(n + 1): expected UTF-8 text, found an invalid byte sequence")
+            }
+            if !line.allSatisfy(\.isWhitespace) { lines.append(line) }
+        }
+        guard !lines.isEmpty else { throw CheckError("\(path): expected at least one line of text for --check, found none") }
+        return lines
+    }
+}
+
+struct CheckError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// The thresholds of `--check` (docs/convert.md): a conversion passes when all three hold.
+enum CheckThresholds {
+    static let kldMean = 0.10
+    static let pplRatio = 1.10
+    static let top1Agreement = 0.85
+}
+
 extension SVAEConvert {
-    /// `--check`: converts the same inputs to f32 next to the output (a temporary file), then
-    /// compares the two models on sample sentences.
-    func runCheck(options: ConvertOptions) throws {
-        let reference = (output as NSString).deletingLastPathComponent.isEmpty ? ".svae-check-reference.tmp"
-            : (output as NSString).deletingLastPathComponent + "/.svae-check-reference-\(getpid()).tmp"
+    /// `--check`: converts the same inputs to f32 next to the output (a temporary file), scores
+    /// both models in lockstep on the samples and prints the verdict. Returns whether it passed.
+    func runCheck(options: ConvertOptions, samples: CheckSamples) throws -> Bool {
+        let dir = (output as NSString).deletingLastPathComponent
+        let reference = (dir.isEmpty ? "." : dir) + "/.svae-check-reference-\(getpid()).tmp"
         var refOptions = options
         refOptions.defaultType = .f32
         refOptions.tensorTypes = []
@@ -168,38 +262,67 @@ extension SVAEConvert {
             cand = try Model(path: output, options: ModelOptions(threads: 1))
             ref = try Model(path: reference, options: ModelOptions(threads: 1))
         } catch {
-            printErr("note: --check needs a svae or sllm file the runtime can open: \(error)")
-            return
+            throw CheckError("--check: \(error)")
         }
-        var texts = QualityCheck.samples
-        if let path = checkInput {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--check-input \(path): cannot read it") }
-            texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-        }
-        guard let config = cand.config else {
-            printErr("note: --check compares sentence encoders and decoders; this file has none (architecture opt)")
-            return
-        }
-        var sentences: [[Int32]] = []
-        if let tok = cand.tokenizer {
-            sentences = texts.map { tok.encode($0) }.map { Array($0.prefix(config.maxSeqLen)) }
-        } else {
-            // No tokenizer: deterministic pseudo-random id sentences of 6–16 tokens.
-            var state: UInt64 = 1
-            for n in 0..<8 {
-                var ids: [Int32] = [config.bos]
-                for _ in 0..<(6 + n) {
-                    state = state &* 6364136223846793005 &+ 1442695040888963407
-                    ids.append(Int32(4 + Int(state >> 33) % max(1, config.vocab - 4)))
+        // Units: lines of text (sllm: the lines joined into passages by the splitter), or, without
+        // a tokenizer, deterministic pseudo-random id sentences.
+        let evaluator: PerplexityEvaluator
+        do { evaluator = try PerplexityEvaluator(model: cand, reference: ref, threads: 1) } catch { throw CheckError("--check: \(error)") }
+        var skipped = 0, used = 0
+        var what = samples.source
+        if cand.tokenizer != nil {
+            let lines = cand.architecture == "sllm" ? [samples.lines.joined(separator: " ")] : samples.lines
+            for line in lines {
+                do throws(SVAEError) {
+                    try evaluator.add(line: line)
+                    used += 1
+                } catch {
+                    skipped += 1  // e.g. a sentence longer than max_seq_len
                 }
-                sentences.append(Array(ids.prefix(config.maxSeqLen)))
+            }
+        } else {
+            what = "pseudo-random token ids (the file has no tokenizer)"
+            let vocab = cand.config?.vocab ?? cand.opt?.config.vocab ?? 5
+            let bos = cand.config?.bos ?? cand.opt?.config.bos ?? 2
+            let maxLen = min(cand.config?.maxSeqLen ?? 64, 17)
+            var state: UInt64 = 1
+            var sentences: [[Int32]] = []
+            for n in 0..<8 {
+                var ids: [Int32] = [bos]
+                for _ in 0..<min(6 + n, maxLen - 1) {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    ids.append(Int32(4 + Int(state >> 33) % max(1, vocab - 4)))
+                }
+                sentences.append(ids)
+            }
+            do throws(SVAEError) {
+                if cand.architecture == "svae" { for s in sentences { try evaluator.add(ids: [s]) } } else { try evaluator.add(ids: sentences) }
+                used = sentences.count
+            } catch {
+                throw CheckError("--check: \(error)")
             }
         }
-        let r: QualityReport
-        do { r = try QualityCheck.compare(reference: ref, candidate: cand, sentences: sentences) } catch { throw ValidationError("--check: \(error)") }
-        print(String(format: "check (%@ vs f32, %d sentences): vector cosine mean %.6f min %.6f; greedy tokens %d/%d (%.1f%%), identical sentences %d/%d; logits max |Δ| %.4g mean |Δ| %.4g",
-                     quant, r.sentences, r.meanCosine, r.minCosine, r.greedySame, r.greedyTotal, 100 * r.greedyAgreement,
-                     r.greedyIdentical, r.sentences, r.maxLogitError, r.meanLogitError))
+        let s = evaluator.stats
+        guard s.tokens > 0 else {
+            throw CheckError("--check: no token could be scored from \(what) (\(skipped) lines did not fit the model)")
+        }
+        let kld = s.kld.mean, ratio = s.perplexityRatio, top1 = s.top1Agreement
+        let pass = kld <= CheckThresholds.kldMean && ratio <= CheckThresholds.pplRatio && top1 >= CheckThresholds.top1Agreement
+        print(String(format: "check (%@ vs f32, %d %@ from %@, %d tokens%@): KLD mean %.6f (≤ %.2f), p99 %.6f, max %.6f; PPL %.4f vs %.4f, ratio %.4f (≤ %.2f); top-1 agreement %.2f%% (≥ %.0f%%)",
+                     options.defaultType.description, used, cand.architecture == "sllm" ? "passage(s)" : "lines", what, s.tokens,
+                     skipped > 0 ? ", \(skipped) lines too long for the model left out" : "",
+                     kld, CheckThresholds.kldMean, s.kld.quantile(0.99), s.kld.max, s.perplexity, s.referencePerplexity, ratio,
+                     CheckThresholds.pplRatio, 100 * top1, 100 * CheckThresholds.top1Agreement))
+        // Sentence vectors and free-running greedy decoding (informative, svae and sllm files with text).
+        if let config = cand.config, let tok = cand.tokenizer {
+            let sentences = samples.lines.map { tok.encode($0) }.filter { $0.count <= config.maxSeqLen }
+            if !sentences.isEmpty, let r = try? QualityCheck.compare(reference: ref, candidate: cand, sentences: sentences) {
+                print(String(format: "check: vector cosine mean %.6f min %.6f; greedy tokens %d/%d (%.1f%%), identical sentences %d/%d",
+                             r.meanCosine, r.minCosine, r.greedySame, r.greedyTotal, 100 * r.greedyAgreement, r.greedyIdentical, r.sentences))
+            }
+        }
+        print("check: \(pass ? "PASS" : "FAIL (below the thresholds of docs/convert.md)")")
+        return pass
     }
 }
 

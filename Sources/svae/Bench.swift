@@ -85,14 +85,20 @@ struct ReleasedShape {
 /// weights near 1), 2-D weights as `type`, vectors f32. Deterministic.
 func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.ElementType) throws {
     let expected = try ModelSchema.expectedTensors(metadata: metadata)
-    let plans = expected.map { TensorPlan(name: $0.name, type: $0.mustBeF32 ? .f32 : type, shape: $0.shape) }
+    // i8r: as svae-convert's q8 choice, the encoder's linear weights i8r and the other 2-D weights q8_0.
+    func typeOf(_ e: ModelSchema.Expected) -> SVAEFormat.ElementType {
+        if e.mustBeF32 { return .f32 }
+        guard type == .i8r else { return type }
+        return e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed" ? .i8r : .q8_0
+    }
+    let plans = expected.map { TensorPlan(name: $0.name, type: typeOf($0), shape: $0.shape) }
     let w = try SVAEWriter(path: path, metadata: metadata, tensors: plans)
     var state: UInt64 = 0x5EED
     for p in plans {
         let cols = p.shape.last!, rows = p.shape.count == 2 ? p.shape[0] : 1
         let isNormWeight = p.name.hasSuffix("norm.weight") || p.name.range(of: #"norm[123]\.weight$"#, options: .regularExpression) != nil
         let a = 1.7 / Float(cols).squareRoot()
-        let chunkRows = max(1, min(rows, (1 << 20) / cols))
+        let chunkRows = max(1, min(rows, (1 << 20) / cols / 16 * 16))  // whole 16-row panels for i8r
         var values = [Float](repeating: 0, count: chunkRows * cols)
         var r = 0
         while r < rows {
@@ -106,7 +112,7 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
             if p.type == .f32 {
                 try w.append(slice.withUnsafeBytes { Array($0) })
             } else {
-                try w.append(try Quantizer.encode(slice, as: p.type))
+                try w.append(try Quantizer.encode(slice, as: p.type, cols: cols))
             }
             r += n
         }
@@ -119,7 +125,7 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
 /// the model file to reuse or create.
 struct ModelChoice: ParsableArguments {
     @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
-    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0.") var type = "q8_0"
+    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0, or i8r (svae-convert's q8 choice: the encoder's linear weights i8r, the others q8_0).") var type = "q8_0"
     @Option(help: "Threads.") var threads = 1
     @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
 
@@ -275,14 +281,24 @@ struct BenchProbe: ParsableCommand {
         guard let p = KernelBenchmark.scalingProbe(threads: threads, repetitions: repetitions) else {
             throw CLIError("bench probe: could not start \(threads) threads")
         }
+        let peak = KernelBenchmark.peakProbe(threads: threads, repetitions: repetitions)
         if json {
-            printJSON(["threads": threads, "read_gb_s_1": p.bandwidth1, "read_gb_s_n": p.bandwidthN, "sgemm_gflops_1": p.gflops1,
-                       "sgemm_gflops_n": p.gflopsN, "bandwidth_scaling": p.bandwidthN / p.bandwidth1,
-                       "compute_scaling": p.gflopsN / p.gflops1, "machine": MachineInfo.current().description])
+            var o: [String: Any] = ["threads": threads, "read_gb_s_1": p.bandwidth1, "read_gb_s_n": p.bandwidthN, "sgemm_gflops_1": p.gflops1,
+                                    "sgemm_gflops_n": p.gflopsN, "bandwidth_scaling": p.bandwidthN / p.bandwidth1,
+                                    "compute_scaling": p.gflopsN / p.gflops1, "machine": MachineInfo.current().description]
+            if let peak {
+                o["int8_peak_gops_1"] = peak.int8_1; o["int8_peak_gops_n"] = peak.int8N
+                o["f32_fma_peak_gflops_1"] = peak.f32_1; o["f32_fma_peak_gflops_n"] = peak.f32N
+            }
+            printJSON(o)
         } else {
             print("machine    \(machineDescription())")
             print("read       1 thread \(fmt(p.bandwidth1, 1)) GB/s, \(threads) threads \(fmt(p.bandwidthN, 1)) GB/s (\(fmt(p.bandwidthN / p.bandwidth1, 2))×)")
             print("sgemm f32  1 thread \(fmt(p.gflops1, 1)) GFLOP/s, \(threads) threads \(fmt(p.gflopsN, 1)) GFLOP/s (\(fmt(p.gflopsN / p.gflops1, 2))×)")
+            if let peak {
+                print("int8 peak  1 thread \(fmt(peak.int8_1, 1)) GOP/s, \(threads) threads \(fmt(peak.int8N, 1)) GOP/s (vpdpbusd zmm, 16 independent chains)")
+                print("f32 FMA    1 thread \(fmt(peak.f32_1, 1)) GFLOP/s, \(threads) threads \(fmt(peak.f32N, 1)) GFLOP/s (vfmadd zmm, 16 independent chains)")
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 
 import ArgumentParser
 import Foundation
-import SVAEImport
+import SVAEJSON
 
 #if canImport(Glibc)
 import Glibc

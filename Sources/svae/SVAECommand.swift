@@ -14,7 +14,7 @@ struct SVAECommand: ParsableCommand {
             left out input lines.
             """,
         version: versionText,
-        subcommands: [Reconstruct.self, Encode.self, Decode.self, Generate.self, Tokenize.self, Inspect.self, Verify.self,
+        subcommands: [Reconstruct.self, Encode.self, Decode.self, Generate.self, Perplexity.self, Tokenize.self, Inspect.self, Verify.self,
                       Version.self, Bench.self])
 }
 

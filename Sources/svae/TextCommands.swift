@@ -249,7 +249,7 @@ struct Tokenize: ParsableCommand {
             """)
     @Argument(help: ArgumentHelp("The .svae model, then texts; with --tokenizer, only texts.", valueName: "model-or-text"))
     var arguments: [String] = []
-    @Option(help: "A folder (or file) with tokenizer.json, or vocab.json + merges.txt (instead of a model).") var tokenizer: String?
+    @Option(help: "A folder with tokenizer.json or vocab.json + merges.txt, a tokenizer.json of any name, or a vocab.json (instead of a model).") var tokenizer: String?
     @Flag(help: "Omit the leading BOS id.") var noBos = false
     @OptionGroup var inputs: InputOptions
 
@@ -283,29 +283,13 @@ struct Tokenize: ParsableCommand {
         }
     }
 
-    /// Loads HF tokenizer files; an OPT-style table (`</s>` at id 2) gets BOS 2.
+    /// Loads HF tokenizer files with the one loader (SVAETokenizer's): a folder, a
+    /// tokenizer.json of any name, or a vocab.json; refused features and bad files are one line.
     static func load(_ path: String) throws -> BPETokenizer {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw CLIError("\(path): no such file or folder") }
-        let dir = URL(fileURLWithPath: isDir.boolValue ? path : (path as NSString).deletingLastPathComponent)
         do {
-            let tj = isDir.boolValue ? dir.appendingPathComponent("tokenizer.json") : URL(fileURLWithPath: path)
-            var t: BPETokenizer
-            if tj.lastPathComponent == "tokenizer.json" && FileManager.default.fileExists(atPath: tj.path) {
-                t = try BPETokenizer(tokenizerURL: tj)
-            } else {
-                t = try BPETokenizer(vocabURL: dir.appendingPathComponent("vocab.json"), mergesURL: dir.appendingPathComponent("merges.txt"))
-            }
-            if t.options.bosID == nil, t.id(of: "</s>") == 2 {
-                var o = t.options
-                o.bosID = 2
-                t = try BPETokenizer(tokens: t.tokens, merges: t.mergePairs, specialTokens: t.specialTokens, addedTokens: t.addedTokens, options: o)
-            }
-            return t
-        } catch let e as TokenizerError {
-            throw CLIError("\(path): \(e.description)")
+            return try BPETokenizer.load(path)
         } catch {
-            throw CLIError("\(path): cannot load a tokenizer from it")
+            throw CLIError("\(error)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SVAE
 import SVAETestSupport
 @testable import svae
 
@@ -81,11 +82,23 @@ import SVAETestSupport
         #expect(BenchOPT.promptIDs(8, vocab: 20).dropFirst().allSatisfy { $0 >= 4 && $0 < 20 })
     }
 
-    /// `svae bench opt` on a small random OPT file: runs end to end; bad arguments are refused.
+    /// `svae bench opt` (the built `svae`) on a small random OPT file: its JSON reports the
+    /// workload asked for and the greedy tokens `generate` gives for the same prompt; bad
+    /// arguments are refused.
     @Test func benchOPTRunsOnAnOPTFile() throws {
         let path = try makeRandomModel(architecture: "opt")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try BenchOPT.parse([path, "--prompt", "5", "--new", "3", "--repetitions", "1", "--json"]).run()
+        let r = try BuiltTools.run(try #require(BuiltTools.path("svae"), "svae is not in \(BuiltTools.productsDirectory.path)"), ["bench", "opt", path, "--prompt", "5", "--new", "3", "--repetitions", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(lastJSONObject(r.stdout), "no JSON in: \(r.stdout)")
+        #expect(o["prompt_tokens"] as? Int == 5 && o["new_tokens"] as? Int == 3 && o["repetitions"] as? Int == 1)
+        let decode = try #require(Stats(json: o["decode_ms_per_token"] as Any))
+        #expect(decode.median.isFinite && decode.median > 0)
+        let model = try Model(path: path)
+        let greedy = try model.makeSession(threads: 1).generate(promptIDs: [BenchOPT.promptIDs(5, vocab: 288)], options: GenerateOptions(maxTokens: 3))
+        let ids = try #require(o["generated_ids"] as? [Int])
+        #expect(ids.count == 3)
+        if !greedy.ids[0].contains(2) { #expect(ids.map { Int32($0) } == greedy.ids[0], "bench greedy \(ids) vs generate \(greedy.ids[0])") }
         #expect(throws: CLIError.self) { try BenchOPT.parse([path, "--new", "1"]).run() }
         let svae = try makeRandomModel(architecture: "svae")
         defer { try? FileManager.default.removeItem(atPath: svae) }

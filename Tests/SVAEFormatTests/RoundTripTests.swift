@@ -73,6 +73,31 @@ import Testing
         }
     }
 
+    @Test func tokenizerOptionsRoundTripAndOldSectionsStillRead() throws {
+        let tokens = ["a", "b", "ab", "[X]", "<s>"]
+        let all = TokenizerData.Special.Options.self
+        let tok = TokenizerData(tokens: tokens, merges: [.init(0, 1)], specials: [
+            .init(id: 3, text: "[X]", options: all.normalized | all.lstrip | all.rstrip | all.singleWord),
+            .init(id: 4, text: "<s>")], addPrefixSpace: true)
+        let decoded = try tok.encoded().withUnsafeBytes { b throws(FormatProblem) in try TokenizerData.decode(b) }
+        #expect(decoded == tok)
+        // A section written before options existed (flags 0, no per-token options): specials read as special.
+        var old = ByteSink()
+        old.u32(1); old.u32(0); old.u64(UInt64(tokens.count))
+        for t in tokens { old.u32(UInt32(t.utf8.count)); old.raw(Array(t.utf8)) }
+        old.u64(1); old.u32(0); old.u32(1)
+        old.u64(1); old.u32(4); old.u32(3); old.raw(Array("<s>".utf8))
+        let legacy = try old.bytes.withUnsafeBytes { b throws(FormatProblem) in try TokenizerData.decode(b) }
+        #expect(legacy == TokenizerData(tokens: tokens, merges: [.init(0, 1)], specials: [.init(id: 4, text: "<s>", options: all.special)]))
+        // Unknown flag or option bits are refused.
+        var bad = tok
+        bad.specials[0].options = 1 << 7
+        #expect(throws: FormatProblem.self) { try bad.encoded() }
+        var flags = try tok.encoded()
+        flags[4] = 4
+        #expect(throws: FormatProblem.self) { try flags.withUnsafeBytes { b throws(FormatProblem) in try TokenizerData.decode(b) } }
+    }
+
     @Test func outputIsByteIdentical() throws {
         let dir = tempDir()
         let plans = [TensorPlan(name: "a", type: .f32, shape: [100]), TensorPlan(name: "b", type: .q4_0, shape: [4, 64])]

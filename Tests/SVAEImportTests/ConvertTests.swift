@@ -7,7 +7,10 @@
 import Foundation
 import Testing
 import SVAEFormat
+import SVAETestSupport
 @testable import SVAEImport
+import SVAEJSON
+import SVAETokenizer
 
 /// One fixture checkpoint with the configs it needs.
 struct ConvertFixture: CustomStringConvertible, Sendable {
@@ -49,6 +52,13 @@ func decodeTensor(_ file: SVAEFile, _ t: TensorInfo) -> [Float] {
             let q = j < 16 ? b[blk + 2 + j] & 0x0F : b[blk + 2 + j - 16] >> 4
             return half(blk) * Float(Int(q) - 8)
         }
+    case .i8r:  // formats/quantization.md §9: 16-row panels of 16·cols + 128 bytes
+        let cols = t.shape.last!, pb = 16 * cols + 128
+        return (0..<n).map { i in
+            let r = i / cols, k = i % cols, p = r / 16 * pb, j = r % 16
+            let scale = Float(bitPattern: b.loadUnaligned(fromByteOffset: p + 16 * cols + 4 * j, as: UInt32.self))
+            return scale * Float(Int8(bitPattern: b[p + 64 * (k / 4) + 4 * j + k % 4]))
+        }
     }
 }
 
@@ -62,6 +72,7 @@ func errorBound(_ type: SVAEFormat.ElementType, amax: Float, x: Float) -> Float 
     case .bf16: abs(x) * 0x1p-8
     case .q8_0: amax / 127 * (0.5 + 0x1p-10) + 0x1p-24
     case .q4_0: amax / 8 * (1 + 0x1p-10) + 0x1p-24
+    case .i8r: amax / 127 * (0.5 + 0x1p-16) + 0x1p-126  // amax of the row
     }
 }
 
@@ -90,8 +101,10 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         for t in file.tensors {
             let e = expected.first { $0.name == t.name }
             // the rules: f32 where the schema requires it; else the type, or f16 when rows are not whole blocks
+            // and the q8 choice gives the encoder's linear weights i8r
+            let encoderLinear = t.shape.count == 2 && t.name.hasPrefix("encoder.") && t.name != "encoder.embed"
             let want: SVAEFormat.ElementType = e?.mustBeF32 == true ? .f32
-                : (type.isQuantized && t.shape.last! % 32 != 0 ? .f16 : type)
+                : (type == .q8_0 && encoderLinear ? .i8r : (type.isQuantized && t.shape.last! % 32 != 0 ? .f16 : type))
             #expect(t.type == want, "\(fixture) \(t.name)")
             let source = try #require(plan[t.name]).f32()
             let got = decodeTensor(file, t)
@@ -99,14 +112,15 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
                 #expect(got.map(\.bitPattern) == source.map(\.bitPattern), "\(fixture) \(t.name) exact")
                 continue
             }
-            var worst: (excess: Float, index: Int) = (0, -1)
-            for i in 0..<source.count {
-                let blk = (i / 32) * 32
-                let amax = source[blk..<Swift.min(blk + 32, source.count)].map(abs).max()!
-                let excess = abs(got[i] - source[i]) - errorBound(t.type, amax: amax, x: source[i])
-                if excess > worst.excess { worst = (excess, i) }
+            try #require(got.count == source.count, "\(fixture) \(t.name): \(got.count) values decoded, \(source.count) in the source")
+            // The first element outside its bound; a NaN (decoded or in the source) is outside every bound.
+            let width = t.type == .i8r ? t.shape.last! : 32  // i8r: one scale per row
+            let bad = source.indices.first { i in
+                let blk = (i / width) * width
+                let amax = source[blk..<Swift.min(blk + width, source.count)].reduce(Float(0)) { Swift.max($0, abs($1)) }
+                return exceeds(abs(got[i] - source[i]), errorBound(t.type, amax: amax, x: source[i]))
             }
-            #expect(worst.index == -1, "\(fixture) \(t.name) \(t.type): element \(worst.index) exceeds the bound by \(worst.excess)")
+            #expect(bad == nil, "\(fixture) \(t.name) \(t.type): element \(bad ?? -1) = \(bad.map { got[$0] } ?? 0), source \(bad.map { source[$0] } ?? 0)")
         }
     }
 
@@ -306,20 +320,32 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         try FileManager.default.copyItem(atPath: Fx.path("svae_tiny.safetensors"), toPath: dir + "/model.safetensors")
         try vocabJSON().write(toFile: dir + "/vocab.json", atomically: true, encoding: .utf8)
         try ("#version: 0.2\n" + Self.merges.joined(separator: "\n") + "\n").write(toFile: dir + "/merges.txt", atomically: true, encoding: .utf8)
+        // vocab.json + merges.txt alone: no special tokens and no BOS (never guessed from the table)
+        let plain = temp("plain.svae")
+        _ = try Converter.convert(inputs: [dir], output: plain, options: ConvertFixture.all[0].options())
+        let p = try SVAEFile.open(plain)
+        #expect(try #require(p.tokenizer).specials.isEmpty)
+        #expect(p.metadata.bool("tokens.add_bos") == false)
+
+        // with transformers' files, as an OPT folder ships them
+        try #"{"add_bos_token": true, "add_prefix_space": false, "bos_token": {"__type": "AddedToken", "content": "</s>", "lstrip": false, "normalized": true, "rstrip": false, "single_word": false}, "errors": "replace", "model_max_length": 1000000000000000019884624838656}"#
+            .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        try #"{"bos_token": "</s>", "eos_token": "</s>", "pad_token": "<pad>"}"#
+            .write(toFile: dir + "/special_tokens_map.json", atomically: true, encoding: .utf8)
         let out = temp()
         let report = try Converter.convert(inputs: [dir], output: out, options: ConvertFixture.all[0].options())
         let f = try SVAEFile.open(out)
         let tok = try #require(f.tokenizer)
         #expect(tok.tokens == Self.tokens)
         #expect(tok.merges == [.init(4, 5), .init(8, 6), .init(7, 4), .init(10, 5)])
-        #expect(tok.specials.map(\.text) == ["<s>", "<pad>", "</s>", "<unk>"] && tok.specials.map(\.id) == [0, 1, 2, 3])
+        #expect(tok.specials.map(\.text) == ["<pad>", "</s>"] && tok.specials.map(\.id) == [1, 2])
         #expect(f.metadata.bool("tokens.add_bos") == true)
-        #expect(report.tokenizerFiles == [dir + "/vocab.json", dir + "/merges.txt"])
+        #expect(report.tokenizerFiles == [dir + "/vocab.json", dir + "/merges.txt", dir + "/tokenizer_config.json", dir + "/special_tokens_map.json"])
 
-        // told otherwise; and no tokenizer when asked
+        // a flag that contradicts the tokenizer is refused; no tokenizer when asked
         var o = try ConvertFixture.all[0].options()
         o.addBOS = false
-        _ = try Converter.convert(inputs: [dir], output: temp("b.svae"), options: o)
+        #expect(throws: ConvertError.self) { _ = try Converter.convert(inputs: [dir], output: temp("b.svae"), options: o) }
         o.findTokenizer = false
         let c = temp("c.svae")
         _ = try Converter.convert(inputs: [dir], output: c, options: o)
@@ -334,7 +360,9 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         }
         let json = """
         {"version": "1.0", "added_tokens": [{"id": 2, "content": "</s>", "special": true}, {"id": 12, "content": "<mask>", "special": true}],
-         "normalizer": null, "model": {"type": "BPE", "vocab": \(vocabJSON()), "merges": [\(merges.joined(separator: ", "))]}}
+         "normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+         "model": {"type": "BPE", "vocab": \(vocabJSON()), "merges": [\(merges.joined(separator: ", "))]}}
         """
         try json.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
         var o = try ConvertFixture.all[0].options()
@@ -366,7 +394,7 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
             }
             try expectNoOutput(out)
         }
-        #expect(throws: TokenizerImportError.notFound(path: "/nonexistent")) { try TokenizerImport.load("/nonexistent") }
+        #expect(throws: TokenizerError.notFound(path: "/nonexistent")) { try BPETokenizer.load("/nonexistent") }
 
         // more tokens than the model's 64 embedding rows
         let dir = tempDir()
@@ -406,25 +434,12 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
     }
 }
 
-/// The CLI binary next to the test bundle's build products, if it was built (`swift build`).
-let cliPath: String = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/svae-convert").path
-}()
-
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: cliPath), "needs .build/debug/svae-convert"))
-struct ConvertCLITests {
+/// svae-convert as built with this test bundle (same build products directory, so never a
+/// stale binary from another configuration); the suite fails, not skips, when it is missing.
+@Suite struct ConvertCLITests {
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: cliPath)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try BuiltTools.run(try #require(BuiltTools.path("svae-convert"), "svae-convert is not in \(BuiltTools.productsDirectory.path)"), args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     @Test func convertsAndSummarizes() throws {

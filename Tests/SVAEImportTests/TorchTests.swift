@@ -139,6 +139,57 @@ import Testing
         #expect(throws: PickleError.dangerousCallable(path: path, offset: reduceAt, name: "os.system")) { try load(p.b) }
     }
 
+    /// Protocol 4's STACK_GLOBAL reaches the same refusal as GLOBAL.
+    @Test func dangerousStackGlobalIsRefused() {
+        var p = PickleBuilder()
+        p.raw([0x80, 4]); p.b.removeFirst(2)  // protocol 4 header instead of 2
+        p.str("builtins"); p.str("eval"); p.raw([0x93])
+        p.str("1+1"); p.raw([0x85])
+        let reduceAt = p.b.count
+        p.op("R"); p.stop()
+        #expect(throws: PickleError.dangerousCallable(path: path, offset: reduceAt, name: "builtins.eval")) { try load(p.b) }
+    }
+
+    /// NEWOBJ (cls.__new__(cls, *args)) of a refused class is refused like REDUCE.
+    @Test func dangerousNewObjIsRefused() {
+        var p = PickleBuilder()
+        p.global("subprocess", "Popen"); p.str("true"); p.raw([0x85])
+        let at = p.b.count
+        p.raw([0x81]); p.stop()
+        #expect(throws: PickleError.dangerousCallable(path: path, offset: at, name: "subprocess.Popen")) { try load(p.b) }
+    }
+
+    /// BUILD applies state to an object; on a refused class itself (a symbol, never
+    /// instantiated) it is an error, and no call happens.
+    @Test func buildOnARefusedClassIsAnError() {
+        var p = PickleBuilder()
+        p.global("os", "system"); p.op("}"); p.str("x"); p.int(1); p.op("s")
+        let at = p.b.count
+        p.op("b"); p.stop()
+        #expect(throws: PickleError.self) { try load(p.b) }
+        do { _ = try load(p.b); Issue.record("BUILD on os.system loaded") } catch {
+            #expect("\(error)".contains("\(at)") || "\(error)".contains("BUILD"), "\(error)")
+        }
+    }
+
+    /// Dotted module names are refused by their top-level package, and the dangerous-name
+    /// list matches module + name whatever the spelling of builtins.
+    @Test(arguments: [("os.path", "join", "os.path.join"), ("posix", "system", "posix.system"),
+                      ("subprocess.os", "system", "subprocess.os.system"), ("__builtin__", "getattr", "__builtin__.getattr"),
+                      ("torch.serialization", "load", "torch.serialization.load")])
+    func dottedModuleNamesAreRefused(module: String, name: String, shown: String) {
+        for stack in [false, true] {
+            var p = PickleBuilder()
+            if stack { p.str(module); p.str(name); p.raw([0x93]) } else { p.global(module, name) }
+            p.op(")")
+            let at = p.b.count
+            p.op("R"); p.stop()
+            #expect(throws: PickleError.dangerousCallable(path: path, offset: at, name: shown), "\(shown) via \(stack ? "STACK_GLOBAL" : "GLOBAL")") {
+                try load(p.b)
+            }
+        }
+    }
+
     @Test func evilCheckpointsRunNothing() throws {
         for (tag, name) in [("os_system", "posix.system"), ("eval", "__builtin__.eval"), ("subprocess", "commands.call")] {
             let marker = "/tmp/svae_import_pwned_" + tag

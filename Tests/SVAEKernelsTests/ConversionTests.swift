@@ -1,3 +1,4 @@
+import SVAETestSupport
 import Testing
 @testable import SVAEKernels
 
@@ -83,7 +84,7 @@ func quantizerCases(_ type: ElementType) -> [(String, [Float])] {
     func everyPathWritesIdenticalBytes(type: ElementType) throws {
         for (name, data) in quantizerCases(type) {
             let ref = try Quantizer.encode(data, as: type, path: .scalar)
-            for path in KernelPath.supported {
+            for path in testedPaths() {
                 let fast = try Quantizer.encode(data, as: type, path: path)
                 #expect(fast == ref, "\(type) \(name) on \(path)")
             }
@@ -96,16 +97,18 @@ func quantizerCases(_ type: ElementType) -> [(String, [Float])] {
         for (name, data) in quantizerCases(type) {
             let bytes = try Quantizer.encode(data, as: type)
             let back = try Quantizer.decode(bytes, type: type, count: data.count)
+            try #require(back.count == data.count && bytes.count == data.count / 32 * type.blockBytes)
             for b in 0..<(data.count / 32) {
                 let blk = bytes[(b * type.blockBytes)...]
                 let d = Double(HalfConversion.float(f16Bits: UInt16(blk[blk.startIndex]) | UInt16(blk[blk.startIndex + 1]) << 8))
-                #expect(d.isFinite && d >= 0 || type == .q4_0, "\(name): bad scale \(d)")
+                // q4_0 scales carry the sign of the block's largest magnitude; q8_0 scales are >= 0.
+                #expect(d.isFinite && (type == .q4_0 || d >= 0), "\(name): bad scale \(d)")
                 for k in 0..<32 {
                     let i = b * 32 + k
                     let err = abs(Double(back[i]) - Double(data[i]))
                     // back[i] = d·q rounded to f32: allow one f32 ulp of the value on top.
                     let limit = abs(d) * (0.5 + kQuantStepSlack) + Double(abs(back[i]).ulp)
-                    if err > limit {
+                    if exceeds(err, limit) {
                         Issue.record("\(type) \(name) elem \(i): x=\(data[i]) back=\(back[i]) d=\(d) err=\(err) > \(limit)")
                         return
                     }
@@ -151,7 +154,7 @@ func quantizerCases(_ type: ElementType) -> [(String, [Float])] {
         for bad in [Float.nan, .infinity, -.infinity] {
             var x = [Float](repeating: 1, count: 96)
             x[70] = bad
-            for path in KernelPath.supported {
+            for path in testedPaths() {
                 #expect(throws: KernelError.nonFiniteInput(index: 70)) { try Quantizer.encode(x, as: type, path: path) }
             }
         }
@@ -196,8 +199,8 @@ func quantizerCases(_ type: ElementType) -> [(String, [Float])] {
         let x = rng.floats(100)
         #expect(try Quantizer.decode(Quantizer.encode(x, as: .f32), type: .f32, count: 100) == x)
         let h = try Quantizer.decode(Quantizer.encode(x, as: .f16), type: .f16, count: 100)
-        #expect(zip(x, h).allSatisfy { Float16($0).bitPattern == Float16($1).bitPattern })
+        #expect(h.count == x.count && zip(x, h).allSatisfy { Float16($0).bitPattern == Float16($1).bitPattern })
         let b = try Quantizer.decode(Quantizer.encode(x, as: .bf16), type: .bf16, count: 100)
-        #expect(zip(x, b).allSatisfy { abs($0 - $1) <= abs($0) / 256 })
+        #expect(b.count == x.count && zip(x, b).allSatisfy { abs($0 - $1) <= abs($0) / 256 })
     }
 }

@@ -1,4 +1,5 @@
 import CSVAEKernels
+import SVAETestSupport
 import Testing
 @testable import SVAEKernels
 
@@ -38,14 +39,15 @@ struct Reference {
 
 func references(_ type: ElementType, bytes: [UInt8], w: [Float], x: [Float], n: Int, rows: Int, cols: Int) -> [Reference] {
     var out = [Reference](repeating: Reference(), count: n * rows)
-    // Quantized activations, exactly as the kernels see them.
+    // Quantized activations, exactly as the kernels see them: the scalar quantizer, checked
+    // against NumPy goldens in QuantGoldenTests (the dispatched one is checked against both).
     var aq = [Int8](), ad = [Float]()
     if type.isQuantized {
         let bytesNeeded = csvae_qact_bytes(n, cols)
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytesNeeded, alignment: 64)
         defer { scratch.deallocate() }
         var qa = csvae_qact_bind(scratch, n, cols)
-        x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, Int32(type.rawValue), n, cols) }
+        x.withUnsafeBufferPointer { csvae_qact_quantize_scalar(&qa, $0.baseAddress, Int32(type.rawValue), n, cols) }
         aq = Array(UnsafeBufferPointer(start: qa.q, count: n * cols))
         ad = (0..<(n * cols / 32)).map { qa.d[$0 * 8] }
     }
@@ -82,13 +84,16 @@ func references(_ type: ElementType, bytes: [UInt8], w: [Float], x: [Float], n: 
     return out
 }
 
-/// Largest ratio |error| / limit over all outputs (<= 1 passes), with a description.
+/// Largest ratio |error| / limit over all outputs (<= 1 passes), with a description. A
+/// non-finite output (say a NaN the kernel never overwrote) or a wrong output count gives +inf.
 func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, Double)) -> (Double, String) {
+    guard y.count == refs.count else { return (.infinity, "\(y.count) outputs, want \(refs.count)") }
     var worst = 0.0, what = ""
     for (j, ref) in refs.enumerated() {
         let (target, lim) = limit(ref)
-        let ratio = abs(Double(y[j]) - target) / max(lim, 1e-30)
-        if ratio > worst { worst = ratio; what = "output \(j): got \(y[j]), want \(target) ± \(lim)" }
+        let ratio = errorRatio(Double(y[j]), target, limit: lim)
+        if !(ratio <= worst) { worst = ratio; what = "output \(j): got \(y[j]), want \(target) ± \(lim)" }
+        if ratio == .infinity { break }
     }
     return (worst, what)
 }
@@ -117,7 +122,7 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
             var rng = SeededRNG(UInt64(n))
             let x = rng.floats(n * cols)
             let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
-            for path in KernelPath.supported {
+            for path in testedPaths() {
                 var y = [Float](repeating: .nan, count: n * rows)
                 bytes.withUnsafeBytes { wb in x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
                     csvae_matmul_rows(yb.baseAddress, rows, wb.baseAddress, Int32(type.rawValue), xb.baseAddress, nil,
@@ -153,7 +158,7 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                 let x = rng.floats(n * cols)
                 let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
                 try bytes.withWeight(type, rows: rows, cols: cols) { wm in
-                    for path in KernelPath.supported {
+                    for path in testedPaths() {
                         for threads in [1, 2] {
                             let context = try KernelContext(threads: threads, path: path)
                             let y = context.matmul(wm, x, n: n)
@@ -191,10 +196,11 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         let x = rng.floats(cols)
         try bytes.withWeight(type, rows: rows, cols: cols) { wm in
             let ref = try KernelContext(threads: 1, path: .scalar).matmul(wm, x, n: 1)
-            let scale = ref.map { abs(Double($0)) }.max()! // |y| ~ 0.05·√768; reorder noise is far below 1e-4 of it
-            for path in KernelPath.supported where path != .scalar {
+            #expect(ref.count == rows && ref.allSatisfy(\.isFinite))
+            let scale = try maxAbsDiff(ref, [Float](repeating: 0, count: rows)) // max |y| ~ 0.05·√768; reorder noise is far below 1e-4 of it
+            for path in testedPaths() where path != .scalar {
                 let y = try KernelContext(threads: 2, path: path).matmul(wm, x, n: 1)
-                let maxDiff = zip(y, ref).map { abs(Double($0) - Double($1)) }.max()!
+                let maxDiff = try maxAbsDiff(y, ref, "\(type) \(path)")
                 #expect(maxDiff <= kFloatDotLimit * scale, "\(type) \(path): max |Δ| \(maxDiff) vs scale \(scale)")
             }
         }
@@ -212,7 +218,7 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                 let x = rng.floats(n * cols)
                 let refs = references(type, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
                 try bytes.withWeight(type, rows: rows, cols: cols) { wm in
-                    for path in KernelPath.supported {
+                    for path in testedPaths() {
                         let one = try KernelContext(threads: 1, path: path).matmul(wm, x, n: n)
                         let (r, what) = worst(one, refs) { ($0.int, kIntDotLimit * $0.intAbs) }
                         #expect(r <= 1, "\(type) \(path) W[\(rows),\(cols)] n=\(n): \(what)")
@@ -303,5 +309,19 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
             for _ in 0..<50 { pool.parallelFor(tasks) { t, n in precondition(n == tasks); counts[t] += 1 } }
             #expect(counts.prefix(tasks).allSatisfy { $0 == 50 }, "\(threads) threads, \(tasks) tasks")
         }
+    }
+}
+
+@Suite struct KernelCoverageTests {
+    /// Every path SVAE_REQUIRE_KERNEL_PATHS names runs here (the kernel tests loop over
+    /// `KernelPath.supported`, so a required path that is not supported would be skipped
+    /// silently); prints what this run covers.
+    @Test func requiredPathsRun() {
+        let runs = KernelPath.allCases.filter(\.isSupported).map(\.description) + (csvae_bf16_supported() != 0 ? ["bf16"] : [])
+        print("kernel paths covered: \(runs.joined(separator: " ")); required: \(requiredKernelPaths().joined(separator: " "))")
+        for name in requiredKernelPaths() {
+            #expect(kernelPathRuns(name) == true, "required kernel path \(name) \(kernelPathRuns(name) == nil ? "is unknown" : "does not run on this machine")")
+        }
+        #expect(KernelPath.supported.first == .scalar)
     }
 }

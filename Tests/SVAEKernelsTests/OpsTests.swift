@@ -34,6 +34,32 @@ func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Floa
         }
     }
 
+    /// The f32 SIMD residual add + LayerNorm of the encoder against the f64 formula, on rows
+    /// with an offset mean (centered variance), lengths around the 16-lane vectors.
+    @Test func addLayerNormRows() {
+        var rng = SeededRNG(22)
+        for d in [1, 7, 16, 17, 768] {
+            let rows = 3
+            let x0 = rng.floats(rows * d).map { $0 * 3 + 10 }, r = rng.floats(rows * d)
+            let w = rng.floats(d), b = rng.floats(d)
+            var x = x0
+            x.withUnsafeMutableBufferPointer { xb in
+                r.withUnsafeBufferPointer { rb in w.withUnsafeBufferPointer { wb in b.withUnsafeBufferPointer { bb in
+                    Ops.addLayerNorm(xb, rb, weight: wb, bias: bb, eps: 1e-5)
+                } } }
+            }
+            for i in 0..<rows {
+                let s = (0..<d).map { Double(x0[i * d + $0] + r[i * d + $0]) }  // the f32 sum, as the kernel stores it
+                let mean = s.reduce(0, +) / Double(d)
+                let v = s.reduce(0.0) { $0 + ($1 - mean) * ($1 - mean) } / Double(d)
+                for k in 0..<d {
+                    let want = (s[k] - mean) / (v + 1e-5).squareRoot() * Double(w[k]) + Double(b[k])
+                    #expect(close(x[i * d + k], want, rel: 1e-4, abs: 1e-5), "d=\(d) row \(i) k=\(k): \(x[i * d + k]) vs \(want)")
+                }
+            }
+        }
+    }
+
     @Test func softmaxIsStable() {
         var x: [Float] = [1000, 999, -1e30, 998]
         x.withUnsafeMutableBufferPointer { Ops.softmax($0) }

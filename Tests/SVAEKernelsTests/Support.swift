@@ -1,6 +1,11 @@
 // Support.swift: deterministic random data and reference helpers for the kernel tests.
+import CSVAEKernels
 import SVAETestSupport
+import Testing
 @testable import SVAEKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SplitMix64: deterministic on every machine.
 typealias SeededRNG = SplitMix64
@@ -28,4 +33,30 @@ extension Array where Element == UInt8 {
     func withWeight<T>(_ type: ElementType, rows: Int, cols: Int, _ body: (WeightMatrix) throws -> T) throws -> T {
         try withUnsafeBytes { try body(WeightMatrix($0, type: type, rows: rows, cols: cols)) }
     }
+}
+
+/// Kernel paths a run must cover, from SVAE_REQUIRE_KERNEL_PATHS (names separated by commas or
+/// spaces: scalar, avx2, avx512, neon, and bf16 for the AVX-512 BF16 product of quantized
+/// weights). `.ci/run` sets it for the CI machine, so a CPU or build that silently drops a path
+/// fails instead of passing with less coverage. Empty when unset.
+func requiredKernelPaths() -> [String] {
+    guard let raw = getenv("SVAE_REQUIRE_KERNEL_PATHS") else { return [] }
+    return String(cString: raw).split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+}
+
+/// Whether the named path (a `KernelPath` description or "bf16") runs on this CPU and build;
+/// nil for an unknown name.
+func kernelPathRuns(_ name: String) -> Bool? {
+    if name == "bf16" { return csvae_bf16_supported() != 0 }
+    return KernelPath.allCases.first { $0.description == name }?.isSupported
+}
+
+/// The paths every kernel test loops over: `KernelPath.supported`, after recording an issue
+/// in the calling test for each required path (SVAE_REQUIRE_KERNEL_PATHS) this CPU lacks.
+func testedPaths(sourceLocation: SourceLocation = #_sourceLocation) -> [KernelPath] {
+    for name in requiredKernelPaths() where kernelPathRuns(name) != true {
+        Issue.record("SVAE_REQUIRE_KERNEL_PATHS lists \(name), which \(kernelPathRuns(name) == nil ? "is not a kernel path" : "this CPU or build does not run")",
+                     sourceLocation: sourceLocation)
+    }
+    return KernelPath.supported
 }

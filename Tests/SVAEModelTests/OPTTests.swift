@@ -2,6 +2,7 @@ import Foundation
 import SVAEFormat
 import SVAEImport
 import SVAEKernels
+import SVAETestSupport
 import Testing
 @testable import SVAEModel
 
@@ -31,7 +32,7 @@ func convertOPT(_ name: String, type: SVAEFormat.ElementType = .f32) throws -> (
 
 /// f32 parity of the token-level OPT with HF transformers' `OPTForCausalLM`.
 @Suite struct OPTTests {
-    static let tolerance: Float = 1e-4
+    static let tolerance = 1e-4
 
     @Test(arguments: optFixtures)
     func logitsMatchReference(name: String) throws {
@@ -42,13 +43,13 @@ func convertOPT(_ name: String, type: SVAEFormat.ElementType = .f32) throws -> (
             let s = model.makeSession(context: try KernelContext(threads: 1, path: path))
             let logits = Array(try s.feed(g.prompt, allLogits: true))
             for (p, row) in g.logits.enumerated() {
-                let d = maxAbsDiff(Array(logits[(p * g.vocab_size)..<((p + 1) * g.vocab_size)]), row)
+                let d = try maxAbsDiff(Array(logits[(p * g.vocab_size)..<((p + 1) * g.vocab_size)]), row)
                 #expect(d <= Self.tolerance, "\(name) \(path): logits at \(p) max |Δ| \(d)")
             }
             // Token by token through the KV cache gives the same logits.
             s.reset()
             for (p, id) in g.prompt.enumerated() {
-                let d = maxAbsDiff(Array(try s.feed([id])), g.logits[p])
+                let d = try maxAbsDiff(Array(try s.feed([id])), g.logits[p])
                 #expect(d <= Self.tolerance, "\(name) \(path): incremental logits at \(p) max |Δ| \(d)")
             }
         }
@@ -76,9 +77,10 @@ func convertOPT(_ name: String, type: SVAEFormat.ElementType = .f32) throws -> (
         #expect(try run(5) == a)
         #expect(try (0..<6).map { try run(UInt64(50 + $0)) }.contains { $0 != a })
         // The position table (32) ends a long generation.
+        // (Seeded sampling: the same tokens every run, and this seed draws no EOS.)
         let long = try s.generate(prompt: g.prompt, options: GenerationOptions(maxTokens: 1000, sampler: Sampler(temperature: 3, seed: 1)))
-        #expect(long.stopReason == .contextFull || long.stopReason == .eos)
-        #expect(s.positions <= 32)
+        #expect(long.stopReason == .contextFull, "\(long.stopReason) after \(long.ids)")
+        #expect(s.positions == 32 && long.ids.count == 32 - g.prompt.count + 1 && !long.ids.contains(2))
         let stopped = try s.generate(prompt: g.prompt, onToken: { _ in false })
         #expect(stopped.ids.count == 1 && stopped.stopReason == .callback)
     }
@@ -102,6 +104,6 @@ func convertOPT(_ name: String, type: SVAEFormat.ElementType = .f32) throws -> (
         let (g, model) = try convertOPT("opt_pre", type: .q8_0)
         let s = model.makeSession(context: try KernelContext(threads: 2))
         let logits = Array(try s.feed(g.prompt))
-        #expect(cosine(logits, g.logits.last!) > 0.99)
+        #expect(try cosine(logits, g.logits.last!) > 0.99)
     }
 }

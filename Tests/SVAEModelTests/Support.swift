@@ -1,6 +1,7 @@
 import Foundation
 import SVAEFormat
 import SVAEImport
+import SVAEJSON
 import SVAEKernels
 @testable import SVAEModel
 
@@ -62,7 +63,10 @@ func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementT
     let expected = try ModelSchema.expectedTensors(metadata: meta) + ModelSchema.optionalTensors(metadata: meta).filter { plan[$0.name] != nil }
     var plans: [TensorPlan] = []
     for e in expected {
-        let t = e.mustBeF32 || e.shape.count == 1 || e.shape.last! % 32 != 0 ? SVAEFormat.ElementType.f32 : type
+        var t = e.mustBeF32 || e.shape.count == 1 || e.shape.last! % 32 != 0 ? SVAEFormat.ElementType.f32 : type
+        if type == .i8r && t == .i8r {  // svae-convert's q8 choice: i8r for the encoder's linear weights, q8_0 elsewhere
+            t = Converter.isEncoderLinear(e) ? .i8r : .q8_0
+        }
         plans.append(TensorPlan(name: e.name, type: t, shape: e.shape))
     }
     let dir = NSTemporaryDirectory() + "svae-model-\(UUID().uuidString)"
@@ -75,20 +79,10 @@ func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementT
         }
         let values = try mapped.f32()
         let kt = p.type
-        let bytes = p.type == .f32 ? values.withUnsafeBytes { Array($0) } : try Quantizer.encode(values, as: kt)
+        let bytes = p.type == .f32 ? values.withUnsafeBytes { Array($0) } : try Quantizer.encode(values, as: kt, cols: p.shape.last!)
         try w.append(bytes)
     }
     try w.finish()
     return out
 }
 
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
-}
-
-func cosine(_ a: [Float], _ b: [Float]) -> Float {
-    var dot: Float = 0, na: Float = 0, nb: Float = 0
-    for (x, y) in zip(a, b) { dot += x * y; na += x * x; nb += y * y }
-    return dot / (na.squareRoot() * nb.squareRoot())
-}

@@ -4,7 +4,6 @@ import SVAEFormat
 import SVAETestSupport
 import Testing
 
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
 @Suite struct APITests {
     @Test func tokenizeRoundTripsAndAddsBOS() throws {
@@ -22,7 +21,7 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
         #expect(vectors.count == 3 && vectors.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isFinite) })
         // The same text gives the same vector alone or in a batch (up to the summation order of
         // the matrix products, which depends on the batch size).
-        #expect(maxAbsDiff(try model.encode(["the end"])[0], vectors[1]) <= 1e-5)
+        #expect(try maxAbsDiff(try model.encode(["the end"])[0], vectors[1]) <= 1e-5)
         let ids = try model.decode(vectors[0])
         #expect(!ids.isEmpty && ids.count <= 23)
         #expect(try model.decode(vectors[0]) == ids)
@@ -31,9 +30,24 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
         #expect(streamed == again)
         let r = try model.reconstruct("the end")
         #expect(r.ids == (try model.tokenize("the end")))
-        #expect(maxAbsDiff(r.vector, vectors[1]) <= 1e-5)
+        #expect(try maxAbsDiff(r.vector, vectors[1]) <= 1e-5)
         #expect(r.outputIDs == (try model.decode(vectors[1])))
-        #expect(r.exact == (r.outputIDs == Array(r.ids.dropFirst()) + [2]))
+        #expect(!r.exact && r.outputIDs != [261, 36, 105, 114, 104, 2], "the random decoder does not echo")
+    }
+
+    /// The echo model decodes every vector to "the end" + EOS: exact for that sentence only.
+    @Test func reconstructIsExactOnlyWhenTheOutputIsTheInput() throws {
+        let model = try Model(path: try makeRandomModel(echo: true))
+        let ids = try model.tokenize(echoSentence.text)
+        #expect(ids == [2, 261, 36, 105, 114, 104], "BOS, the, Ġ, e, n, d")
+        let r = try model.reconstruct(echoSentence.text)
+        #expect(r.outputIDs == [261, 36, 105, 114, 104, 2])
+        #expect(r.exact && r.output == echoSentence.text)
+        let other = try model.reconstruct("the cat")
+        #expect(other.outputIDs == r.outputIDs && other.output == echoSentence.text && !other.exact)
+        // An input that is a prefix of the output is not exact either.
+        let prefix = try model.reconstruct("the en")
+        #expect(prefix.output == echoSentence.text && !prefix.exact)
     }
 
     @Test func sessionsOnSeveralThreadsAgree() async throws {
@@ -47,7 +61,8 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
                 }
             }
             for try await v in group {
-                #expect(maxAbsDiff(v[0], reference[0]) <= 1e-5 && maxAbsDiff(v[1], reference[1]) <= 1e-5)
+                #expect(try maxAbsDiff(v[0], reference[0]) <= 1e-5)
+                #expect(try maxAbsDiff(v[1], reference[1]) <= 1e-5)
             }
         }
     }
@@ -78,5 +93,19 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - 
         #expect(r.minCosine > 0.999999)
         #expect(r.greedyAgreement == 1 && r.greedyIdentical == r.sentences)
         #expect(r.maxLogitError == 0)
+    }
+
+    /// A candidate that differs only in its decoder (the echo model: same encoder weights, a
+    /// decoder that always writes "the end"): vectors agree, greedy outputs and logits do not.
+    @Test func aDifferentDecoderIsReported() throws {
+        let reference = try Model(path: try makeRandomModel()), candidate = try Model(path: try makeRandomModel(echo: true))
+        let sentences = try QualityCheck.samples.map { Array(try reference.tokenize($0).prefix(24)) }
+        let r = try QualityCheck.compare(reference: reference, candidate: candidate, sentences: sentences)
+        #expect(r.sentences == sentences.count)
+        #expect(r.minCosine > 0.999999 && r.meanCosine > 0.999999, "same encoder weights")
+        #expect(r.greedyIdentical == 0 && r.greedyAgreement < 0.5 && r.greedyTotal > 0)
+        // The echo decoder's logit for "the" after BOS is about 10·5.6 (axis 0 after layer norm);
+        // the random decoder's logits are of order 1.
+        #expect(r.maxLogitError > 30 && r.meanLogitError > 0 && r.meanLogitError < r.maxLogitError)
     }
 }

@@ -58,3 +58,18 @@ enum Fixtures {
     }
     static var opt: BPETokenizer { get throws { try optResult.get() } }
 }
+
+/// Foundation conveniences for the tests (the library itself takes bytes and paths).
+extension BPETokenizer {
+    convenience init(tokenizerJSON data: Data, options: Options? = nil) throws {
+        try self.init(tokenizerJSON: [UInt8](data), options: options)
+    }
+
+    convenience init(vocabJSON data: Data, merges: String, specialTokens: [String] = []) throws {
+        try self.init(vocabJSON: [UInt8](data), merges: merges, specialTokens: specialTokens)
+    }
+
+    convenience init(vocabURL: URL, mergesURL: URL, specialTokens: [String] = []) throws {
+        try self.init(vocabPath: vocabURL.path, mergesPath: mergesURL.path, specialTokens: specialTokens)
+    }
+}

@@ -19,7 +19,8 @@ order, each as its own process so one's memory never counts in another's:
   6. `svae bench sizes` and `svae bench kernels`;
   7. svae-convert's peak memory and time on the SVAE-768-H4 checkpoint of step 2 (`/usr/bin/time -v`);
   8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/);
-  9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py);
+  9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
+     perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
 then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
 the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
@@ -244,6 +245,8 @@ def main():
     recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
                  "--bin-dir", os.path.dirname(SVAE)]
     recon = run(recon_cmd)
+    ppl_cmd = [py, os.path.join(HERE, "perplexity.py"), os.path.join(ROOT, "models", "svae-tiny"), "--bin-dir", os.path.dirname(SVAE)]
+    ppl = run(ppl_cmd)
     cli_rows, cli_cmds, cli_load = cli_memory_rows(args.work)
 
     with open(peers_md) as f:
@@ -258,7 +261,7 @@ def main():
              kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
              conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
              ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
-             cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load)
+             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load)
     with open(os.path.join(args.work, "benchmarks.json"), "w") as f:
         json.dump(v, f, indent=1)
     write(v, args.out)
@@ -279,6 +282,10 @@ def write(v, out):
     """BENCHMARKS.md from the figures `v` of a run and the current tools/bench/analysis.md."""
     with open(os.path.join(HERE, "analysis.md")) as f:
         analysis = f.read()
+    # Measured apart (it needs ray[data] and the svae wheel, not the peers' venv): its own command,
+    # date and load are in the file.
+    with open(os.path.join(HERE, "python-ray.md")) as f:
+        python_ray = f.read()
     facts, removed = v["facts"], v["removed"]
     doc = [
         "# Benchmarks", "",
@@ -325,7 +332,14 @@ def write(v, out):
         f"`(cd tools/tokenizer/bench && swift build -c release) && {v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
         "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
         f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
+        *([] if "ppl" not in v else [
+            "## Shipped model `models/svae-tiny`: perplexity, KL divergence from f32, `svae perplexity` throughput", "",
+            f"`{v['ppl_cmd']}` (`models/svae-tiny/heldout-v1.txt`: 1 000 sentences kept out of training; lines over "
+            "max_seq_len = 32 tokens left out with `--on-error skip`; teacher-forced, token-weighted, docs/perplexity.md; "
+            "KLD = KL(P_f32 ‖ P_type) per target token, quantiles from the bounded-memory histogram; tokens/s = target "
+            "tokens per second of a run without --reference, median (min–max) of 3)", "", v['ppl'].strip(), ""]),
         *cli_memory_section(v),
+        "## Python and Ray", "", python_ray.strip(), "",
         analysis.strip(), "",
     ]
     with open(out, "w") as f:

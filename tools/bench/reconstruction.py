@@ -18,17 +18,22 @@ import tempfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def release_bin_dir(bin_dir=None):
+    """`bin_dir`, or the release products directory after `swift build -c release`."""
+    if bin_dir:
+        return bin_dir
+    subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?", default=os.path.join(ROOT, "models", "svae-tiny"))
     ap.add_argument("--types", default="f32,q8_0,q4_0")
     ap.add_argument("--bin-dir", help="use the svae / svae-convert already built here (default: swift build -c release)")
     args = ap.parse_args()
-    bin_dir = args.bin_dir
-    if not bin_dir:
-        subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                 capture_output=True, text=True).stdout.strip()
+    bin_dir = release_bin_dir(args.bin_dir)
     heldout = os.path.join(args.model, "heldout.txt")
     print(f"| type | file bytes | sentences | exact reconstruction | token accuracy |")
     print(f"|---|---|---|---|---|")

@@ -256,7 +256,7 @@ def extract_sentences():
 # 2. Tokenizer
 
 def train_tokenizer(sentences, vocab_size):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -265,6 +265,11 @@ def train_tokenizer(sentences, vocab_size):
     tok.train_from_iterator(sentences, trainer=trainer)
     for i, s in enumerate(SPECIALS):
         assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
+    # Every sentence starts with </s> (BOS = 2, as OPT's tokenizer does). Saying so in the file's
+    # post-processor makes HF's own encode() give the ids the model is trained on, and lets a
+    # converter read BOS from the file instead of guessing it.
+    tok.post_processor = processors.TemplateProcessing(
+        single="</s> $A", pair="</s> $A $B", special_tokens=[("</s>", BOS)])
     return tok
 
 

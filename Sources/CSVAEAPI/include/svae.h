@@ -261,6 +261,67 @@ svae_generate_params svae_generate_default_params(void);
 int svae_generate(svae_context *ctx, const char *prompt, const svae_generate_params *params,
                   char *out, size_t out_cap, size_t *n_bytes);
 
+/* ---------------------------------------------------------------- perplexity
+ * Teacher-forced perplexity of the context's model on lines of text, optionally with the KL
+ * divergence of its next-token distributions from a reference model's (docs/perplexity.md).
+ * A line is one sentence ("svae" files: the decoder, given the sentence's own vector, is scored
+ * on its tokens and EOS), one passage ("sllm": split into sentences; the decoder with the SLLM
+ * state of sentence i is scored on sentence i+1, the stop head on "another sentence follows"),
+ * or one token sequence ("opt": next-token cross-entropy). Blank lines are skipped. Every target
+ * token weighs the same. Needs a tokenizer. Memory does not grow with the number of lines: a
+ * run keeps totals and a fixed-size histogram of the per-token KL divergences. */
+
+typedef enum svae_attention {
+    SVAE_ATTENTION_FILE = 0,          /* the file's llm.prefill_attention */
+    SVAE_ATTENTION_BIDIRECTIONAL = 1, /* the reference checkpoints' maskless prefill */
+    SVAE_ATTENTION_CAUSAL = 2
+} svae_attention;
+
+typedef struct svae_perplexity_params {
+    /* A context of a model with the same architecture, vocabulary and tokenizer (e.g. the f32
+     * conversion), run in lockstep; NULL = no comparison. It must not be used by another thread
+     * while svae_perplexity_add runs. The run keeps its model alive. */
+    svae_context *reference;
+    int32_t attention; /* svae_attention; SLLM files only (ignored otherwise) */
+} svae_perplexity_params;
+
+typedef struct svae_perplexity_result {
+    int64_t units;          /* lines scored */
+    int64_t tokens;         /* target tokens scored */
+    double sum_ce;          /* sum of the per-token cross-entropy, nats */
+    double mean_ce;         /* sum_ce / tokens (0 when tokens == 0) */
+    double ppl;             /* exp(mean_ce) */
+    int64_t correct;        /* targets that are the model's argmax */
+    int64_t stop_decisions; /* SLLM: stop-head decisions, and those right */
+    int64_t stop_correct;
+    int32_t attention;      /* SLLM: SVAE_ATTENTION_BIDIRECTIONAL or _CAUSAL in use; else 0 */
+    int32_t has_reference;  /* 1 when the fields below are set, else 0 (and they are 0) */
+    double reference_mean_ce;
+    double ppl_ratio;       /* exp(mean_ce - reference_mean_ce) */
+    double top1_agreement;  /* share of tokens whose argmax equals the reference's */
+    double kld_mean;        /* KL(P_reference || P_model) per token: exact mean and max; median */
+    double kld_median;      /* and 99th percentile (nearest rank) within 0.12 % relative (1e-12 */
+    double kld_p99;         /* absolute) from a log-spaced histogram */
+    double kld_max;
+} svae_perplexity_result;
+
+/* No reference, the file's attention mode. */
+svae_perplexity_params svae_perplexity_default_params(void);
+
+/* Starts a run on `ctx` (dropping any earlier one). `params` may be NULL. */
+int svae_perplexity_begin(svae_context *ctx, const svae_perplexity_params *params);
+/* Scores `n_lines` lines and adds them to the run (SVAE_ERR_INVALID_ARGUMENT before a begin).
+ * A line that fails (a sentence over max_seq_len: SVAE_ERR_TOO_LONG; more sentences than the
+ * SLLM's positions; invalid UTF-8) adds nothing and ends the call with its status; the lines
+ * before it stay counted, and *n_done (may be NULL) tells how many lines were consumed. */
+int svae_perplexity_add(svae_context *ctx, const char *const *lines, int32_t n_lines, size_t *n_done);
+/* The run's totals so far. */
+int svae_perplexity_result_get(svae_context *ctx, svae_perplexity_result *result);
+
+/* One call: begin, add every line, get the result. */
+int svae_perplexity(svae_context *ctx, const char *const *lines, int32_t n_lines, const svae_perplexity_params *params,
+                    svae_perplexity_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@ typedef enum {
     CSVAE_BF16 = 2,  ///< upper 16 bits of binary32 LE, 2 bytes
     CSVAE_Q8_0 = 3,  ///< 34-byte block: f16 d, int8 q[32]; x = d*q
     CSVAE_Q4_0 = 4,  ///< 18-byte block: f16 d, 16 bytes of nibbles; x[j] = d*((qs[j]&15)-8), x[j+16] = d*((qs[j]>>4)-8)
+    CSVAE_I8R = 5,   ///< per-row int8 in 16-row panels (see csvae_i8r_* below); not a block type
 } csvae_type;
 
 #define CSVAE_QK 32
@@ -115,6 +116,61 @@ void csvae_matmul_rows(float *y, size_t ldy, const void *w, int wtype, const flo
                        const csvae_qact *qa, int path, int float_check, size_t n,
                        size_t r0, size_t r1, size_t cols);
 
+// MARK: i8r, the per-row int8 type (formats/quantization.md §9)
+//
+// A [rows, cols] matrix (cols multiple of 4) is stored as ceil(rows/16) panels of
+// 16*cols + 128 bytes: codes [cols/4][16][4] int8 (group g: rows 16p..16p+15 x columns
+// 4g..4g+3), then 16 f32 row scales, then 16 int32 row sums of the codes. Rows past `rows` in
+// the last panel are zero. x[r][k] = scale[r] * code[r][k].
+
+#define CSVAE_I8R_PANEL_ROWS 16
+
+/// Bytes of a [rows, cols] i8r matrix, 0 if cols is not a multiple of 4.
+size_t csvae_i8r_bytes(size_t rows, size_t cols);
+/// Quantize src [rows, cols] (cols multiple of 4) into dst (csvae_i8r_bytes(rows, cols) bytes).
+/// Returns CSVAE_OK or CSVAE_ERR_NONFINITE (*bad_index = flat index of the first NaN/Inf).
+/// One implementation (portable C): the bytes are the same everywhere.
+int csvae_quantize_i8r(uint8_t *dst, const float *src, size_t rows, size_t cols, size_t *bad_index);
+/// dst[cols] = row `row` of the i8r matrix at w.
+void csvae_i8r_dequantize_row(float *dst, const uint8_t *w, size_t row, size_t cols);
+
+/// Activations quantized per row (token) for i8r products: q [n, cols] codes (signed int8, or
+/// code + 128 as unsigned bytes when `biased`, which the AVX-512 VNNI path needs), s [n] f32
+/// scales (x ~ s * code).
+typedef struct {
+    uint8_t *q;
+    float *s;
+    int biased;
+} csvae_i8r_act;
+size_t csvae_i8r_act_bytes(size_t n, size_t cols);
+/// Lay out activations for n rows of cols in scratch (csvae_i8r_act_bytes long) for `path`.
+csvae_i8r_act csvae_i8r_act_bind(void *scratch, size_t n, size_t cols, int path);
+/// code = clamp(round-half-away(x * (127 / amax)), ±127) per row, s = amax / 127 (finite x).
+void csvae_i8r_act_quantize(csvae_i8r_act *a, const float *x, size_t n, size_t cols);
+/// The portable reference of csvae_i8r_act_quantize (same bytes).
+void csvae_i8r_act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size_t cols);
+
+/// Y[i, r] = isum(i, r) * (scale_w[r] * s[i]) (+ bias[r]) (then max(., 0) if relu), the integer
+/// sum exact on every path. y [n, ldy]; a bound for `path`.
+typedef struct {
+    float *y;
+    size_t ldy;
+    const void *w;
+    const csvae_i8r_act *a;
+    const float *bias;  ///< [rows] or NULL
+    int relu;
+    int path;
+    size_t n, rows, cols;
+} csvae_i8r_job;
+/// Output rows [r0, r1) of the job (r0 a multiple of 16).
+void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1);
+/// Task body for csvae_pool_run with ctx = csvae_i8r_job* (slices of 32 output rows).
+void csvae_i8r_task(void *ctx, size_t task, size_t ntasks);
+
+/// Runs 16 independent chains of vpdpbusd zmm (kind 0) or vfmadd zmm f32 (kind 1), `iters`
+/// rounds, and returns the operations done (2 per multiply-add); 0 without AVX-512 VNNI.
+double csvae_probe_peak(int kind, size_t iters);
+
 // MARK: thread pool (workers park on a condition variable)
 
 typedef struct csvae_pool csvae_pool;
@@ -169,6 +225,9 @@ void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks);
 
 /// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
 void csvae_layernorm(float *y, const float *x, const float *weight, const float *bias, float eps, size_t n);
+/// x[rows, d] = LayerNorm(x + r) row by row (post-norm residual), f32 sums (16-lane on AVX-512;
+/// csvae_layernorm, with f64 sums, is the reference). weight and bias [d], not NULL.
+void csvae_add_layernorm_rows(float *x, const float *r, const float *weight, const float *bias, float eps, size_t rows, size_t d);
 /// In place, numerically stable (subtracts the max). n >= 1.
 void csvae_softmax(float *x, size_t n);
 void csvae_relu(float *y, const float *x, size_t n);

@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // A stand-alone benchmark package, kept out of the main Package.swift on purpose: it compiles
-// the real Sources/SVAETokenizer (through a symlink) into a release executable.
+// the real Sources/SVAETokenizer and Sources/SVAEJSON (through symlinks) into a release executable.
 //   cd tools/tokenizer/bench && swift build -c release
 //   .build/release/bench TEXT_FILE [REPETITIONS] [HF_IDS_FILE]
 import PackageDescription
@@ -8,7 +8,8 @@ import PackageDescription
 let package = Package(
     name: "svae-tokenizer-bench",
     targets: [
-        .target(name: "SVAETokenizer"),
+        .target(name: "SVAEJSON"),
+        .target(name: "SVAETokenizer", dependencies: ["SVAEJSON"]),
         .executableTarget(name: "bench", dependencies: ["SVAETokenizer"]),
     ]
 )

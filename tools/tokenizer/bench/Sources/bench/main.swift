@@ -17,8 +17,8 @@ func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.
 
 var loaded: BPETokenizer?
 let load = clock.measure {
-    loaded = try? BPETokenizer(vocabURL: fixtures.appendingPathComponent("gpt2-vocab.json"),
-                               mergesURL: fixtures.appendingPathComponent("gpt2-merges.txt"),
+    loaded = try? BPETokenizer(vocabPath: fixtures.appendingPathComponent("gpt2-vocab.json").path,
+                               mergesPath: fixtures.appendingPathComponent("gpt2-merges.txt").path,
                                specialTokens: ["<|endoftext|>"])
 }
 guard let tokenizer = loaded else { print("cannot load fixtures from \(fixtures.path)"); exit(1) }

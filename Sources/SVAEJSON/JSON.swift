@@ -1,9 +1,21 @@
-// JSON: a small strict JSON reader for safetensors headers, shard indexes and configs.
+// SVAEJSON: the one strict JSON reader of the project, for every JSON input: safetensors
+// headers, shard indexes, config.json, tokenizer.json, vocab.json, tokenizer_config.json.
+//
+// Why a module of its own: the tokenizer (model layer) and the importer (import layer) both
+// read JSON, and the tokenizer must not import the importer. The format layer is the
+// `.svae` file, which holds no JSON, so the reader sits beside it as a leaf module with no
+// dependencies (Glibc only, no Foundation) that both can import.
 //
 // Why not Foundation's JSONSerialization: it silently keeps one of two duplicate keys,
 // and a header with `"w": {…}, "w": {…}` must be rejected (two readers could disagree on
 // which tensor "w" is). This reader keeps object members in file order, rejects duplicate
 // keys, caps nesting depth, and never recurses more than `maxDepth` levels.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A parsed JSON value; objects keep their members in file order.
 public enum JSONValue: Equatable, Sendable {
@@ -46,6 +58,42 @@ public enum JSONValue: Equatable, Sendable {
         return Double(s)
     }
 
+    /// The string of a `.string`.
+    public var stringValue: String? {
+        guard case .string(let s) = self else { return nil }
+        return s
+    }
+
+    /// The value of a `.bool`.
+    public var boolValue: Bool? {
+        guard case .bool(let b) = self else { return nil }
+        return b
+    }
+
+    /// The members of an `.object`, in file order.
+    public var members: [(String, JSONValue)]? {
+        guard case .object(let m) = self else { return nil }
+        return m
+    }
+
+    /// The items of an `.array`.
+    public var items: [JSONValue]? {
+        guard case .array(let a) = self else { return nil }
+        return a
+    }
+
+    /// What kind of value this is, for messages ("an object", "the string \"x\"", "null" …).
+    public var kind: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): b ? "true" : "false"
+        case .number(let s): "the number \(s)"
+        case .string(let s): "the string \(s.debugDescription)"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
     /// Compact text for error messages.
     public var text: String {
         switch self {
@@ -60,8 +108,9 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// Why a byte string is not acceptable JSON.
-public enum JSONFailure: Error, Equatable, CustomStringConvertible {
+public enum JSONFailure: Error, Equatable, Sendable, CustomStringConvertible {
     case notUTF8
+    /// `offset` counts bytes from the start of the text.
     case syntax(offset: Int, reason: String)
     case duplicateKey(String)
     case tooDeep(limit: Int)
@@ -76,11 +125,71 @@ public enum JSONFailure: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Strict recursive-descent JSON parser over UTF-8 bytes (also used by the `svae` CLI for
-/// its JSON input lines).
-public struct StrictJSON {
-    static let maxDepth = 64
+/// A JSON file that cannot be read or is not strict JSON; the message names the file and,
+/// for a syntax error, the line and column.
+public struct JSONFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+}
 
+/// Strict recursive-descent JSON parser over UTF-8 bytes.
+public struct StrictJSON {
+    public static let maxDepth = 64
+
+    /// Reads and parses the JSON file at `path`.
+    public static func read(file path: String) throws(JSONFileError) -> JSONValue {
+        let bytes = try readFile(path)
+        do {
+            return try parse(bytes)
+        } catch {
+            if case let .syntax(offset, reason) = error {
+                let (line, column) = position(of: offset, in: bytes)
+                throw JSONFileError(path: path, reason: "line \(line), column \(column): expected JSON, found \(reason)")
+            }
+            throw JSONFileError(path: path, reason: error.description)
+        }
+    }
+
+    /// 1-based line and column (in bytes) of a byte offset.
+    static func position(of offset: Int, in bytes: [UInt8]) -> (Int, Int) {
+        var line = 1, column = 1
+        for b in bytes.prefix(offset) {
+            if b == 0x0A { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
+    }
+
+    /// The whole file at `path` (a regular file), read with POSIX calls.
+    public static func readFile(_ path: String) throws(JSONFileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw JSONFileError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw JSONFileError(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw JSONFileError(path: path, reason: "expected a file, found a folder or other non-file")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(st.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw JSONFileError(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    /// Parses a whole JSON text.
     public static func parse(_ bytes: [UInt8]) throws(JSONFailure) -> JSONValue {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw .notUTF8 }
         var p = StrictJSON(b: bytes)

@@ -1,0 +1,430 @@
+// i8r.c: the per-row int8 element type (formats/quantization.md §9): quantizer, dequantizer,
+// per-token activation quantizer and the matrix kernels (scalar reference, AVX2, AVX-512 VNNI,
+// NEON sdot).
+//
+// Stored layout (one panel per 16 output rows, the last one zero-padded):
+//   codes [cols/4][16][4] int8   group g holds rows 16p..16p+15, columns 4g..4g+3
+//   scale [16] f32               x[r][k] ~ scale[r] * code
+//   rsum  [16] int32             sum_k code[r][k]
+// One vpdpbusd zmm reads a whole group (16 rows x 4 columns) directly from the mapping.
+//
+// Products: activations are quantized per token (row) to int8 with one f32 scale; every path
+// computes the exact int32 isum = sum_k code_w * code_a and then, per output element,
+//   y = (float)isum * (scale_w * scale_a)  [+ bias]  [max(., 0)]
+// with the same float operations, so every path gives the same bits as the scalar reference.
+// VNNI multiplies unsigned by signed bytes: activations are fed as u8 (code_a + 128) against
+// the signed weight codes, and 128 * rsum is subtracted from the int32 sum at the end.
+#pragma STDC FP_CONTRACT OFF
+#include "csvae_kernels.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#define AVX512_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define INLINE static inline __attribute__((always_inline))
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+#define PR CSVAE_I8R_PANEL_ROWS
+
+static size_t panel_bytes(size_t cols) { return PR * cols + PR * 8; }
+
+size_t csvae_i8r_bytes(size_t rows, size_t cols) {
+    if (cols % 4 != 0) return 0;
+    return (rows + PR - 1) / PR * panel_bytes(cols);
+}
+
+static float ldf(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
+static int32_t ldi(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static void stf(uint8_t *p, float f) { memcpy(p, &f, 4); }
+static void sti(uint8_t *p, int32_t v) { memcpy(p, &v, 4); }
+
+/// Smallest normal f32 (2^-126): rows whose largest magnitude is below it are stored as zeros.
+#define TINY 1.17549435e-38f
+
+int csvae_quantize_i8r(uint8_t *dst, const float *src, size_t rows, size_t cols, size_t *bad_index) {
+    if (cols % 4 != 0) return CSVAE_ERR_SCALE_OVERFLOW;
+    size_t pb = panel_bytes(cols), np = (rows + PR - 1) / PR;
+    memset(dst, 0, np * pb);
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = src + r * cols;
+        float amax = 0.0f;
+        for (size_t k = 0; k < cols; k++) {
+            float v = x[k] < 0 ? -x[k] : x[k];
+            if (!(v <= 3.40282347e+38f)) {  // NaN or Inf
+                *bad_index = r * cols + k;
+                return CSVAE_ERR_NONFINITE;
+            }
+            amax = v > amax ? v : amax;
+        }
+        uint8_t *panel = dst + r / PR * pb;
+        size_t j = r % PR;
+        if (amax < TINY) continue;  // zero codes, scale 0, sum 0
+        float d = amax / 127.0f, id = 1.0f / d;
+        int32_t sum = 0;
+        for (size_t k = 0; k < cols; k++) {
+            float v = __builtin_rintf(x[k] * id);
+            int32_t c = (int32_t)(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
+            panel[(k / 4) * PR * 4 + j * 4 + k % 4] = (uint8_t)(int8_t)c;
+            sum += c;
+        }
+        stf(panel + PR * cols + 4 * j, d);
+        sti(panel + PR * cols + PR * 4 + 4 * j, sum);
+    }
+    return CSVAE_OK;
+}
+
+void csvae_i8r_dequantize_row(float *dst, const uint8_t *w, size_t row, size_t cols) {
+    const uint8_t *panel = w + row / PR * panel_bytes(cols);
+    size_t j = row % PR;
+    float d = ldf(panel + PR * cols + 4 * j);
+    for (size_t k = 0; k < cols; k++) dst[k] = d * (float)(int8_t)panel[(k / 4) * PR * 4 + j * 4 + k % 4];
+}
+
+// MARK: activations
+
+size_t csvae_i8r_act_bytes(size_t n, size_t cols) { return n * cols + n * sizeof(float) + 2 * 64; }
+
+csvae_i8r_act csvae_i8r_act_bind(void *scratch, size_t n, size_t cols, int path) {
+    csvae_i8r_act a;
+    uintptr_t p = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
+    a.q = (uint8_t *)p;
+    a.s = (float *)((p + n * cols + 63) & ~(uintptr_t)63);
+    a.biased = path == CSVAE_PATH_AVX512;
+    return a;
+}
+
+/// Code of one activation: x * (127 / amax), rounded half away from zero, clamped to ±127.
+static inline int32_t act_code(float x, float id) {
+    float v = x * id;
+    int32_t r = (int32_t)(v + (v >= 0 ? 0.5f : -0.5f));
+    return r > 127 ? 127 : (r < -127 ? -127 : r);
+}
+
+static void act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+    uint8_t bias = a->biased ? 0x80 : 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * cols;
+        float amax = 0.0f;
+        for (size_t k = 0; k < cols; k++) {
+            float v = xi[k] < 0 ? -xi[k] : xi[k];
+            amax = v > amax ? v : amax;
+        }
+        float id = amax > 0 ? 127.0f / amax : 0.0f;
+        a->s[i] = amax / 127.0f;
+        for (size_t k = 0; k < cols; k++) a->q[i * cols + k] = (uint8_t)(act_code(xi[k], id) ^ bias);
+    }
+}
+
+#if defined(__x86_64__)
+/// act_quantize_scalar with the same float operations per element (so the same bytes).
+AVX512_FN static void act_quantize_avx512(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+    const __m512 half = _mm512_set1_ps(0.5f), mhalf = _mm512_set1_ps(-0.5f), zero = _mm512_setzero_ps();
+    const __m512i hi = _mm512_set1_epi32(127), lo = _mm512_set1_epi32(-127);
+    const __m128i bias = _mm_set1_epi8(a->biased ? (char)0x80 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * cols;
+        __m512 m = zero;
+        size_t k = 0;
+        for (; k + 16 <= cols; k += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m);
+        float amax = _mm512_reduce_max_ps(m);
+        for (; k < cols; k++) {
+            float v = xi[k] < 0 ? -xi[k] : xi[k];
+            amax = v > amax ? v : amax;
+        }
+        float id = amax > 0 ? 127.0f / amax : 0.0f;
+        a->s[i] = amax / 127.0f;
+        __m512 idv = _mm512_set1_ps(id);
+        uint8_t *q = a->q + i * cols;
+        for (k = 0; k + 16 <= cols; k += 16) {
+            __m512 v = _mm512_mul_ps(_mm512_loadu_ps(xi + k), idv);
+            v = _mm512_add_ps(v, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_GE_OQ), mhalf, half));
+            __m512i r = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvttps_epi32(v), hi), lo);
+            _mm_storeu_si128((__m128i *)(q + k), _mm_xor_si128(_mm512_cvtepi32_epi8(r), bias));
+        }
+        for (; k < cols; k++) q[k] = (uint8_t)(act_code(xi[k], id) ^ (a->biased ? 0x80 : 0));
+    }
+}
+#endif
+
+void csvae_i8r_act_quantize(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        act_quantize_avx512(a, x, n, cols);
+        return;
+    }
+#endif
+    act_quantize_scalar(a, x, n, cols);
+}
+
+void csvae_i8r_act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+    act_quantize_scalar(a, x, n, cols);
+}
+
+// MARK: the epilogue every path shares
+
+static inline float finish(int32_t isum, float sw, float sa, const float *bias, size_t r, int relu) {
+    float y = (float)isum * (sw * sa);
+    if (bias) y = y + bias[r];
+    if (relu) y = y > 0 ? y : 0.0f;
+    return y;
+}
+
+// MARK: scalar reference
+
+static void rows_scalar(const csvae_i8r_job *j, size_t r0, size_t r1) {
+    size_t cols = j->cols, pb = panel_bytes(cols);
+    const uint8_t *w = (const uint8_t *)j->w;
+    int biased = j->a->biased;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *panel = w + r / PR * pb;
+        size_t jr = r % PR;
+        float sw = ldf(panel + PR * cols + 4 * jr);
+        for (size_t i = 0; i < j->n; i++) {
+            const uint8_t *a = j->a->q + i * cols;
+            int32_t isum = 0;
+            for (size_t k = 0; k < cols; k++) {
+                int32_t c = biased ? (int32_t)a[k] - 128 : (int32_t)(int8_t)a[k];
+                isum += (int32_t)(int8_t)panel[(k / 4) * PR * 4 + jr * 4 + k % 4] * c;
+            }
+            j->y[i * j->ldy + r] = finish(isum, sw, j->a->s[i], j->bias, r, j->relu);
+        }
+    }
+}
+
+// MARK: AVX2 (vpmaddubsw with the sign trick: |w| * sign(a, w), pair sums <= 2*127*127)
+
+#if defined(__x86_64__)
+/// Activation rows per AVX2 tile.
+#define T2 4
+
+AVX2_FN INLINE void tile_avx2(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i0, const int C) {
+    size_t cols = j->cols;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc[T2][2];
+    for (int t = 0; t < C; t++) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+    const uint8_t *a = j->a->q + i0 * cols;
+    for (size_t g = 0; g < cols / 4; g++) {
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + g * 64));
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + g * 64 + 32));
+        __m256i u0 = _mm256_sign_epi8(w0, w0), u1 = _mm256_sign_epi8(w1, w1);
+        for (int t = 0; t < C; t++) {
+            int32_t av;
+            memcpy(&av, a + t * cols + 4 * g, 4);
+            __m256i b = _mm256_set1_epi32(av);
+            acc[t][0] = _mm256_add_epi32(acc[t][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(b, w0)), ones));
+            acc[t][1] = _mm256_add_epi32(acc[t][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(b, w1)), ones));
+        }
+    }
+    const uint8_t *sp = panel + PR * cols;
+    for (int t = 0; t < C; t++) {
+        int32_t is[16];
+        _mm256_storeu_si256((__m256i *)is, acc[t][0]);
+        _mm256_storeu_si256((__m256i *)(is + 8), acc[t][1]);
+        float sa = j->a->s[i0 + t];
+        for (size_t q = 0; q < PR && r + q < j->rows; q++)
+            j->y[(i0 + t) * j->ldy + r + q] = finish(is[q], ldf(sp + 4 * q), sa, j->bias, r + q, j->relu);
+    }
+}
+
+AVX2_FN static void rows_avx2(const csvae_i8r_job *j, size_t r0, size_t r1) {
+    size_t pb = panel_bytes(j->cols);
+    for (size_t r = r0; r < r1; r += PR) {
+        const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+        for (size_t i0 = 0; i0 < j->n; i0 += T2) {
+            switch (j->n - i0 < T2 ? j->n - i0 : T2) {
+            case 4: tile_avx2(j, panel, r, i0, 4); break;
+            case 3: tile_avx2(j, panel, r, i0, 3); break;
+            case 2: tile_avx2(j, panel, r, i0, 2); break;
+            default: tile_avx2(j, panel, r, i0, 1); break;
+            }
+        }
+    }
+}
+
+// MARK: AVX-512 VNNI: 8 activation rows x 32 output rows (two panels) in 16 accumulators
+
+#define T5 8
+
+/// P panels (1 or 2) starting at output row r, C activation rows starting at i0.
+AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t pb, size_t r, size_t i0,
+                                  const int P, const int C) {
+    size_t cols = j->cols;
+    __m512i acc[T5][2];
+    for (int t = 0; t < C; t++)
+        for (int p = 0; p < P; p++) acc[t][p] = _mm512_setzero_si512();
+    const uint8_t *a = j->a->q + i0 * cols;
+    for (size_t g = 0; g < cols / 4; g++) {
+        __m512i w[2];
+        for (int p = 0; p < P; p++) w[p] = _mm512_loadu_si512((const void *)(panel + p * pb + g * 64));
+        for (int t = 0; t < C; t++) {
+            int32_t av;
+            memcpy(&av, a + t * cols + 4 * g, 4);
+            __m512i b = _mm512_set1_epi32(av);
+            for (int p = 0; p < P; p++) acc[t][p] = _mm512_dpbusd_epi32(acc[t][p], b, w[p]);
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        const uint8_t *sp = panel + p * pb + PR * cols;
+        __m512 sw = _mm512_loadu_ps((const void *)sp);
+        __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(sp + 64)), 7);  // 128 * rsum
+        size_t rr = r + p * PR;
+        __mmask16 m = rr + PR <= j->rows ? (__mmask16)0xffff : (__mmask16)((1u << (j->rows - rr)) - 1);
+        __m512 bias = j->bias ? _mm512_maskz_loadu_ps(m, j->bias + rr) : _mm512_setzero_ps();
+        for (int t = 0; t < C; t++) {
+            __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(j->a->s[i0 + t]));
+            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[t][p], comp)), sc);
+            if (j->bias) y = _mm512_add_ps(y, bias);
+            if (j->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(j->y + (i0 + t) * j->ldy + rr, m, y);
+        }
+    }
+}
+
+#define DISPATCH_C(c, F) \
+    switch (c) {         \
+    case 8: F(8); break; \
+    case 7: F(7); break; \
+    case 6: F(6); break; \
+    case 5: F(5); break; \
+    case 4: F(4); break; \
+    case 3: F(3); break; \
+    case 2: F(2); break; \
+    default: F(1); break; \
+    }
+
+/// Activation rows kept in L2 while a slice of weights streams past them.
+#define PANEL_N 128
+
+AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) {
+    size_t pb = panel_bytes(j->cols);
+    for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
+        for (size_t r = r0; r < r1; r += 2 * PR) {
+            const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+            int two = r + PR < r1;
+            for (size_t i0 = p0; i0 < p1; i0 += T5) {
+                size_t c = p1 - i0 < T5 ? p1 - i0 : T5;
+                if (two) {
+#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C)
+                    DISPATCH_C(c, F)
+#undef F
+                } else {
+#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C)
+                    DISPATCH_C(c, F)
+#undef F
+                }
+            }
+        }
+    }
+}
+#endif
+
+// MARK: NEON sdot (arm64): signed x signed, no compensation
+
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+static void rows_neon(const csvae_i8r_job *j, size_t r0, size_t r1) {
+    size_t cols = j->cols, pb = panel_bytes(cols);
+    for (size_t r = r0; r < r1; r += PR) {
+        const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+        for (size_t i = 0; i < j->n; i++) {
+            const int8_t *a = (const int8_t *)j->a->q + i * cols;
+            int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+            for (size_t g = 0; g < cols / 4; g++) {
+                int32_t av;
+                memcpy(&av, a + 4 * g, 4);
+                int8x16_t b = vreinterpretq_s8_s32(vdupq_n_s32(av));
+                for (int q = 0; q < 4; q++) acc[q] = vdotq_s32(acc[q], vld1q_s8((const int8_t *)panel + g * 64 + 16 * q), b);
+            }
+            int32_t is[16];
+            for (int q = 0; q < 4; q++) vst1q_s32(is + 4 * q, acc[q]);
+            for (size_t q = 0; q < PR && r + q < j->rows; q++)
+                j->y[i * j->ldy + r + q] = finish(is[q], ldf(panel + PR * cols + 4 * q), j->a->s[i], j->bias, r + q, j->relu);
+        }
+    }
+}
+#endif
+
+// MARK: dispatch
+
+void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1) {
+    switch (j->path) {
+#if defined(__x86_64__)
+    case CSVAE_PATH_AVX2: if (!j->a->biased) { rows_avx2(j, r0, r1); return; } break;
+    case CSVAE_PATH_AVX512: if (j->a->biased) { rows_avx512(j, r0, r1); return; } break;
+#endif
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+    case CSVAE_PATH_NEON: if (!j->a->biased) { rows_neon(j, r0, r1); return; } break;
+#endif
+    default: break;
+    }
+    rows_scalar(j, r0, r1);
+}
+
+void csvae_i8r_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_i8r_job *j = (const csvae_i8r_job *)ctx;
+    // slices of whole 32-row pairs of panels (the AVX-512 tile), spread evenly
+    size_t groups = (j->rows + 2 * PR - 1) / (2 * PR);
+    size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
+    size_t r0 = g0 * 2 * PR, r1 = g1 * 2 * PR < j->rows ? g1 * 2 * PR : j->rows;
+    if (r0 < r1) csvae_i8r_rows(j, r0, r1);
+}
+
+// MARK: peak probes (benchmark): 16 independent chains, so only throughput limits them
+
+#if defined(__x86_64__)
+/// Tells the compiler every chain's value is used each round (nothing to fold or hoist).
+#define KEEP8(a, o)                                                                                        \
+    __asm__ volatile("" : "+v"(a[o]), "+v"(a[o + 1]), "+v"(a[o + 2]), "+v"(a[o + 3]), "+v"(a[o + 4]),          \
+                     "+v"(a[o + 5]), "+v"(a[o + 6]), "+v"(a[o + 7]))
+#define KEEP16(a) \
+    KEEP8(a, 0);  \
+    KEEP8(a, 8)
+AVX512_FN static int64_t vnni_chains(size_t iters) {
+    __m512i acc[16];
+    const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(-1);
+    for (int c = 0; c < 16; c++) acc[c] = _mm512_set1_epi32(c);
+    for (size_t i = 0; i < iters; i++) {
+        for (int c = 0; c < 16; c++) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
+        KEEP16(acc);
+    }
+    __m512i s = acc[0];
+    for (int c = 1; c < 16; c++) s = _mm512_add_epi32(s, acc[c]);
+    return _mm512_reduce_add_epi32(s);
+}
+
+AVX512_FN static float fma_chains(size_t iters) {
+    __m512 acc[16];
+    const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
+    for (int c = 0; c < 16; c++) acc[c] = _mm512_set1_ps((float)c);
+    for (size_t i = 0; i < iters; i++) {
+        for (int c = 0; c < 16; c++) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+        KEEP16(acc);
+    }
+    __m512 s = acc[0];
+    for (int c = 1; c < 16; c++) s = _mm512_add_ps(s, acc[c]);
+    return _mm512_reduce_add_ps(s);
+}
+#endif
+
+double csvae_probe_peak(int kind, size_t iters) {
+#if defined(__x86_64__)
+    if (!csvae_path_supported(CSVAE_PATH_AVX512)) return 0;
+    volatile double sink;
+    if (kind == 0) {
+        sink = (double)vnni_chains(iters);
+        (void)sink;
+        return (double)iters * 16 * 64 * 2;  // 64 int8 multiply-adds per vpdpbusd zmm
+    }
+    sink = (double)fma_chains(iters);
+    (void)sink;
+    return (double)iters * 16 * 16 * 2;  // 16 f32 multiply-adds per vfmadd zmm
+#else
+    (void)kind;
+    (void)iters;
+    return 0;
+#endif
+}

@@ -1,0 +1,165 @@
+// I8RTests.swift: the per-row int8 type (formats/quantization.md §9): bytes, error bound and
+// the exact agreement of every kernel path with the scalar reference.
+import CSVAEKernels
+import Testing
+@testable import SVAEKernels
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct I8RTests {
+    /// The hex example in formats/quantization.md §9.3, parsed from the spec itself.
+    static func specExample() throws -> [UInt8] {
+        let root = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
+        guard let f = fopen("/" + root + "/formats/quantization.md", "r") else { throw KernelError.sizeOverflow }
+        defer { fclose(f) }
+        var text = ""
+        var buf = [CChar](repeating: 0, count: 4096)
+        while fgets(&buf, 4096, f) != nil { text += String(cString: buf) }
+        let after = text.components(separatedBy: "<!-- i8r-example -->")[1]
+        let block = after.components(separatedBy: "```")[1]
+        var bytes: [UInt8] = []
+        for line in block.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            for h in line[line.index(after: colon)...].split(separator: " ") { bytes.append(UInt8(h, radix: 16)!) }
+        }
+        return bytes
+    }
+
+    @Test func specExampleBytes() throws {
+        let x: [Float] = [1, -2, 3, -4, 5, -6, 7, -127,
+                          0.3, -0.6, 0.9, 1.2, 0, 0.15, -1.5, 0.45,
+                          0, 0, 0, 0, 0, 0, 0, 0]
+        let expected = try Self.specExample()
+        #expect(expected.count == 256)
+        #expect(try Quantizer.encode(x, as: .i8r, cols: 8) == expected)
+        #expect(ElementType.i8r.byteCount(elements: 24, innermost: 8) == 256)
+        let back = try Quantizer.decode(expected, type: .i8r, count: 24, cols: 8)
+        #expect(back[0..<8] == [1, -2, 3, -4, 5, -6, 7, -127])
+        #expect(back[14] == -1.5)
+    }
+
+    /// |x − d·code| ≤ d·(1/2 + 2⁻¹⁶) for every element (§9.1), on rows of several magnitudes.
+    @Test func reconstructionWithinHalfStep() throws {
+        var rng = SeededRNG(7)
+        let cols = 36
+        var x = rng.floats(cols * 5, scale: 0.05)
+        for k in 0..<cols { x[cols + k] *= 1e-30; x[2 * cols + k] *= 1e30 }
+        x[3 * cols + 5] = 40  // an outlier
+        for k in 0..<cols { x[4 * cols + k] = 1e-40 }  // subnormal row: stored as zero
+        let bytes = try Quantizer.encode(x, as: .i8r, cols: cols)
+        let back = try Quantizer.decode(bytes, type: .i8r, count: x.count, cols: cols)
+        for r in 0..<5 {
+            let amax = x[(r * cols)..<((r + 1) * cols)].map(abs).max()!
+            let d = amax / 127
+            for k in 0..<cols {
+                let err = abs(x[r * cols + k] - back[r * cols + k])
+                #expect(err <= (r == 4 ? 1.2e-38 : d * (0.5 + 1.0 / 65536)), "row \(r) col \(k)")
+            }
+        }
+    }
+
+    @Test func badInput() throws {
+        var x = [Float](repeating: 1, count: 24)
+        x[13] = .nan
+        #expect(throws: KernelError.nonFiniteInput(index: 13)) { try Quantizer.encode(x, as: .i8r, cols: 8) }
+        #expect(throws: KernelError.notBlockMultiple(count: 6, block: 4)) { try Quantizer.encode([Float](repeating: 0, count: 12), as: .i8r, cols: 6) }
+        #expect(throws: KernelError.sizeMismatch(expected: 256, found: 255)) {
+            try [UInt8](repeating: 0, count: 255).withWeight(.i8r, rows: 3, cols: 8) { _ in () }
+        }
+    }
+
+    /// The activation quantizer writes the same bytes on the best path as the scalar reference.
+    @Test func activationQuantizerBytes() throws {
+        var rng = SeededRNG(11)
+        for (n, cols) in [(1, 4), (3, 36), (17, 768), (2, 20)] {
+            var x = rng.floats(n * cols)
+            x[0] = 0.5 / 127 * 3  // a tie candidate
+            var ref = [UInt8](), fast = [UInt8](), rs = [Float](), fs = [Float]()
+            for scalar in [true, false] {
+                let bytes = csvae_i8r_act_bytes(n, cols)
+                let s = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                defer { s.deallocate() }
+                var a = csvae_i8r_act_bind(s, n, cols, KernelPath.best.rawValue)
+                x.withUnsafeBufferPointer { xp in
+                    if scalar { csvae_i8r_act_quantize_scalar(&a, xp.baseAddress, n, cols) } else { csvae_i8r_act_quantize(&a, xp.baseAddress, n, cols) }
+                }
+                let q = Array(UnsafeBufferPointer(start: a.q, count: n * cols)), sc = Array(UnsafeBufferPointer(start: a.s, count: n))
+                if scalar { ref = q; rs = sc } else { fast = q; fs = sc }
+            }
+            #expect(ref == fast, "n \(n) cols \(cols)")
+            #expect(rs == fs)
+        }
+    }
+
+    /// Every supported path gives bit-identical outputs, equal to an independent computation
+    /// of the spec's formula from the stored codes and the activation codes, at odd sizes
+    /// (partial panels, partial 8-row tiles, matvec n ≤ 3, single-group rows), with and
+    /// without the fused bias and ReLU.
+    @Test func pathsAgreeExactly() throws {
+        var rng = SeededRNG(3)
+        let rowsList = [1, 2, 3, 5, 7, 15, 16, 17, 31, 33, 48]
+        let colsList = [4, 8, 36, 100, 768]
+        let ns = [1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 33]
+        for rows in rowsList {
+            for cols in colsList where rows * cols <= 48 * 768 {
+                let src = rng.floats(rows * cols, scale: 0.05)
+                let bytes = try Quantizer.encode(src, as: .i8r, cols: cols)
+                let bias = rng.floats(rows)
+                for n in ns {
+                    let x = rng.floats(n * cols)
+                    let expected = Self.formula(bytes, x, n: n, rows: rows, cols: cols, bias: bias)
+                    for path in KernelPath.supported {
+                        let ctx = try KernelContext(threads: path == .avx512 ? 2 : 1, path: path)
+                        for fused in [false, true] {
+                            var y = [Float](repeating: .nan, count: n * rows)
+                            try bytes.withWeight(.i8r, rows: rows, cols: cols) { w in
+                                y.withUnsafeMutableBufferPointer { yp in
+                                    x.withUnsafeBufferPointer { xp in
+                                        bias.withUnsafeBufferPointer { bp in
+                                            ctx.linear(yp, w, xp, n: n, bias: fused ? bp : nil, relu: fused)
+                                        }
+                                    }
+                                }
+                            }
+                            let want = fused ? expected.fused : expected.plain
+                            let same = zip(y, want).allSatisfy { $0.bitPattern == $1.bitPattern }
+                            #expect(same, "\(path) rows \(rows) cols \(cols) n \(n) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// y per §9.2 from the stored bytes (read by their spec offsets) and the activation codes
+    /// of the scalar reference quantizer.
+    static func formula(_ w: [UInt8], _ x: [Float], n: Int, rows: Int, cols: Int, bias: [Float]) -> (plain: [Float], fused: [Float]) {
+        let bytes = csvae_i8r_act_bytes(n, cols)
+        let s = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { s.deallocate() }
+        var a = csvae_i8r_act_bind(s, n, cols, KernelPath.scalar.rawValue)
+        x.withUnsafeBufferPointer { csvae_i8r_act_quantize_scalar(&a, $0.baseAddress, n, cols) }
+        let pb = 16 * cols + 128
+        func u32(_ o: Int) -> UInt32 { UInt32(w[o]) | UInt32(w[o + 1]) << 8 | UInt32(w[o + 2]) << 16 | UInt32(w[o + 3]) << 24 }
+        var plain = [Float](repeating: 0, count: n * rows), fused = plain
+        for r in 0..<rows {
+            let p = r / 16 * pb, j = r % 16
+            let sw = Float(bitPattern: u32(p + 16 * cols + 4 * j))
+            var rsum: Int32 = 0
+            for k in 0..<cols { rsum += Int32(Int8(bitPattern: w[p + 64 * (k / 4) + 4 * j + k % 4])) }
+            #expect(rsum == Int32(bitPattern: u32(p + 16 * cols + 64 + 4 * j)), "stored row sum of row \(r)")
+            for i in 0..<n {
+                var isum: Int32 = 0
+                for k in 0..<cols {
+                    isum += Int32(Int8(bitPattern: w[p + 64 * (k / 4) + 4 * j + k % 4])) * Int32(Int8(bitPattern: a.q[i * cols + k]))
+                }
+                let y = Float(isum) * (sw * a.s[i])
+                plain[i * rows + r] = y
+                fused[i * rows + r] = max(y + bias[r], 0)
+            }
+        }
+        return (plain, fused)
+    }
+}
