@@ -9,8 +9,9 @@
 #     a C program reads the ABI of the loaded library, bin/svae reconstructs with the shipped
 #     model in share/svae, tools/test-c-examples.sh --prefix runs the C and C++ examples against
 #     the installed library on the random test model and on the shipped model, and the Python
-#     package's tests (python/tests/test_api.py, test_library.py) run with SVAE_LIBRARY set to the
-#     installed libsvae.so.ABI, in the venv tools/test-python.sh made (.venv-test; run that first).
+#     package's tests (python/tests/test_api.py, test_library.py, test_perplexity.py) run with
+#     SVAE_LIBRARY set to the installed libsvae.so.ABI, in the venv tools/test-python.sh made
+#     (.venv-test; run that first).
 # Prints one line per check and, last, `install: N passed, M failed`; exits non-zero on a failure.
 #
 # Usage: tools/test-install.sh     Environment: CONFIGURATION=release|debug (default release).
@@ -197,9 +198,9 @@ python_tests() {
     ln -sf "$prefix/share/svae/svae-tiny.svae" "$work/models/tiny.svae"
     ln -sf "$prefix/share/svae/svae-tiny/samples.txt" "$work/models/tiny-samples.txt"
     # From python/tests, so that `import svae` is the venv's package; SVAE_LIBRARY overrides its copy.
-    hidden env SVAE_LIBRARY="$lib" SVAE_TEST_MODELS="$work/models" sh -c 'cd python/tests && exec "$0" -m pytest -q -p no:cacheprovider test_api.py test_library.py' "$PWD/$venv/bin/python"
+    hidden env SVAE_LIBRARY="$lib" SVAE_TEST_MODELS="$work/models" sh -c 'cd python/tests && exec "$0" -m pytest -q -p no:cacheprovider test_api.py test_library.py test_perplexity.py' "$PWD/$venv/bin/python"
 }
-check "Python package tests (python/tests/test_api.py, test_library.py) on lib/libsvae.so.$abi" python_tests
+check "Python package tests (python/tests/test_api.py, test_library.py, test_perplexity.py) on lib/libsvae.so.$abi" python_tests
 
 # The loader's trace of every process above (compilers, shells, Python included).
 trace() {
