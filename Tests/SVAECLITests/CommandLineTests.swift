@@ -222,11 +222,11 @@ enum Shipped {
     @Test func errorsArePlainWordsOnOneLine() throws {
         guard Shipped.ready else { return }
         let missingTok = try Shipped.svae(["tokenize", "--tokenizer", "models/svae-tiny/tokenizer.json.missing", "x"])
-        #expect(missingTok.status == 1 && missingTok.stderr == "svae: error: models/svae-tiny/tokenizer.json.missing: no such file or folder\n")
+        #expect(missingTok.status == 1 && missingTok.stderr == "svae: error: models/svae-tiny/tokenizer.json.missing: expected a tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them; found none\n")
         let emptyDir = Shipped.workdir! + "/empty-tokenizer"
         try FileManager.default.createDirectory(atPath: emptyDir, withIntermediateDirectories: true)
         let noFiles = try Shipped.svae(["tokenize", "--tokenizer", "empty-tokenizer", "x"])
-        #expect(noFiles.status == 1 && noFiles.stderr == "svae: error: empty-tokenizer: cannot read \(emptyDir)/vocab.json: no such file\n")
+        #expect(noFiles.status == 1 && noFiles.stderr == "svae: error: empty-tokenizer: expected a tokenizer.json, a vocab.json with merges.txt beside it, or a folder holding them; found none\n")
 
         let whole = try Data(contentsOf: URL(fileURLWithPath: Shipped.model))
         try whole.prefix(1000).write(to: URL(fileURLWithPath: Shipped.workdir! + "/cut.svae"))

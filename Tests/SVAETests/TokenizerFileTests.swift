@@ -26,7 +26,8 @@ import Testing
 
         // OPT's own tokenizer_config.json / special_tokens_map.json (add_bos_token, </s> as BOS):
         // the loader takes BOS from them, never from the table.
-        let opt = Self.fixtures.deletingLastPathComponent().appendingPathComponent("SVAEImportTests/Fixtures/reference/model_repo/opt-125m")
+        let opt = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SVAEImportTests/Fixtures/reference/model_repo/opt-125m")
         for f in ["tokenizer_config.json", "special_tokens_map.json"] {
             try FileManager.default.copyItem(atPath: opt.appendingPathComponent(f).path, toPath: dir + "/" + f)
         }
