@@ -63,7 +63,7 @@ assert sorted(p.name for p in lib.parent.iterdir()) == [f"libsvae.so.{svae.ABI_V
 with svae.Model(sys.argv[1], threads=1) as m:
     v = m.encode(["Hello there.", "the end"])
     r = m.reconstruct(["Returns the attachment point of a body."])[0]
-assert v.shape == (2, m.hidden_size) and v.dtype.name == "float32", (v.shape, v.dtype)
+    assert v.shape == (2, m.hidden_size) and v.dtype.name == "float32", (v.shape, v.dtype)
 print(f"without the toolchain: {lib}, vectors {v.shape} {v.dtype}, reconstruct -> {r.output!r}")
 ' "$model"
 grep -q "_lib/libsvae.so" "$work"/trace.* || { echo "build-wheel.sh: no loader trace shows the wheel's libsvae" >&2; exit 1; }
