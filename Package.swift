@@ -80,18 +80,21 @@ let package = Package(
 
         // MARK: tests
         // Shared by the API test targets: a small random-weight model written with the format layer.
-        .target(name: "SVAETestSupport", dependencies: ["SVAEFormat"], path: "Tests/SVAETestSupport"),
+        .target(name: "SVAETestSupport", dependencies: ["SVAEFormat", "SVAEKernels", "SVAEModel"], path: "Tests/SVAETestSupport"),
         .testTarget(name: "SVAEFormatTests", dependencies: ["SVAEFormat"]),
-        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels", "SVAETestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVAEKernelsTests", dependencies: ["SVAEKernels", "CSVAEKernels", "SVAETestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SVAETokenizerTests", dependencies: ["SVAETokenizer", "SVAEJSON", "SVAETestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SVAEModelTests", dependencies: ["SVAEModel", "SVAEImport", "SVAEFormat", "SVAEKernels", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAEImport", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
-        .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAETestSupport"]),
+        .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAEImport", "SVAEKernels", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
+        .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
         // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the
         // executable, and the built `svae` / `svae-convert` programs run as a user would.
-        .testTarget(name: "SVAECLITests", dependencies: ["svae", "SVAETestSupport", "SVAETokenizer"]),
+        .testTarget(
+            name: "SVAECLITests",
+            dependencies: ["svae", "SVAE", "SVAETestSupport", "SVAETokenizer",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),

@@ -7,6 +7,8 @@ import Synchronization
 /// Errors of the Swift API: everything below it, plus text-level problems.
 public enum SVAEError: Error, CustomStringConvertible, Sendable {
     case model(ModelError)
+    /// Input `index` of a batch (a sentence vector) is invalid.
+    case vector(index: Int, ModelError)
     case tokenizer(String)
     /// The model file has no tokenizer section: use the id-based calls.
     case noTokenizer(file: String)
@@ -15,6 +17,7 @@ public enum SVAEError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .model(e): e.description
+        case let .vector(i, e): "vector \(i): \(e)"
         case let .tokenizer(m): "tokenizer: \(m)"
         case let .noTokenizer(f): "\(f): expected a tokenizer section, found none (this model takes and returns token ids)"
         case let .kernel(e): "kernels: \(e)"
@@ -163,6 +166,8 @@ public final class Session: @unchecked Sendable {
 
     private var sllm: SLLMSession?
     private var optLM: OPTSession?
+    /// Batched decoding's caches (`decode(_:batch:…)`), kept between calls.
+    var batchDecoder: DecoderBatch?
 
     init(model: Model, context: KernelContext) {
         self.model = model
@@ -225,7 +230,11 @@ public final class Session: @unchecked Sendable {
     /// Encode then greedily decode token ids; `text` is carried through (empty for id inputs).
     public func reconstruct(ids: [Int32], text: String = "") throws(SVAEError) -> Reconstruction {
         let vector = try encode(ids: [ids])[0]
-        let out = try decode(vector)
+        return try reconstruction(ids: ids, text: text, vector: vector, output: try decode(vector))
+    }
+
+    /// What `reconstruct` returns for input `ids` (`text`), its vector and the generated ids `out`.
+    func reconstruction(ids: [Int32], text: String, vector: [Float], output out: [Int32]) throws(SVAEError) -> Reconstruction {
         let c = try model.requireVAE().config
         let input = ids.first == c.bos ? Array(ids.dropFirst()) : ids
         let generated = out.last == c.eos ? Array(out.dropLast()) : out

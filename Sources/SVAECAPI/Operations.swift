@@ -188,6 +188,64 @@ public func cDecode(_ ctx: OpaquePointer?, _ vector: UnsafePointer<Float>?, _ nV
     }
 }
 
+@_cdecl("svae_decode_batch")
+public func cDecodeBatch(_ ctx: OpaquePointer?, _ vectors: UnsafePointer<Float>?, _ nVectors: Int32, _ nHidden: Int32,
+                         _ params: UnsafePointer<svae_decode_params>?, _ batchSize: Int32,
+                         _ ids: UnsafeMutablePointer<Int32>?, _ idsPerVector: Int, _ nIDs: UnsafeMutablePointer<Int>?,
+                         _ status: UnsafeMutablePointer<Int32>?) -> Int32 {
+    ContextHandle.call(ctx, "svae_decode_batch", usesSession: true) { (c) throws(CAPIError) in
+        let p = params?.pointee ?? cDecodeDefaultParams()
+        guard p.on_token == nil else {
+            throw .invalidArgument("params.on_token: expected NULL (svae_decode_batch does not stream), found a callback")
+        }
+        let rng = try sampler(p)
+        let maxTokens = try checkCount(p.max_tokens, "max_tokens", max: Int(Int32.max))
+        let n = try checkCount(nVectors, "n_vectors", max: Limits.batch)
+        let batch = try checkCount(batchSize, "batch_size", max: Int(SVAE_MAX_DECODE_BATCH))
+        let d = try c.handle.config().hidden
+        let h = try checkCount(nHidden, "n_hidden", max: Int(Int32.max))
+        guard h == d else { throw CAPIError(.model(.vectorSize(expected: d, found: h))) }
+        // size_t arrives as Int: a "negative" count is ≥ 2^63, i.e. absurd.
+        guard idsPerVector >= 0, !n.multipliedReportingOverflow(by: idsPerVector).overflow else {
+            throw .invalidArgument("ids_per_vector: \(UInt(bitPattern: idsPerVector)) is absurd")
+        }
+        guard n > 0 else { return }
+        guard let vectors else { throw .invalidArgument("vectors: expected \(n) × \(d) floats, found NULL") }
+        guard let nIDs else { throw .invalidArgument("n_ids: expected \(n) counts, found NULL") }
+        guard let status else { throw .invalidArgument("status: expected \(n) statuses, found NULL") }
+        guard ids != nil || idsPerVector == 0 else { throw .invalidArgument("ids: expected a buffer for \(n) × \(idsPerVector) ids, found NULL") }
+        var taken = 0
+        var firstFailure: CAPIError?
+        do throws(SVAEError) {
+            try c.session.decode(batch: min(batch == 0 ? Int(SVAE_DEFAULT_DECODE_BATCH) : batch, n), maxTokens: maxTokens == 0 ? nil : maxTokens,
+                                 sampler: rng, next: {
+                guard taken < n else { return nil }
+                defer { taken += 1 }
+                return Array(UnsafeBufferPointer(start: vectors + taken * d, count: d))
+            }) { i, r in
+                var failure: CAPIError?
+                switch r {
+                case let .success(out):
+                    nIDs[i] = out.count
+                    if out.count <= idsPerVector, let ids {
+                        out.withUnsafeBufferPointer { (ids + i * idsPerVector).update(from: $0.baseAddress!, count: out.count) }
+                    } else if !out.isEmpty {
+                        failure = .bufferTooSmall("vector \(i): ids_per_vector: expected at least \(out.count), found \(idsPerVector)")
+                    }
+                case let .failure(e):
+                    nIDs[i] = 0
+                    failure = CAPIError(e)
+                }
+                status[i] = failure?.status ?? SVAE_OK.rawValue
+                if firstFailure == nil { firstFailure = failure }
+            }
+        } catch {
+            throw CAPIError(error)
+        }
+        if let firstFailure { throw firstFailure }
+    }
+}
+
 @_cdecl("svae_reconstruct")
 public func cReconstruct(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?,
                          _ output: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ nBytes: UnsafeMutablePointer<Int>?,

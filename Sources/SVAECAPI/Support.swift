@@ -7,6 +7,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -60,7 +62,7 @@ enum CAPIError: Error {
         case .noTokenizer: self = .noTokenizer(m)
         case .kernel: self = .internal(m)
         case .tokenizer: self = .model(m)
-        case let .model(me):
+        case let .model(me), let .vector(_, me):
             switch me {
             case .tokenOutOfRange: self = .outOfRange(m)
             case .sentenceTooLong: self = .tooLong(m)

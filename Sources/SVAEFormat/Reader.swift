@@ -38,7 +38,7 @@ public final class SVAEFile: Sendable {
     /// Maps `path` read-only and validates every structural field (formats/svae.md). Tensor
     /// checksums are not recomputed here (that reads every byte): call `verify()`.
     public static func open(_ path: String) throws(SVAEFormatError) -> SVAEFile {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = openReadOnly(path)
         if fd < 0 { throw SVAEFormatError(file: path, .io(operation: "open", message: errnoString())) }
         defer { close(fd) }
         var st = stat()
@@ -331,4 +331,10 @@ enum Parser {
         }
         return tensors
     }
+}
+
+/// open(2), read-only and close-on-exec, under a name `SVAEFile.open` does not shadow (the C
+/// library's `open`, whichever of Glibc, Musl or Darwin provides it).
+private func openReadOnly(_ path: String) -> Int32 {
+    open(path, O_RDONLY | O_CLOEXEC)
 }

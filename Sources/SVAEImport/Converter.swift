@@ -12,6 +12,8 @@
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -448,17 +450,18 @@ public enum Converter {
         return dst
     }
 
-    /// Maps a planner value to the registry type of its key (formats/svae.md §5.1), range-checked.
-    static func formatValue(_ key: String, _ v: MetadataValue, file: String) throws(ConvertError) -> SVAEFormat.MetadataValue {
+    /// Maps a planner value (integers `.i64`, reals `.f64`) to the registry type of its key
+    /// (formats/svae.md §5.1), range-checked.
+    package static func formatValue(_ key: String, _ v: MetadataValue, file: String) throws(ConvertError) -> MetadataValue {
         let t = MetadataRegistry.types[key]
         switch (v, t) {
-        case let (.int(i), .u32?):
+        case let (.i64(i), .u32?):
             guard let x = UInt32(exactly: i) else { throw .metadata(file: file, key: key, expected: "u32", found: "\(i)") }
             return .u32(x)
-        case let (.int(i), .i32?):
+        case let (.i64(i), .i32?):
             guard let x = Int32(exactly: i) else { throw .metadata(file: file, key: key, expected: "i32", found: "\(i)") }
             return .i32(x)
-        case let (.double(d), .f32?):
+        case let (.f64(d), .f32?):
             guard d.isFinite, Float(d).isFinite else { throw .metadata(file: file, key: key, expected: "f32", found: "\(d)") }
             return .f32(Float(d))
         case let (.bool(b), .bool?): return .bool(b)

@@ -6,23 +6,17 @@
 // then flags ("flag <key>"), then defaults. Two sources that disagree are an error naming
 // both sources and both values; defaults only fill what nobody said.
 
-/// A hyperparameter value as written into `.svae` metadata.
+import SVAEFormat
 import SVAEJSON
 
-public enum MetadataValue: Sendable, Equatable, CustomStringConvertible {
-    case int(Int)
-    case bool(Bool)
-    case double(Double)
-    case string(String)
-
-    public var description: String {
-        switch self {
-        case .int(let i): "\(i)"
-        case .bool(let b): "\(b)"
-        case .double(let d): "\(d)"
-        case .string(let s): "\"\(s)\""
-        }
-    }
+// Facts hold the format's `MetadataValue` at full width (integers `.i64`, reals `.f64`): sources
+// are compared before the storage type of a key is applied. `Converter.formatValue` then gives
+// each value its registry type (formats/svae.md §5.1) with range checks: one place converts.
+extension MetadataValue {
+    /// An integer fact (`.i64`).
+    static func int(_ i: Int) -> MetadataValue { .i64(Int64(i)) }
+    /// A real-valued fact (`.f64`).
+    static func double(_ d: Double) -> MetadataValue { .f64(d) }
 }
 
 /// A missing, inconsistent or out-of-range hyperparameter.
@@ -279,8 +273,8 @@ struct Facts {
     }
 
     func int(_ key: String, hint: String = "") throws(ConfigError) -> Int {
-        guard case .int(let i)? = values[key]?.value else { throw .missing(key: key, hint: hint) }
-        return i
+        guard case .i64(let i)? = values[key]?.value else { throw .missing(key: key, hint: hint) }
+        return Int(i)
     }
 
     func bool(_ key: String) throws(ConfigError) -> Bool {
@@ -289,7 +283,7 @@ struct Facts {
     }
 
     func double(_ key: String) throws(ConfigError) -> Double {
-        guard case .double(let d)? = values[key]?.value else { throw .missing(key: key, hint: "") }
+        guard case .f64(let d)? = values[key]?.value else { throw .missing(key: key, hint: "") }
         return d
     }
 

@@ -20,6 +20,8 @@
 // only the V rows [2d, 3d) of `multihead_attn.in_proj_weight`: its memory is ONE vector, so
 // the softmax weight is exactly 1 and Q, K never influence the output (they are dropped).
 
+import SVAEFormat
+
 /// One run of rows of a source tensor that feeds an output tensor.
 public struct TensorPart: Sendable {
     /// The source tensor.

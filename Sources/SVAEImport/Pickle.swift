@@ -10,7 +10,7 @@
 // `subprocess.*`, …) is rejected outright, naming the callable: such a file is not a
 // checkpoint, and refusing it is clearer than ignoring the payload.
 //
-// Opcodes: those of anchors.md (PROTO, GLOBAL, STACK_GLOBAL, BINPERSID, REDUCE, BUILD,
+// Opcodes: those of docs/bad-input.md (PROTO, GLOBAL, STACK_GLOBAL, BINPERSID, REDUCE, BUILD,
 // NEWOBJ, MARK, EMPTY_DICT/LIST/TUPLE, TUPLE1/2/3, TUPLE, SETITEM(S), APPEND(S),
 // BINPUT/LONG_BINPUT/MEMOIZE, BINGET/LONG_BINGET, BININT/1/2, LONG1, BINFLOAT,
 // BINUNICODE/SHORT_BINUNICODE, SHORT_BINSTRING, BINBYTES, NONE, NEWTRUE/FALSE, FRAME, STOP)

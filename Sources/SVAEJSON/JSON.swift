@@ -15,6 +15,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A parsed JSON value; objects keep their members in file order.
@@ -178,7 +180,7 @@ public struct StrictJSON {
         out.reserveCapacity(Int(st.st_size))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { readBytes(fd, $0) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw JSONFileError(path: path, reason: String(cString: strerror(errno)))
@@ -346,4 +348,10 @@ public struct StrictJSON {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// read(2) under a name the `read` members here do not shadow (the C library's, whichever of
+/// Glibc, Musl or Darwin provides it).
+private func readBytes(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+    read(fd, buffer.baseAddress, buffer.count)
 }

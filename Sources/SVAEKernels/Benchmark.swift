@@ -5,6 +5,10 @@ import CBLAS
 import CSVAEKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Kernel benchmark: matvec / batched matmul per element type vs streaming read bandwidth

@@ -3,6 +3,10 @@ import CBLAS
 import CSVAEKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A read-only view of a 2-D weight W [rows, cols] stored row-major as `type` (for example

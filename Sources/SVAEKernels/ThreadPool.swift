@@ -3,6 +3,10 @@
 import CSVAEKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A fixed set of worker threads that split work by task index.

@@ -1,71 +1,200 @@
 import SVAEKernels
 
-/// Decodes one sentence vector token by token with a KV cache.
+/// Decodes up to `capacity` sentence vectors in lockstep with KV caches: each `step` feeds one
+/// token to each of the given sentences and runs every decoder weight as ONE product over all of
+/// them, so the weights (the 50272-row vocabulary projection above all) are read once per step
+/// for the whole batch instead of once per sentence.
 ///
-/// Cross-attention over a single memory vector has softmax weight 1, so each layer's
-/// cross-attention output is the constant `cross_out(cross_v · m + b_v) + b_out`, computed once in
-/// `init`; causal self-attention keeps K and V of every position instead of re-running the prefix
-/// (the reference re-runs it each step). Not thread-safe: one session per thread.
-public final class DecoderSession {
+/// Each sentence owns a slot, allocated in `init` for `capacity` sentences: its KV cache
+/// (max_seq_len positions of K and V per layer, so the caches never exceed capacity ×
+/// max_seq_len positions), its length and its cross-attention constants. Cross-attention over a
+/// single memory vector has softmax weight 1, so each layer's cross-attention output is the
+/// constant `cross_out(cross_v · m + b_v) + b_out`, computed once when the sentence joins;
+/// causal self-attention keeps K and V of every position instead of re-running the prefix (the
+/// reference re-runs it each step). Sentences join and leave between steps (`run` does
+/// continuous batching on top).
+///
+/// Rows: with capacity > 1, every product has between `rows.lowerBound` and `rows.upperBound`
+/// activation rows (a step with fewer sentences is padded, a larger one split), the range over
+/// which the kernels compute each row the same way (`KernelContext.batchInvariantRows`): a
+/// sentence's logits then do not depend on which sentences share its steps, nor on how many.
+/// Capacity 1 (`DecoderSession`) runs the matrix-vector kernels, which sum in another order: ids
+/// agree with a batch's except where that order flips a near-tie of the two best logits.
+///
+/// Not thread-safe: one batch per thread.
+public final class DecoderBatch {
     public let model: SentenceVAE
+    public let capacity: Int
     let context: KernelContext
-    private let crossOut: [FloatBuffer]
+    /// Activation rows per product (see the type's documentation).
+    let rows: ClosedRange<Int>
+    /// Per layer: K and V of every slot, [capacity, maxSeqLen, d].
     private let keys: [FloatBuffer]
     private let values: [FloatBuffer]
+    /// Cross-attention constants, [capacity, layers, d].
+    private let cross: FloatBuffer
+    private var lengths: [Int]
+    private var occupied: [Bool]
     private let x = FloatBuffer(), qkv = FloatBuffer(), att = FloatBuffer(), tmp = FloatBuffer()
     private let h = FloatBuffer(), scores = FloatBuffer(), e = FloatBuffer()
     private let logitsBuffer = FloatBuffer()
-    /// Tokens fed so far (BOS included).
-    public private(set) var length = 0
+    /// Slot, token and position of each row of the current product (padding rows repeat row 0).
+    private var rowSlots: [Int] = [], rowTokens: [Int32] = [], rowPositions: [Int] = []
 
-    /// - Parameter vector: a sentence vector of `hidden` floats (what `encode` returns, or an SLLM state).
-    public init(model: SentenceVAE, vector: [Float], context: KernelContext) throws(ModelError) {
+    /// Largest capacity accepted (KV caches: capacity × layers × 2 × max_seq_len × d floats).
+    public static let maxCapacity = 256
+
+    /// Allocates the caches and scratch of `capacity` sentences (1 ... `maxCapacity`).
+    public init(model: SentenceVAE, capacity: Int, context: KernelContext) throws(ModelError) {
+        guard capacity >= 1, capacity <= Self.maxCapacity else {
+            throw .badOption(name: "batch", expected: "1 ... \(Self.maxCapacity)", found: "\(capacity)")
+        }
+        let c = model.config, d = c.hidden
+        self.model = model
+        self.capacity = capacity
+        self.context = context
+        if capacity == 1 {
+            rows = 1...1
+        } else {
+            var weights = model.decLayers.flatMap { [$0.selfQKV.w, $0.selfOut.w, $0.up.w, $0.down.w] } + [model.lmHead.w]
+            if let p = model.decEmbed.projectIn { weights.append(p.w) }
+            let ranges = weights.map { context.batchInvariantRows($0) }
+            let lower = ranges.map(\.lowerBound).max()!, upper = ranges.map(\.upperBound).min()!
+            // Splitting n > upper rows into ⌈n / upper⌉ near-equal products keeps each ≥ lower.
+            precondition(upper >= 2 * lower, "batched decoding: kernel row range \(lower)...\(upper) too narrow")
+            rows = lower...upper
+        }
+        let perSlot = c.maxSeqLen * d
+        keys = model.decLayers.map { _ in FloatBuffer(capacity * perSlot) }
+        values = model.decLayers.map { _ in FloatBuffer(capacity * perSlot) }
+        cross = FloatBuffer(capacity * c.decoderLayers * d)
+        lengths = [Int](repeating: 0, count: capacity)
+        occupied = [Bool](repeating: false, count: capacity)
+        let n = max(min(capacity, rows.upperBound), rows.lowerBound)
+        _ = (x.view(n * d), qkv.view(n * 3 * d), att.view(n * d), tmp.view(n * d), h.view(n * c.ffn), scores.view(c.maxSeqLen))
+        _ = logitsBuffer.view(max(capacity, rows.lowerBound) * c.vocab)
+        rowSlots.reserveCapacity(capacity)
+        rowTokens.reserveCapacity(capacity)
+        rowPositions.reserveCapacity(capacity)
+    }
+
+    /// Slots not holding a sentence.
+    public var freeSlots: Int { occupied.lazy.filter { !$0 }.count }
+
+    /// Tokens fed so far to the sentence in `slot` (BOS included).
+    public func length(of slot: Int) -> Int { lengths[slot] }
+
+    /// Takes a free slot for a sentence vector of `hidden` floats (what `encode` returns, or an
+    /// SLLM state) and computes its cross-attention constants. Precondition: `freeSlots > 0`.
+    /// Returns the slot.
+    public func join(_ vector: [Float]) throws(ModelError) -> Int {
         let c = model.config, d = c.hidden
         guard vector.count == d else { throw .vectorSize(expected: d, found: vector.count) }
         if let bad = vector.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteVector(index: bad) }
-        self.model = model
-        self.context = context
-        var cross: [FloatBuffer] = []
-        let v = FloatBuffer(d)
-        for layer in model.decLayers {
-            let o = FloatBuffer(d)
-            vector.withUnsafeBufferPointer { m in context.linear(v.view(d), layer.crossV, m, n: 1) }
-            context.linear(o.view(d), layer.crossOut, v.view(d).readOnly, n: 1)
-            cross.append(o)
+        guard let slot = occupied.firstIndex(of: false) else { preconditionFailure("DecoderBatch.join: no free slot") }
+        let v = tmp.view(d), all = cross.view(capacity * c.decoderLayers * d)
+        for (l, layer) in model.decLayers.enumerated() {
+            vector.withUnsafeBufferPointer { m in context.linear(v, layer.crossV, m, n: 1) }
+            context.linear(all.row(slot * c.decoderLayers + l, d), layer.crossOut, v.readOnly, n: 1)
         }
-        crossOut = cross
-        keys = model.decLayers.map { _ in FloatBuffer(c.maxSeqLen * d) }
-        values = model.decLayers.map { _ in FloatBuffer(c.maxSeqLen * d) }
+        occupied[slot] = true
+        lengths[slot] = 0
+        return slot
+    }
+
+    /// Frees `slot` (its cache is overwritten by the next sentence that joins).
+    public func leave(_ slot: Int) {
+        precondition(occupied[slot], "DecoderBatch.leave: slot \(slot) is free")
+        occupied[slot] = false
+    }
+
+    /// Feeds `tokens[i]` to the sentence in `slots[i]` (distinct occupied slots) and returns the
+    /// logits [slots.count, vocab]: row i holds the next-token logits of `slots[i]` (valid until
+    /// the next call). Errors name the row i as the input.
+    public func step(slots: some Collection<Int>, tokens: some Collection<Int32>) throws(ModelError) -> UnsafeBufferPointer<Float> {
+        let c = model.config, n = slots.count
+        precondition(tokens.count == n && n > 0, "DecoderBatch.step: expected as many tokens as slots, at least one")
+        rowSlots.removeAll(keepingCapacity: true)
+        rowTokens.removeAll(keepingCapacity: true)
+        rowPositions.removeAll(keepingCapacity: true)
+        for (i, (slot, token)) in zip(slots, tokens).enumerated() {
+            precondition(occupied[slot] && !rowSlots.contains(slot), "DecoderBatch.step: slot \(slot) free or repeated")
+            let pos = lengths[slot]
+            guard pos < c.maxSeqLen else { throw .sentenceTooLong(input: i, tokens: pos + 1, max: c.maxSeqLen) }
+            guard token >= 0, Int(token) < c.vocab else { throw .tokenOutOfRange(input: i, position: pos, id: token, vocab: c.vocab) }
+            rowSlots.append(slot)
+            rowTokens.append(token)
+            rowPositions.append(pos)
+        }
+        // Products of lower...upper rows: pad a small step, split a large one evenly.
+        let parts = n <= rows.upperBound ? 1 : (n - 1) / rows.upperBound + 1
+        let logits = logitsBuffer.view(max(n, rows.lowerBound) * c.vocab)
+        for p in 0..<parts {
+            let r0 = n * p / parts, r1 = n * (p + 1) / parts
+            try forward(r0..<r1, padded: max(r1 - r0, rows.lowerBound), logits: logits.slice(r0 * c.vocab, logits.count - r0 * c.vocab))
+        }
+        for s in rowSlots { lengths[s] += 1 }
+        return UnsafeBufferPointer(logits.slice(0, n * c.vocab))
+    }
+
+    /// One pass of the decoder over rows `live` of the step, as a product of `padded` ≥ live.count
+    /// rows (rows past the live ones repeat the first row's token and skip attention); writes the
+    /// logits of the live rows to `logits` [live.count, vocab] (padding rows write after them).
+    private func forward(_ live: Range<Int>, padded m: Int, logits: UnsafeMutableBufferPointer<Float>) throws(ModelError) {
+        let c = model.config, d = c.hidden, k = live.count, first = live.lowerBound
+        let x = self.x.view(m * d), qkv = self.qkv.view(m * 3 * d), att = self.att.view(m * d), tmp = self.tmp.view(m * d)
+        let h = self.h.view(m * c.ffn), scores = self.scores.view(c.maxSeqLen)
+        let ids = (0..<m).lazy.map { self.rowTokens[first + ($0 < k ? $0 : 0)] }
+        try model.embed(x, model.decEmbed, ids: ids, position: { self.rowPositions[first + ($0 < k ? $0 : 0)] },
+                        scratchE: e, context: context)
+        let scale = 1 / Float(c.headDim).squareRoot(), perSlot = c.maxSeqLen * d
+        let crossAll = cross.view(capacity * c.decoderLayers * d)
+        for (l, layer) in model.decLayers.enumerated() {
+            context.linear(qkv, layer.selfQKV, x.readOnly, n: m)
+            let kAll = keys[l].view(capacity * perSlot), vAll = values[l].view(capacity * perSlot)
+            for i in 0..<k {
+                let slot = rowSlots[first + i], pos = rowPositions[first + i], row = qkv.row(i, 3 * d)
+                let kc = kAll.slice(slot * perSlot, perSlot), vc = vAll.slice(slot * perSlot, perSlot)
+                _ = kc.row(pos, d).update(fromContentsOf: row.slice(d, d))
+                _ = vc.row(pos, d).update(fromContentsOf: row.slice(2 * d, d))
+                Ops.attention(out: att.row(i, d), scratch: scores, q: row.slice(0, d).readOnly, k: kc.readOnly, v: vc.readOnly,
+                              scale: scale, heads: c.heads, headDim: c.headDim, length: pos + 1)
+            }
+            att.slice(k * d, (m - k) * d).update(repeating: 0)
+            context.linear(tmp, layer.selfOut, att.readOnly, n: m)
+            addNorm(x, tmp.readOnly, layer.norm1, n: m, d: d, eps: c.eps)
+            for i in 0..<k {
+                let constant = crossAll.row(rowSlots[first + i] * c.decoderLayers + l, d)
+                addNorm(x.row(i, d), constant.readOnly, layer.norm2, n: 1, d: d, eps: c.eps)
+            }
+            context.linear(h, layer.up, x.readOnly, n: m)
+            Ops.relu(h, h.readOnly)
+            context.linear(tmp, layer.down, h.readOnly, n: m)
+            addNorm(x, tmp.readOnly, layer.norm3, n: m, d: d, eps: c.eps)
+        }
+        context.linear(logits.slice(0, m * c.vocab), model.lmHead, x.readOnly, n: m)
+    }
+}
+
+/// Decodes one sentence vector token by token with a KV cache: a `DecoderBatch` of one (the
+/// matrix-vector kernels). Not thread-safe: one session per thread.
+public final class DecoderSession {
+    public let model: SentenceVAE
+    private let batch: DecoderBatch
+    private let slot: Int
+    /// Tokens fed so far (BOS included).
+    public var length: Int { batch.length(of: slot) }
+
+    /// - Parameter vector: a sentence vector of `hidden` floats (what `encode` returns, or an SLLM state).
+    public init(model: SentenceVAE, vector: [Float], context: KernelContext) throws(ModelError) {
+        self.model = model
+        batch = try DecoderBatch(model: model, capacity: 1, context: context)
+        slot = try batch.join(vector)
     }
 
     /// Feeds one token and returns the logits [vocab] for the next one (valid until the next call).
     public func step(_ token: Int32) throws(ModelError) -> UnsafeBufferPointer<Float> {
-        let c = model.config, d = c.hidden, pos = length
-        guard pos < c.maxSeqLen else { throw .sentenceTooLong(input: 0, tokens: pos + 1, max: c.maxSeqLen) }
-        guard token >= 0, Int(token) < c.vocab else { throw .tokenOutOfRange(input: 0, position: pos, id: token, vocab: c.vocab) }
-        let x = self.x.view(d), qkv = self.qkv.view(3 * d), att = self.att.view(d), tmp = self.tmp.view(d)
-        let h = self.h.view(c.ffn), scores = self.scores.view(c.maxSeqLen)
-        try model.embed(x, model.decEmbed, ids: CollectionOfOne(token), position: { _ in pos }, scratchE: e, context: context)
-        let scale = 1 / Float(c.headDim).squareRoot()
-        for (l, layer) in model.decLayers.enumerated() {
-            context.linear(qkv, layer.selfQKV, x.readOnly, n: 1)
-            let kc = keys[l].view(c.maxSeqLen * d), vc = values[l].view(c.maxSeqLen * d)
-            _ = kc.row(pos, d).update(fromContentsOf: qkv.slice(d, d))
-            _ = vc.row(pos, d).update(fromContentsOf: qkv.slice(2 * d, d))
-            Ops.attention(out: att, scratch: scores, q: qkv.slice(0, d).readOnly, k: kc.readOnly, v: vc.readOnly,
-                          scale: scale, heads: c.heads, headDim: c.headDim, length: pos + 1)
-            context.linear(tmp, layer.selfOut, att.readOnly, n: 1)
-            addNorm(x, tmp.readOnly, layer.norm1, n: 1, d: d, eps: c.eps)
-            addNorm(x, UnsafeBufferPointer(crossOut[l].view(d)), layer.norm2, n: 1, d: d, eps: c.eps)
-            context.linear(h, layer.up, x.readOnly, n: 1)
-            Ops.relu(h, h.readOnly)
-            context.linear(tmp, layer.down, h.readOnly, n: 1)
-            addNorm(x, tmp.readOnly, layer.norm3, n: 1, d: d, eps: c.eps)
-        }
-        let logits = logitsBuffer.view(c.vocab)
-        context.linear(logits, model.lmHead, x.readOnly, n: 1)
-        length += 1
-        return logits.readOnly
+        try batch.step(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))
     }
 
     /// Generates a sentence from BOS: greedy when `sampler` is nil. Stops after EOS (included in the
@@ -74,18 +203,115 @@ public final class DecoderSession {
     /// `onToken` sees each token as it is produced; returning false stops early.
     public func generate(maxTokens: Int? = nil, sampler: Sampler? = nil, onToken: ((Int32) -> Bool)? = nil) throws(ModelError) -> [Int32] {
         let c = model.config
-        let cap = min(maxTokens ?? (c.maxSeqLen - 1), c.maxSeqLen - 1 - length)
-        var out: [Int32] = []
-        var prev = c.bos
-        var rng = sampler
-        while out.count < cap {
-            let logits = try step(prev)
-            let next = rng != nil ? rng!.sample(logits) : Sampler.argmax(logits)
-            out.append(next)
-            if let cb = onToken, !cb(next) { break }
-            if next == c.eos { break }
-            prev = next
+        var s = SentenceInProgress(bos: c.bos, cap: min(maxTokens ?? (c.maxSeqLen - 1), c.maxSeqLen - 1 - length), sampler: sampler)
+        while !s.finished { s.accept(try step(s.next), eos: c.eos, onToken: onToken) }
+        return s.ids
+    }
+}
+
+/// One sentence being generated: the token to feed next, the ids produced so far, the cap and
+/// its own sampler state (so its output does not depend on other sentences decoded beside it).
+struct SentenceInProgress {
+    private(set) var next: Int32
+    private(set) var ids: [Int32] = []
+    private(set) var finished: Bool
+    let cap: Int
+    var sampler: Sampler?
+
+    init(bos: Int32, cap: Int, sampler: Sampler?) {
+        next = bos
+        self.cap = cap
+        self.sampler = sampler
+        finished = cap <= 0
+    }
+
+    /// Picks the next id from the logits of the last step (greedy or sampled) and ends the
+    /// sentence after EOS, at the cap, or when `onToken` returns false.
+    mutating func accept(_ logits: UnsafeBufferPointer<Float>, eos: Int32, onToken: ((Int32) -> Bool)?) {
+        let id = sampler.pick(logits)
+        ids.append(id)
+        next = id
+        let stop = onToken.map { !$0(id) } ?? false
+        finished = stop || id == eos || ids.count >= cap
+    }
+}
+
+/// One sentence vector to decode, with its own limit and sampler.
+public struct DecodeRequest: Sendable {
+    public var vector: [Float]
+    /// Most tokens generated (nil and upper bound: max_seq_len − 1).
+    public var maxTokens: Int?
+    /// nil: greedy.
+    public var sampler: Sampler?
+
+    public init(vector: [Float], maxTokens: Int? = nil, sampler: Sampler? = nil) {
+        self.vector = vector
+        self.maxTokens = maxTokens
+        self.sampler = sampler
+    }
+}
+
+extension DecoderBatch {
+    /// Decodes requests with continuous batching: while a slot is free and `next` has a request,
+    /// the request joins; each step feeds all live sentences at once; a sentence that ends (EOS,
+    /// its cap, or `onToken` returning false) leaves at once and its slot goes to the next request,
+    /// so a long sentence never holds the others back.
+    ///
+    /// Requests are numbered from 0 in the order `next` returns them (it is not called again
+    /// after returning nil). `onFinish(number, result)` reports each sentence when it ends, in
+    /// completion order: its ids (EOS last when produced), or the error of a request whose vector
+    /// is invalid (that request never joins; the others go on). `onToken(number, id)` sees every
+    /// id as it is produced. At most `limit` sentences (default: `capacity`) are live at once.
+    public func run(limit: Int? = nil, next: () -> DecodeRequest?, onToken: ((Int, Int32) -> Bool)? = nil,
+                    onFinish: (Int, Result<[Int32], ModelError>) -> Void) throws(ModelError) {
+        let c = model.config
+        var live: [(slot: Int, number: Int, sentence: SentenceInProgress)] = []
+        var slots: [Int] = [], tokens: [Int32] = []
+        var count = 0, exhausted = false
+        let most = min(capacity, max(limit ?? capacity, 1))
+        defer { for s in live { leave(s.slot) } }
+        while true {
+            while !exhausted && live.count < most {
+                guard let r = next() else { exhausted = true; break }
+                let number = count
+                count += 1
+                let s = SentenceInProgress(bos: c.bos, cap: min(r.maxTokens ?? (c.maxSeqLen - 1), c.maxSeqLen - 1), sampler: r.sampler)
+                do throws(ModelError) {
+                    let slot = try join(r.vector)
+                    if s.finished {
+                        leave(slot)
+                        onFinish(number, .success([]))
+                    } else {
+                        live.append((slot, number, s))
+                    }
+                } catch {
+                    onFinish(number, .failure(error))
+                }
+            }
+            if live.isEmpty { return }
+            slots.removeAll(keepingCapacity: true)
+            tokens.removeAll(keepingCapacity: true)
+            for s in live {
+                slots.append(s.slot)
+                tokens.append(s.sentence.next)
+            }
+            let logits = try step(slots: slots, tokens: tokens)
+            for i in live.indices {
+                let number = live[i].number
+                let row = UnsafeBufferPointer(rebasing: logits[(i * c.vocab)..<((i + 1) * c.vocab)])
+                live[i].sentence.accept(row, eos: c.eos, onToken: onToken.map { cb in { cb(number, $0) } })
+            }
+            var kept = 0
+            for s in live {
+                if s.sentence.finished {
+                    leave(s.slot)
+                    onFinish(s.number, .success(s.sentence.ids))
+                } else {
+                    live[kept] = s
+                    kept += 1
+                }
+            }
+            live.removeSubrange(kept...)
         }
-        return out
     }
 }

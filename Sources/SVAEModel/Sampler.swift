@@ -12,6 +12,8 @@ public struct Sampler: Sendable {
     public var topK: Int
     /// Keep the smallest set of most likely tokens whose probability reaches p (1 = all).
     public var topP: Float
+    /// The seed it started from.
+    public let seed: UInt64
     private var state: (UInt64, UInt64, UInt64, UInt64)
     private var candidates: [(id: Int32, p: Float)] = []
 
@@ -19,6 +21,7 @@ public struct Sampler: Sendable {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
+        self.seed = seed
         var s = seed
         func splitmix() -> UInt64 {
             s &+= 0x9E37_79B9_7F4A_7C15
@@ -29,6 +32,9 @@ public struct Sampler: Sendable {
         }
         state = (splitmix(), splitmix(), splitmix(), splitmix())
     }
+
+    /// The same settings from the start of another seed's sequence.
+    public func reseeded(_ seed: UInt64) -> Sampler { Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed) }
 
     /// xoshiro256**: the next 64 random bits.
     mutating func next() -> UInt64 {
@@ -46,15 +52,28 @@ public struct Sampler: Sendable {
     /// A uniform float in [0, 1) with 24 random bits.
     mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
 
-    /// Index of the largest logit (the first one on ties, like `torch.argmax`).
+    /// Index of the largest logit (the first one on ties, like `torch.argmax`); NaN never wins,
+    /// and 0 when no logit exceeds −∞. Two passes of 16 lanes (the largest value, then the first
+    /// chunk holding it): greedy batched decoding scans 50272 logits per sentence and step.
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for (i, v) in logits.enumerated() where v > bestValue {
-            best = i
-            bestValue = v
+        let n = logits.count, chunks = n / 16
+        let raw = UnsafeRawPointer(logits.baseAddress)
+        func chunk(_ c: Int) -> SIMD16<Float> { raw!.loadUnaligned(fromByteOffset: c * 64, as: SIMD16<Float>.self) }
+        var top = -Float.infinity
+        if chunks > 0 {
+            var m = SIMD16<Float>(repeating: -.infinity)
+            for c in 0..<chunks {
+                let v = chunk(c)
+                m.replace(with: v, where: m .< v)  // a NaN lane compares false: never taken
+            }
+            top = m.max()
         }
-        return Int32(best)
+        for i in (chunks * 16)..<n where logits[i] > top { top = logits[i] }
+        guard top > -.infinity else { return 0 }
+        var c = 0
+        while c < chunks && !any(chunk(c) .== top) { c += 1 }
+        for i in (c * 16)..<n where logits[i] == top { return Int32(i) }
+        return 0
     }
 
     /// Draws one token id from the logits.

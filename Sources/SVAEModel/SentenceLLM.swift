@@ -3,7 +3,7 @@ import SVAEKernels
 
 // Sentence-level LLM (SLLM): a SentenceVAE whose sentence vectors are the "tokens" of OPT
 // decoder layers. Ports `sentence_vae/models/sentence_llm_model.py` (BestAnHongjun/SentenceVAE)
-// as described in shared/docs/sentencevae.md, "SLLM":
+// as described in docs/reference.md, "SLLM":
 //
 //   1. prompt sentences (ids, BOS first) → sentence vectors v_i (`svae.encoder`, batched)
 //   2. h_i = v_i + llm_pe[i + 2]                                   (OPT learned positions)

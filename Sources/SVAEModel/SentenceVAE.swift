@@ -87,7 +87,7 @@ struct Embedding: @unchecked Sendable {
 /// reading its weights in place from a mapped `.svae` file. Immutable: share one instance
 /// between threads; each thread uses its own `KernelContext` and decoder sessions.
 ///
-/// Semantics follow shared/docs/sentencevae.md (the reference `sentence_encoder.py` /
+/// Semantics follow docs/reference.md (the reference `sentence_encoder.py` /
 /// `sentence_decoder.py`), including post-norm layers, ReLU FFN, key padding, masked sum or
 /// learnable add pooling, and the sinusoidal positions.
 public final class SentenceVAE: @unchecked Sendable {

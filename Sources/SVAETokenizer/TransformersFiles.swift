@@ -8,6 +8,8 @@ import SVAEJSON
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The special and added tokens, BOS and prefix-space settings those files declare.

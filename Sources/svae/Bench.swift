@@ -31,7 +31,7 @@ struct BenchKernels: ParsableCommand {
     }
 }
 
-/// Shapes of the released SentenceVAE family (shared/docs/sentencevae.md).
+/// Shapes of the released SentenceVAE family (docs/reference.md).
 struct ReleasedShape {
     let name: String
     let hidden: Int
@@ -157,6 +157,7 @@ struct BenchModel: ParsableCommand {
 
     @OptionGroup var choice: ModelChoice
     @Option(help: "Repetitions after the warm-up (≥ 5 recommended).") var repetitions = 5
+    @Option(help: "Sentences decoded in lockstep by the batched decode row.") var decodeBatch = Session.defaultDecodeBatch
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -190,13 +191,25 @@ struct BenchModel: ParsableCommand {
                 tok = Int32(100 + i)
             }
         }
+        // Batched decoding: the same vectors (the batch above) decoded greedily, 16 tokens at most
+        // each, one at a time and `decodeBatch` at a time.
+        let vectors = Array(try cli { () throws(SVAEError) in try session.encode(ids: batch) }.prefix(max(32, min(decodeBatch, 64))))
+        func decodeRate(_ b: Int) throws -> Stats {
+            Stats(try measure(repetitions) { _ = try cli { () throws(SVAEError) in try session.decode(vectors, batch: b, maxTokens: decodeSteps) } }
+                .map { Double(vectors.count) / $0 })
+        }
+        let decodeOne = try decodeRate(1), decodeMany = try decodeRate(decodeBatch)
         let fileSize = fileBytes(path)
-        let result = ModelBenchResult(
+        var result = ModelBenchResult(
             shape: s.name, type: t.description, threads: threads, repetitions: repetitions, fileBytes: fileSize,
             coldStartSeconds: coldStart, peakRSSBytes: peakRSSBytes(),
             encodeOneMs: Stats(encodeOne.map { $0 * 1000 }),
             encodeBatchSentencesPerSecond: Stats(encodeBatch.map { 64 / $0 }),
             decodeMsPerToken: Stats(decode.map { $0 * 1000 / Double(decodeSteps) }))
+        result.decodeBatch = decodeBatch
+        result.decodeSentences = vectors.count
+        result.decodeBatch1SentencesPerSecond = decodeOne
+        result.decodeBatchSentencesPerSecond = decodeMany
         if json {
             printJSON(result.json(machine: MachineInfo.current()))
         } else {
@@ -223,21 +236,33 @@ struct ModelBenchResult {
     var encodeOneMs: Stats
     var encodeBatchSentencesPerSecond: Stats
     var decodeMsPerToken: Stats
+    /// Batched decoding (0: not measured): sentences/s greedily decoding `decodeSentences`
+    /// vectors (32, or up to 64 for a larger batch), 16 tokens at most each, one at a time and
+    /// `decodeBatch` at a time.
+    var decodeBatch = 0
+    var decodeSentences = 0
+    var decodeBatch1SentencesPerSecond = Stats([])
+    var decodeBatchSentencesPerSecond = Stats([])
 
     static let encodeOneKey = "encode one 16-token sentence"
     static let encodeBatchKey = "encode 64 × 16 tokens"
     static let decodeKey = "decode with KV cache"
+    static let decodeBatch1Key = "decode sentences of 16 tokens, batch 1"
+    static let decodeBatchKey = "decode sentences of 16 tokens, batched"
 
     /// (JSON key, figures, unit) of the timed rows.
     var rows: [(String, Stats, String)] {
         [(Self.encodeOneKey, encodeOneMs, "ms"), (Self.encodeBatchKey, encodeBatchSentencesPerSecond, "sentences/s"),
          (Self.decodeKey, decodeMsPerToken, "ms/token")]
+            + (decodeBatch == 0 ? [] : [(Self.decodeBatch1Key, decodeBatch1SentencesPerSecond, "sentences/s"),
+                                        (Self.decodeBatchKey, decodeBatchSentencesPerSecond, "sentences/s")])
     }
 
     func json(machine: MachineInfo) -> [String: Any] {
         var o: [String: Any] = ["machine": machine.description, "load_average": machine.load, "shape": shape, "type": type,
                                 "threads": threads, "repetitions": repetitions, "file_bytes": fileBytes,
-                                "cold_start_s": coldStartSeconds, "peak_rss_bytes": peakRSSBytes]
+                                "cold_start_s": coldStartSeconds, "peak_rss_bytes": peakRSSBytes, "decode_batch": decodeBatch,
+                                "decode_sentences": decodeSentences]
         for (name, st, unit) in rows {
             var entry: [String: Any] = st.json
             entry["unit"] = unit
@@ -255,6 +280,10 @@ struct ModelBenchResult {
               let d = Stats(json: o[Self.decodeKey]) else { return nil }
         self.init(shape: shape, type: type, threads: threads, repetitions: reps, fileBytes: bytes, coldStartSeconds: cold,
                   peakRSSBytes: rss, encodeOneMs: e1, encodeBatchSentencesPerSecond: eb, decodeMsPerToken: d)
+        if let b = o["decode_batch"] as? Int, b > 0, let k = o["decode_sentences"] as? Int,
+           let one = Stats(json: o[Self.decodeBatch1Key]), let many = Stats(json: o[Self.decodeBatchKey]) {
+            (decodeBatch, decodeSentences, decodeBatch1SentencesPerSecond, decodeBatchSentencesPerSecond) = (b, k, one, many)
+        }
     }
 
     init(shape: String, type: String, threads: Int, repetitions: Int, fileBytes: Int, coldStartSeconds: Double,

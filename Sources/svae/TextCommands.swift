@@ -142,6 +142,7 @@ struct Decode: ParsableCommand {
     @Option(parsing: .unconditional, help: "Top-p, in (0, 1].") var topP: Float = 1
     @Option(parsing: .unconditional, help: "Random seed for sampling (line N uses seed + N − 1).") var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Most tokens to generate (default: max_seq_len − 1).") var maxTokens: Int?
+    @Option(parsing: .unconditional, help: "Vectors decoded in lockstep (1: one at a time).") var batch = Session.defaultDecodeBatch
 
     func validate() throws {
         try requireRange(threads, "--threads", 1..., "a whole number ≥ 1")
@@ -149,24 +150,40 @@ struct Decode: ParsableCommand {
         try requireRange(topK, "--top-k", 0..., "a whole number ≥ 0 (0 = all)")
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP): expected a number in (0, 1]") }
         try requireRange(maxTokens, "--max-tokens", 1..., "a whole number ≥ 1")
+        try requireRange(batch, "--batch", 1...DecoderBatch.maxCapacity, "a whole number in 1 ... \(DecoderBatch.maxCapacity)")
     }
 
     func run() throws {
         let m = try openModel(model, threads: threads)
         _ = try requireVAE(m)
         let session = try cli { () throws(SVAEError) in try m.makeSession() }
-        try InputDriver(options: inputs, texts: [], accepted: [.vector, .text, .ids, .line, .sentence]).run(window: 1) { items in
-            try items.map { try decodeOne($0, model: m, session: session) }
+        // Windows of 4 batches: continuous batching inside a window, results in input order.
+        try InputDriver(options: inputs, texts: [], accepted: [.vector, .text, .ids, .line, .sentence]).run(window: batch == 1 ? 1 : 4 * batch) { items in
+            var results = [ItemResult?](repeating: nil, count: items.count)
+            var it = items.makeIterator()
+            var failure: Error?
+            try cli { () throws(SVAEError) in
+                try session.decode(batch: min(batch, items.count), next: { () -> DecodeRequest? in
+                    // Line N is sampled with seed + N − 1, whatever the window.
+                    it.next().map { item in
+                        DecodeRequest(vector: item.vector ?? [], maxTokens: maxTokens,
+                                      sampler: temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(item.line - 1)) : nil)
+                    }
+                }) { i, r in
+                    do { results[i] = try output(items[i], r, model: m) } catch { failure = failure ?? error }
+                }
+            }
+            if let failure { throw failure }
+            return results.map { $0! }
         }
     }
 
-    func decodeOne(_ item: InputItem, model m: Model, session: Session) throws -> ItemResult {
-        let sampler = temperature > 0 ? Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(item.line - 1)) : nil
+    func output(_ item: InputItem, _ result: Result<[Int32], SVAEError>, model m: Model) throws -> ItemResult {
         let ids: [Int32]
-        do throws(SVAEError) {
-            ids = try session.decode(item.vector ?? [], maxTokens: maxTokens, sampler: sampler)
-        } catch {
-            if case let .model(.vectorSize(e, f)) = error { return .failed("field \"vector\": expected \(e) values, found \(f)") }
+        switch result {
+        case let .success(x): ids = x
+        case let .failure(error):
+            if case let .vector(_, .vectorSize(e, f)) = error { return .failed("field \"vector\": expected \(e) values, found \(f)") }
             throw CLIError(error.description)
         }
         let text = m.tokenizer == nil ? "" : try cli { () throws(SVAEError) in try m.text(of: ids) }
@@ -198,8 +215,12 @@ struct Reconstruct: ParsableCommand {
     @OptionGroup var inputs: InputOptions
     @Flag(help: "Cut lines longer than the model's sentence limit into sentences (reference splitter).") var split = false
     @Option(parsing: .unconditional, help: "Worker threads (default: physical cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Sentences decoded in lockstep (1: one at a time).") var batch = Session.defaultDecodeBatch
 
-    func validate() throws { try requireRange(threads, "--threads", 1..., "a whole number ≥ 1") }
+    func validate() throws {
+        try requireRange(threads, "--threads", 1..., "a whole number ≥ 1")
+        try requireRange(batch, "--batch", 1...DecoderBatch.maxCapacity, "a whole number in 1 ... \(DecoderBatch.maxCapacity)")
+    }
 
     func run() throws {
         let m = try openModel(model, threads: threads)
@@ -208,16 +229,26 @@ struct Reconstruct: ParsableCommand {
         var exact = 0, total = 0
         let json = inputs.json
         defer { if !json && total > 0 { emit("\(exact)/\(total) reconstructed exactly") } }
-        try InputDriver(options: inputs, texts: texts, accepted: [.text, .ids]).run(window: 1) { (items: [InputItem]) throws -> [ItemResult] in
-            try items.map { (item: InputItem) throws -> ItemResult in
+        // Windows of 4 batches: each sentence encoded alone, the window's sentences decoded
+        // `batch` at a time (continuous batching), results in input order.
+        try InputDriver(options: inputs, texts: texts, accepted: [.text, .ids]).run(window: batch == 1 ? 1 : 4 * batch) { (items: [InputItem]) throws -> [ItemResult] in
+            let prepared = items.map { sentences(of: $0, model: m, vae: vae, split: split) }
+            let all = prepared.flatMap { (try? $0.get()) ?? [] }
+            var done: [Reconstruction] = []
+            var it = all.makeIterator()
+            try cli { () throws(SVAEError) in
+                try session.reconstruct(batch: min(batch, max(all.count, 1)), next: { it.next().map { ($0.ids, $0.text ?? "") } }) { _, r in done.append(r) }
+            }
+            var next = done.makeIterator()
+            return zip(items, prepared).map { (item: InputItem, p: Result<[Sentence], InputError>) -> ItemResult in
                 let ss: [Sentence]
-                switch sentences(of: item, model: m, vae: vae, split: split) {
+                switch p {
                 case .failure(let e): return .failed(e.message)
                 case .success(let x): ss = x
                 }
                 var lines: [String] = []
                 for (k, s) in ss.enumerated() {
-                    let r = try cli { () throws(SVAEError) in try session.reconstruct(ids: s.ids, text: s.text ?? "") }
+                    let r = next.next()!
                     total += 1
                     if r.exact { exact += 1 }
                     if json {

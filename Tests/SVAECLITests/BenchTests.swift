@@ -43,6 +43,19 @@ import SVAETestSupport
         #expect(back.decodeMsPerToken == Stats(median: 4.5, min: 4, max: 5))
         #expect(back.encodeOneMs == r.encodeOneMs && back.fileBytes == 1000 && back.shape == "svae-768-h1")
         #expect((o["decode with KV cache"] as? [String: Any])?["unit"] as? String == "ms/token")
+        #expect(o[ModelBenchResult.decodeBatchKey] == nil, "no batched-decode rows when they were not measured")
+        // The batched-decode rows (peers.py reads them too).
+        var batched = r
+        (batched.decodeBatch, batched.decodeSentences) = (32, 32)
+        (batched.decodeBatch1SentencesPerSecond, batched.decodeBatchSentencesPerSecond) = (Stats([10, 12]), Stats([40]))
+        let ob = batched.json(machine: machine)
+        for key in ["decode_batch", "decode_sentences", "decode sentences of 16 tokens, batch 1", "decode sentences of 16 tokens, batched"] {
+            #expect(ob[key] != nil, "missing \(key)")
+        }
+        let parsed = try JSONSerialization.jsonObject(with: try JSONSerialization.data(withJSONObject: ob)) as? [String: Any]
+        let object2 = try #require(parsed)
+        let again = try #require(ModelBenchResult(json: object2))
+        #expect(again.decodeBatch == 32 && again.decodeBatchSentencesPerSecond == Stats([40]) && again.decodeBatch1SentencesPerSecond == Stats([10, 12]))
     }
 
     @Test func firstSentenceResultRoundTrips() throws {

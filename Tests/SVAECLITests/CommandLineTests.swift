@@ -117,6 +117,24 @@ enum Shipped {
         #expect(encoded == enc.stdout && s2 == 0)
     }
 
+    /// Issue 14: --batch decodes N sentences in lockstep; the output is the same for every N
+    /// on these lines (greedy and seeded), in input order, and --batch 1 is one at a time.
+    @Test func batchSizesGiveTheSameOutput() throws {
+        guard Shipped.ready else { return }
+        let lines = Shipped.lines(try String(contentsOfFile: Shipped.heldoutV1, encoding: .utf8)).prefix(70).joined(separator: "\n") + "\n"
+        let rec = try [1, 5, 32].map { try Shipped.svae(["reconstruct", Shipped.model, "--input", "-", "--json", "--batch", "\($0)"], stdin: lines) }
+        #expect(rec.allSatisfy { $0.status == 0 } && Shipped.lines(rec[0].stdout).count == 70, "\(rec.map(\.stderr))")
+        #expect(rec[1].stdout == rec[0].stdout && rec[2].stdout == rec[0].stdout)
+        let enc = try Shipped.svae(["encode", Shipped.model, "--input", "-", "--json"], stdin: lines)
+        let dec = try [1, 4, 32].map { try Shipped.svae(["decode", Shipped.model, "--input", "-", "--json", "--temperature", "0.9", "--seed", "3", "--batch", "\($0)"], stdin: enc.stdout) }
+        #expect(dec.allSatisfy { $0.status == 0 } && dec[1].stdout == dec[0].stdout && dec[2].stdout == dec[0].stdout)
+        #expect(Shipped.lines(dec[0].stdout).map { Shipped.json($0)["line"] as? Int } == (1...70).map { $0 })
+        for bad in ["0", "257"] {
+            let r = try Shipped.svae(["decode", Shipped.model, "--input", Shipped.samples, "--batch", bad])
+            #expect(r.status == 2 && r.stderr.contains("--batch \(bad): expected a whole number in 1 ... 256"), "\(r.stderr)")
+        }
+    }
+
     @Test func noTextsAndNoInputIsAUsageError() throws {
         guard Shipped.ready else { return }
         for cmd in ["encode", "reconstruct"] {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import SVAEFormat
 
-/// The bad-input checklist of shared/docs/anchors.md, items 1–9, applied to .svae files.
+/// The bad-input checklist of docs/bad-input.md, items 1–9, applied to .svae files.
 /// Every case builds the bad file and expects one specific problem.
 @Suite struct BadInputTests {
     // MARK: 1. short file, magic, version, byte order

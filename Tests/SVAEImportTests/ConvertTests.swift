@@ -425,11 +425,11 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
     }
 
     @Test func metadataValuesAreRangeChecked() throws {
-        #expect(try Converter.formatValue("svae.hidden_size", .int(768), file: "f") == .u32(768))
-        #expect(try Converter.formatValue("tokens.bos_id", .int(2), file: "f") == .i32(2))
-        #expect(try Converter.formatValue("svae.layer_norm_eps", .double(1e-5), file: "f") == .f32(1e-5))
-        #expect(throws: ConvertError.self) { try Converter.formatValue("svae.hidden_size", .int(-1), file: "f") }
-        #expect(throws: ConvertError.self) { try Converter.formatValue("svae.hidden_size", .int(1 << 40), file: "f") }
+        #expect(try Converter.formatValue("svae.hidden_size", .i64(768), file: "f") == .u32(768))
+        #expect(try Converter.formatValue("tokens.bos_id", .i64(2), file: "f") == .i32(2))
+        #expect(try Converter.formatValue("svae.layer_norm_eps", .f64(1e-5), file: "f") == .f32(1e-5))
+        #expect(throws: ConvertError.self) { try Converter.formatValue("svae.hidden_size", .i64(-1), file: "f") }
+        #expect(throws: ConvertError.self) { try Converter.formatValue("svae.hidden_size", .i64(1 << 40), file: "f") }
         #expect(throws: ConvertError.self) { try Converter.formatValue("svae.hidden_size", .bool(true), file: "f") }
     }
 }

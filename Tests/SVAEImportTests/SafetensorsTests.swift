@@ -1,4 +1,4 @@
-// Safetensors reader: fixtures and the anchors.md bad-input checklist (items 2–5).
+// Safetensors reader: fixtures and the docs/bad-input.md checklist (items 2–5).
 
 import Foundation
 import Testing

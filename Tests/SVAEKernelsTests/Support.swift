@@ -5,6 +5,10 @@ import Testing
 @testable import SVAEKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// SplitMix64: deterministic on every machine.

@@ -33,17 +33,6 @@ func loadGolden(_ name: String) throws -> Golden {
     try JSONDecoder().decode(Golden.self, from: Data(contentsOf: fixtureURL(name, "json")))
 }
 
-/// Metadata value types of the registry for the importer's untyped values.
-func formatValue(_ key: String, _ v: SVAEImport.MetadataValue) -> SVAEFormat.MetadataValue {
-    let t = MetadataRegistry.types[key]
-    switch v {
-    case let .int(i): return t == .i32 ? .i32(Int32(i)) : .u32(UInt32(i))
-    case let .bool(b): return .bool(b)
-    case let .double(d): return .f32(Float(d))
-    case let .string(s): return .string(s)
-    }
-}
-
 /// Converts a fixture checkpoint to .svae with `type` for 2-D weights (test-side stand-in for
 /// svae-convert: plan with SVAEImport, write with SVAEWriter, quantize with SVAEKernels).
 func convertFixture(_ name: String, type: SVAEFormat.ElementType, golden: Golden) throws -> String {
@@ -59,7 +48,7 @@ func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementT
     let checkpoint = try SourceCheckpoint.open(source)
     let plan = try ImportPlanner.plan(checkpoint, options: ImportOptions(configs: [ConfigSource.flags(flags)], prefillAttention: prefill))
     var meta = Metadata()
-    for (k, v) in plan.metadata { meta[k] = formatValue(k, v) }
+    for (k, v) in plan.metadata { meta[k] = try Converter.formatValue(k, v, file: source) }
     let expected = try ModelSchema.expectedTensors(metadata: meta) + ModelSchema.optionalTensors(metadata: meta).filter { plan[$0.name] != nil }
     var plans: [TensorPlan] = []
     for e in expected {

@@ -24,13 +24,14 @@ import Testing
         try JSONSerialization.data(withJSONObject: vocab).write(to: URL(fileURLWithPath: dir + "/vocab.json"))
         try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("gpt2-merges.txt").path, toPath: dir + "/merges.txt")
 
-        // OPT's own tokenizer_config.json / special_tokens_map.json (add_bos_token, </s> as BOS):
-        // the loader takes BOS from them, never from the table.
-        let opt = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("SVAEImportTests/Fixtures/reference/model_repo/opt-125m")
-        for f in ["tokenizer_config.json", "special_tokens_map.json"] {
-            try FileManager.default.copyItem(atPath: opt.appendingPathComponent(f).path, toPath: dir + "/" + f)
-        }
+        // The goldens' OPT-style tokenizer (tools/tokenizer/make_goldens.py): the four specials
+        // are special added tokens and `</s>` is prepended; in the vocab.json folder form that is
+        // what tokenizer_config.json (add_bos_token, bos_token) and special_tokens_map.json say.
+        // The loader takes BOS and the specials from these files, never from the table.
+        try #"{"add_bos_token": true, "bos_token": "</s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}"#
+            .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        try #"{"bos_token": "</s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>", "additional_special_tokens": ["<s>"]}"#
+            .write(toFile: dir + "/special_tokens_map.json", atomically: true, encoding: .utf8)
         let imported = try BPETokenizer.load(dir)
         #expect(imported.tokens.count == 50261 && imported.mergePairs.count == 50000 && imported.options.bosID == 2)
         let path = try makeRandomModel(tokenizer: imported.section, vocab: 50272)

@@ -22,6 +22,9 @@ For each shape (default SVAE-768-H1 and SVAE-768-H4) this script
      cache (ms per token over 16 forced steps, cross-attention included) for PyTorch fp32
      (eager, `torch.set_num_threads`), ORT fp32 and ORT int8 (`intra_op_num_threads`), and
      ours from `svae bench model --json`;
+     With --decode-batch B (default 32), also B sentences decoded greedily in lockstep, 16
+     tokens each (one batched KV-step graph, cross-attention once per sentence), for ORT int8,
+     beside ours at batch 1 and at batch B (`svae bench model --decode-batch B`);
   4. measures on-disk size, cold start (a child process: start → load → one sentence encoded
      and 16 decoder steps → exit) and that process's peak RSS, for ORT fp32/int8 and ours;
   5. prints one Markdown report: speed with ratios, size/RSS/cold start, and issue 8's targets.
@@ -126,12 +129,14 @@ def build_torch(shape, seed):
 
 
 def step_modules(model, c):
-    """(Cross, Step) modules sharing the decoder's weights.
+    """(Cross, Step, BatchStep) modules sharing the decoder's weights.
 
-    Cross: memory [1, d] → [layers, 1, d], out_proj(W_v·m + b_v) per layer (softmax over one key
-    is 1: exactly nn.MultiheadAttention's result). Step: one token with past K/V
-    [layers, heads, T, head_dim] → logits [1, vocab] and K/V with T + 1 positions; post-norm
-    nn.TransformerDecoderLayer math (self-attention, + cross, FFN with ReLU)."""
+    Cross: memory [B, d] → [layers, B, d], out_proj(W_v·m + b_v) per layer (softmax over one key
+    is 1: exactly nn.MultiheadAttention's result). BatchStep: one token for each of B sentences
+    in lockstep, token [B], pos [B], cross [layers, B, d], past K/V [layers, B, heads, T, head_dim]
+    → logits [B, vocab] and K/V with T + 1 positions; post-norm nn.TransformerDecoderLayer math
+    (self-attention, + cross, FFN with ReLU). Step: BatchStep for one sentence, past K/V
+    [layers, heads, T, head_dim]."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -152,7 +157,7 @@ def step_modules(model, c):
                 out.append(a.out_proj(v))
             return torch.stack(out)
 
-    class Step(nn.Module):
+    class BatchStep(nn.Module):
         def __init__(self):
             super().__init__()
             self.embed = dec.embed_token
@@ -161,24 +166,64 @@ def step_modules(model, c):
             self.register_buffer("pe", dec.pe[0].clone())
 
         def forward(self, token, pos, cross, past_k, past_v):
-            x = self.embed(token) + self.pe[pos]  # [1, d]
+            b = token.shape[0]
+            x = self.embed(token) + self.pe[pos]  # [B, d]
             ks, vs = [], []
             for i, lay in enumerate(self.layers):
                 a = lay.self_attn
                 q, k, v = F.linear(x, a.in_proj_weight, a.in_proj_bias).split(d, dim=-1)
-                q = q.view(1, heads, hd).transpose(0, 1)  # [heads, 1, hd]
-                k = torch.cat([past_k[i], k.view(1, heads, hd).transpose(0, 1)], dim=1)  # [heads, T+1, hd]
-                v = torch.cat([past_v[i], v.view(1, heads, hd).transpose(0, 1)], dim=1)
+                q = q.view(b, heads, 1, hd)
+                k = torch.cat([past_k[i], k.view(b, heads, 1, hd)], dim=2)  # [B, heads, T+1, hd]
+                v = torch.cat([past_v[i], v.view(b, heads, 1, hd)], dim=2)
                 ks.append(k)
                 vs.append(v)
-                w = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1)
-                att = (w @ v).transpose(0, 1).reshape(1, d)
+                w = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(hd), dim=-1)  # [B, heads, 1, T+1]
+                att = (w @ v).reshape(b, d)
                 x = lay.norm1(x + a.out_proj(att))
                 x = lay.norm2(x + cross[i])
                 x = lay.norm3(x + lay.linear2(F.relu(lay.linear1(x))))
             return self.linear(x), torch.stack(ks), torch.stack(vs)
 
-    return Cross().eval(), Step().eval()
+    class Step(nn.Module):
+        """One sentence: the batched step with B = 1, caches [layers, heads, T, head_dim]."""
+        def __init__(self):
+            super().__init__()
+            self.batched = BatchStep()
+
+        def forward(self, token, pos, cross, past_k, past_v):
+            logits, k, v = self.batched(token, pos, cross, past_k.unsqueeze(1), past_v.unsqueeze(1))
+            return logits, k.squeeze(1), v.squeeze(1)
+
+    return Cross().eval(), Step().eval(), BatchStep().eval()
+
+
+def empty_batch_cache(c, b):
+    import numpy as np
+    d, heads = c["hidden"], c["heads"]
+    z = np.zeros((c["layers"], b, heads, 0, d // heads), dtype=np.float32)
+    return z, z.copy()
+
+
+def check_batch_step(c, cross, step, batch_step):
+    """The batched step gives each sentence the single-sentence step's logits."""
+    import torch
+    torch.manual_seed(3)
+    mem = torch.randn(3, c["hidden"])
+    tokens = [[SENTENCE[p] + 7 * j for p in range(4)] for j in range(3)]
+    worst = 0.0
+    with torch.no_grad():
+        cr = cross(mem)
+        d, heads = c["hidden"], c["heads"]
+        bk = torch.zeros(c["layers"], 3, heads, 0, d // heads)
+        bv = bk.clone()
+        singles = [empty_cache(c) for _ in range(3)]
+        for p in range(4):
+            logits, bk, bv = batch_step(torch.tensor([t[p] for t in tokens]), torch.tensor([p] * 3), cr, bk, bv)
+            for j in range(3):
+                one, k1, v1 = step(torch.tensor([tokens[j][p]]), torch.tensor([p]), cr[:, j:j + 1], *singles[j])
+                singles[j] = (k1, v1)
+                worst = max(worst, float((one[0] - logits[j]).abs().max()))
+    assert worst < 1e-3, f"batched KV-cache step differs from the single step by {worst}"
 
 
 def empty_cache(c):
@@ -262,16 +307,48 @@ def export_onnx(model, c, cross, step, folder):
     torch.backends.mha.set_fastpath_enabled(True)
 
 
+def export_batch_onnx(c, cross, batch_step, folder):
+    """cross_batch.onnx (memory [B, d] → [layers, B, d]) and step_batch.onnx (`batch_step_module`),
+    batch and past length dynamic."""
+    import torch
+    kw = dict(opset_version=17, do_constant_folding=True)
+    try:
+        import inspect
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            kw["dynamo"] = False
+    except (TypeError, ValueError):
+        pass
+    d, heads = c["hidden"], c["heads"]
+    with torch.no_grad():
+        mem = torch.zeros(2, d)
+        torch.onnx.export(cross, (mem,), os.path.join(folder, "cross_batch.onnx"), input_names=["memory"],
+                          output_names=["cross"], dynamic_axes={"memory": {0: "batch"}, "cross": {1: "batch"}}, **kw)
+        pk = torch.zeros(c["layers"], 2, heads, 3, d // heads)
+        torch.onnx.export(batch_step, (torch.tensor([5, 6]), torch.tensor([3, 3]), cross(mem), pk, pk.clone()),
+                          os.path.join(folder, "step_batch.onnx"),
+                          input_names=["token", "pos", "cross", "past_k", "past_v"], output_names=["logits", "k", "v"],
+                          dynamic_axes={"token": {0: "batch"}, "pos": {0: "batch"}, "cross": {1: "batch"},
+                                        "past_k": {1: "batch", 3: "past"}, "past_v": {1: "batch", 3: "past"},
+                                        "logits": {0: "batch"}, "k": {1: "batch", 3: "total"}, "v": {1: "batch", 3: "total"}},
+                          **kw)
+
+
+GRAPHS = ("encoder", "cross", "step", "cross_batch", "step_batch")
+
+
 def quantize_folder(src, dst):
     from onnxruntime.quantization import QuantType, quantize_dynamic
     os.makedirs(dst, exist_ok=True)
-    for name in ("encoder", "cross", "step"):
+    for name in GRAPHS:
+        if os.path.exists(os.path.join(dst, name + ".onnx")):
+            continue
         quantize_dynamic(os.path.join(src, name + ".onnx"), os.path.join(dst, name + ".onnx"),
                          weight_type=QuantType.QInt8)
 
 
 def folder_bytes(folder):
-    return sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+    """Bytes of the graphs one needs to encode and decode (not the batched variants)."""
+    return sum(os.path.getsize(os.path.join(folder, n + ".onnx")) for n in ("encoder", "cross", "step"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +403,33 @@ def ort_decode(s, c, mem):
     for p in range(STEPS):
         _, pk, pv = s["step"].run(None, {"token": np.array([SENTENCE[p]], dtype=np.int64),
                                          "pos": np.array([p], dtype=np.int64), "cross": cr, "past_k": pk, "past_v": pv})
+
+
+def time_ort_batch(folder, c, threads, reps, batch):
+    """Sentences/s decoding `batch` sentences in lockstep: cross-attention once for the batch,
+    then 16 greedy steps (argmax fed back), as `svae bench model`'s batched row does."""
+    import numpy as np
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    p = ["CPUExecutionProvider"]
+    enc = ort.InferenceSession(os.path.join(folder, "encoder.onnx"), so, providers=p)
+    cross = ort.InferenceSession(os.path.join(folder, "cross_batch.onnx"), so, providers=p)
+    step = ort.InferenceSession(os.path.join(folder, "step_batch.onnx"), so, providers=p)
+    ids = np.array(BATCH[:batch] + BATCH[:max(0, batch - len(BATCH))], dtype=np.int64)[:batch]
+    mem = enc.run(None, {"ids": ids, "mask": np.ones_like(ids)})[0].reshape(batch, -1)
+
+    def decode():
+        cr = cross.run(None, {"memory": mem})[0]
+        pk, pv = empty_batch_cache(c, batch)
+        tok = np.full(batch, SENTENCE[0], dtype=np.int64)
+        for p_ in range(STEPS):
+            logits, pk, pv = step.run(None, {"token": tok, "pos": np.full(batch, p_, dtype=np.int64), "cross": cr,
+                                             "past_k": pk, "past_v": pv})
+            tok = logits.argmax(-1).astype(np.int64)
+    return stats([batch / x for x in timed(reps, decode)])
 
 
 def time_ort(folder, c, threads, reps):
@@ -409,13 +513,15 @@ def cold_ort(folder, shape, threads, reps, drop):
 # Ours
 # ---------------------------------------------------------------------------------------------
 
-def ours_model(svae, path, shape, qtype, threads, reps):
+def ours_model(svae, path, shape, qtype, threads, reps, decode_batch):
     p = subprocess.run([svae, "bench", "model", "--shape", shape, "--type", qtype, "--threads", str(threads),
-                        "--repetitions", str(reps), "--file", path, "--json"],
+                        "--repetitions", str(reps), "--file", path, "--decode-batch", str(decode_batch), "--json"],
                        env=our_env(), stdout=subprocess.PIPE, text=True, check=True)
     o = json.loads(p.stdout.strip().splitlines()[-1])
     return {"encode1_ms": o["encode one 16-token sentence"], "batch_sps": o["encode 64 × 16 tokens"],
-            "decode_ms": o["decode with KV cache"], "file_bytes": o["file_bytes"]}
+            "decode_ms": o["decode with KV cache"], "file_bytes": o["file_bytes"],
+            "decode_b1_sps": o["decode sentences of 16 tokens, batch 1"], "decode_bn_sps": o["decode sentences of 16 tokens, batched"],
+            "decode_batch": o["decode_batch"], "decode_sentences": o["decode_sentences"]}
 
 
 def ours_cold(svae, path, shape, qtype, threads, reps, drop):
@@ -451,6 +557,44 @@ WORK = [("encode1_ms", "encode one 16-token sentence, ms", False), ("batch_sps",
 
 def speedup(ours, peer, higher_better):
     return peer / ours if not higher_better else ours / peer
+
+
+def batched_section(results, meta):
+    """Batched decoding (issue 14): sentences/s at batch 1 and batch B, ours and ORT int8's."""
+    rows = [(shape, n, t) for shape, r in results.items() for n, t in sorted(r["speed"].items())
+            if "ort_int8_batch" in t and "decode_bn_sps" in t.get("q8_0", {})]
+    if not rows:
+        return []
+    b = rows[0][2]["q8_0"]["decode_batch"]
+    k = rows[0][2]["q8_0"]["decode_sentences"]
+    fmt = lambda x: f"{x['median']:.3g} ({x['min']:.3g}–{x['max']:.3g})"
+    out = [f"## Batched decoding: {k} sentences of 16 tokens, sentences/s", "",
+           f"Greedy, 16 tokens per sentence (EOS ends a sentence earlier on our side), the same {k} vectors decoded one "
+           f"at a time (batch 1) and {b} at a time in lockstep (`svae bench model --decode-batch {b}`); ORT int8: the same "
+           f"step graph with a batch dimension (past K/V [layers, {b}, heads, T, head_dim]), cross-attention once per "
+           "sentence, argmax fed back. ×: batch B over batch 1.", "",
+           "| shape | threads | " + " | ".join(f"svae {q} batch 1 | svae {q} batch {b} | ×" for q in ("f32", "q8_0", "q4_0"))
+           + f" | ORT int8 batch {b} | q8_0 vs ORT int8 | q4_0 vs ORT int8 |",
+           "|---|---|" + "---|" * 12]
+    for shape, n, t in rows:
+        cells = []
+        for q in ("f32", "q8_0", "q4_0"):
+            one, many = t[q]["decode_b1_sps"], t[q]["decode_bn_sps"]
+            cells += [fmt(one), fmt(many), f"{many['median'] / one['median']:.2f}×"]
+        ort = t["ort_int8_batch"]
+        cells += [fmt(ort)] + [f"{t[q]['decode_bn_sps']['median'] / ort['median']:.2f}×" for q in ("q8_0", "q4_0")]
+        out.append(f"| {shape} | {n} | " + " | ".join(cells) + " |")
+    out += ["", f"Targets (issue 14, one thread; medians, and maxima = best run of each side): batch {b} ≥ 6× batch 1, "
+            f"≥ 2× ORT int8 at batch {b}.", "", "| shape | target | medians | maxima | met |", "|---|---|---|---|---|"]
+    for shape, n, t in rows:
+        if n != 1:
+            continue
+        for q in ("q8_0", "q4_0"):
+            one, many, ort = t[q]["decode_b1_sps"], t[q]["decode_bn_sps"], t["ort_int8_batch"]
+            for label, num, den, need in ((f"{q} batch {b} ≥ 6× batch 1", many, one, 6), (f"{q} batch {b} ≥ 2× ORT int8", many, ort, 2)):
+                med, mx = num["median"] / den["median"], num["max"] / den["max"]
+                out.append(f"| {shape} | {label} | {med:.2f}× | {mx:.2f}× | {'yes' if med >= need and mx >= need else 'NO'} |")
+    return out + [""]
 
 
 def report(results, meta):
@@ -507,6 +651,7 @@ def report(results, meta):
         if probes:
             out += [f"The machine's own 1 → {threads} thread scaling (`svae bench probe`, right after each shape's timings): "
                     + "; ".join(probes) + ".", ""]
+    out += batched_section(results, meta)
     out += ["## Size, cold start, peak RSS (1 thread)", "",
             "Cold start: from the parent's spawn call until a fresh process has loaded the model, encoded one 16-token "
             "sentence and run 16 decoder steps (Python's import of onnxruntime included for ORT; the child reads the "
@@ -595,6 +740,7 @@ def main():
     ap.add_argument("--shapes", default="svae-768-h1,svae-768-h4")
     ap.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2")
     ap.add_argument("--repetitions", type=int, default=7)
+    ap.add_argument("--decode-batch", type=int, default=32, help="sentences decoded in lockstep (batched rows)")
     ap.add_argument("--work", default="/tmp/svae-peers", help="folder for checkpoints, .svae and .onnx files")
     ap.add_argument("--svae", default=os.path.join(ROOT, ".build", "release", "svae"))
     ap.add_argument("--svae-convert", default=os.path.join(ROOT, ".build", "release", "svae-convert"))
@@ -640,8 +786,9 @@ def main():
         print(f"[{shape}] building the PyTorch model", file=sys.stderr)
         torch.set_num_threads(1)
         ref, c, model = build_torch(shape, seed=8000 + layers)
-        cross, step = step_modules(model, c)
+        cross, step, batch_step = step_modules(model, c)
         step_check = check_step(model, c, cross, step)
+        check_batch_step(c, cross, step, batch_step)
         st = os.path.join(folder, "reference.safetensors")
         if not os.path.exists(st):
             ref.save_safetensors(st, model.state_dict())
@@ -660,7 +807,10 @@ def main():
         if not os.path.exists(os.path.join(onnx32, "step.onnx")):
             print(f"[{shape}] exporting ONNX", file=sys.stderr)
             export_onnx(model, c, cross, step, onnx32)
-        if not os.path.exists(os.path.join(onnx8, "step.onnx")):
+        if not os.path.exists(os.path.join(onnx32, "step_batch.onnx")):
+            print(f"[{shape}] exporting the batched ONNX step", file=sys.stderr)
+            export_batch_onnx(c, cross, batch_step, onnx32)
+        if not all(os.path.exists(os.path.join(onnx8, g + ".onnx")) for g in GRAPHS):
             print(f"[{shape}] quantize_dynamic QInt8", file=sys.stderr)
             quantize_folder(onnx32, onnx8)
         if args.prepare_only:
@@ -670,6 +820,7 @@ def main():
             want = model.encoder(ids, torch.ones_like(ids))[0, 0].numpy()
         parity = float(np.abs(np.array(ours_vector(args.svae, paths["f32"])) - want).max())
         r = {"speed": {}, "cold": {}, "parity": parity, "step_check": step_check,
+             "decode_batch": args.decode_batch,
              "size": {"ort_fp32": folder_bytes(onnx32), "ort_int8": folder_bytes(onnx8),
                       **{q: os.path.getsize(p) for q, p in paths.items()}}}
         for n in threads:
@@ -678,8 +829,9 @@ def main():
             t["ort_fp32"], _ = time_ort(onnx32, c, n, args.repetitions)
             t["ort_int8"], mem8 = time_ort(onnx8, c, n, args.repetitions)
             r["int8_error"] = float(np.abs(mem8[0] - want).max())
+            t["ort_int8_batch"] = time_ort_batch(onnx8, c, n, args.repetitions, args.decode_batch)
             for q, p in paths.items():
-                t[q] = ours_model(args.svae, p, shape, q, n, args.repetitions)
+                t[q] = ours_model(args.svae, p, shape, q, n, args.repetitions, args.decode_batch)
             t["probe"] = scaling_probe(args.svae, n, args.repetitions)  # n = 1 too: the int8 peak
             t["load"] = load_average()
             r["speed"][n] = t

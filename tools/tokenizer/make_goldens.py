@@ -184,7 +184,7 @@ INVALID_BYTES = [
 
 
 # ---------------------------------------------------------------------------------------
-# Sentence splitter: our own port of the reference semantics (see docs/sentencevae.md).
+# Sentence splitter: our own port of the reference semantics (see docs/reference.md).
 
 SINGLE = set("，。”！？；：,.!?;:\"\n\r")
 PAIRS = {"……", "，”", "”，", "。”", "”。", "!”", "”！", "？”", "”？",
