@@ -48,10 +48,13 @@ soname="libsvae.so.$abi"
 
 # -static-stdlib reaches the link of the shared library only through -Xswiftc (SwiftPM's
 # --static-swift-stdlib applies to executables alone); all three products share these flags so
-# the modules are compiled once. The linker flags are the library's own: its SONAME, and
-# tools/libsvae.map, which exports svae_* and hides everything else (ours and the Swift runtime's).
+# the modules are compiled once. The linker flags are the library's own: its SONAME,
+# tools/libsvae.map, which exports svae_* and hides everything else (ours and the Swift runtime's),
+# and --icf=safe (gold: one copy of identical functions whose address is never taken; 8.03 MB ->
+# 7.94 MB after issue 14's batched decoding).
 build=(swift build -c "$configuration" --scratch-path .build/install -Xswiftc -static-stdlib)
-"${build[@]}" --product SVAECAPI -Xlinker -soname -Xlinker "$soname" -Xlinker "--version-script=$PWD/tools/libsvae.map"
+"${build[@]}" --product SVAECAPI -Xlinker -soname -Xlinker "$soname" -Xlinker "--version-script=$PWD/tools/libsvae.map" \
+    -Xlinker --icf=safe
 "${build[@]}" --product svae
 "${build[@]}" --product svae-convert
 bin="$("${build[@]}" --show-bin-path)"
