@@ -19,8 +19,9 @@ let package = Package(
         .library(name: "SVAE", targets: ["SVAE"]),
         .library(name: "SVAEFormat", targets: ["SVAEFormat"]),
         // The C API (include/svae.h) for C, C++ and Python (ctypes), built as libSVAECAPI.so;
-        // tools/install.sh installs it as libsvae.so. (A product named "svae" would collide with
-        // the `svae` CLI: SwiftPM keeps one product per name and drops the executable.)
+        // tools/install.sh links it with the Swift stdlib inside (flags on its command line, no
+        // unsafeFlags here) and installs it as libsvae.so.ABI. (A product named "svae" would
+        // collide with the `svae` CLI: SwiftPM keeps one product per name and drops the executable.)
         .library(name: "SVAECAPI", type: .dynamic, targets: ["SVAECAPI"]),
         .executable(name: "svae", targets: ["svae"]),
         .executable(name: "svae-convert", targets: ["svae-convert"]),

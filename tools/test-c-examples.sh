@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # End-to-end check of the C API as users get it: install into a temporary prefix, build
 # examples/c/encode.c and examples/cpp/encode.cpp with plain gcc/g++ and pkg-config, run them,
-# and compare their vectors and reconstructions with the Swift API (the `svae` CLI). The Python
-# package is tested by tools/test-python.sh.
+# and compare their vectors and reconstructions with the Swift API (the installed `svae` CLI).
+# The Python package is tested by tools/test-python.sh (and against an installed library by
+# tools/test-install.sh).
 #
 # Each check prints one line, "ok   NAME" or "FAIL NAME";
 # .ci/run counts them.
 #
-# Usage: tools/test-c-examples.sh [MODEL.svae [ECHO.svae]]
+# Usage: tools/test-c-examples.sh [--prefix DIR] [MODEL.svae [ECHO.svae]]
+#   --prefix DIR  use what tools/install.sh installed there instead of installing (nothing is
+#                 built then and the Swift toolchain is not needed: tools/test-install.sh runs
+#                 it so, with the toolchain hidden)
 #   Without a model, the random test model of Tests/CAPITests and its echo variant (which
 #   reconstructs "the end" exactly) are written to temporary files
 #   (SVAE_CAPI_MODEL_OUT=... swift test --filter CAPITests.writeModelForScripts).
-# Environment: CONFIGURATION=debug|release (default debug, which reuses `swift test`'s build).
+# Environment: CONFIGURATION=release|debug for tools/install.sh (default release, whose build
+# tools/test-install.sh reuses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in gcc g++ pkg-config python3; do
     command -v "$tool" > /dev/null || { echo "FAIL test-c-examples: $tool is required and not on PATH" >&2; exit 1; }
 done
-configuration="${CONFIGURATION:-debug}"
+configuration="${CONFIGURATION:-release}"
+prefix=""
+if [ "${1:-}" = --prefix ]; then
+    prefix="${2:?--prefix needs a directory}"
+    shift 2
+fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/svae-c-examples.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
@@ -31,9 +41,12 @@ if [ -z "$model" ]; then
     [ -f "$model" ] && [ -f "$echo_model" ] || { echo "FAIL test-c-examples: the models were not written" >&2; cat "$work/model.log"; exit 1; }
 fi
 
-tools/install.sh --prefix "$work/prefix" --configuration "$configuration" > "$work/install.log" 2>&1 \
-    || { cat "$work/install.log"; exit 1; }
-export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+if [ -z "$prefix" ]; then
+    prefix="$work/prefix"
+    tools/install.sh --prefix "$prefix" --configuration "$configuration" > "$work/install.log" 2>&1 \
+        || { cat "$work/install.log"; exit 1; }
+fi
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 gcc -std=c99 -Wall -Wextra -Werror -pedantic examples/c/encode.c $(pkg-config --cflags --libs svae) -o "$work/encode-c"
 g++ -std=c++17 -Wall -Wextra -Werror examples/cpp/encode.cpp $(pkg-config --cflags --libs svae) -o "$work/encode-cpp"
 
@@ -43,8 +56,7 @@ texts=("Hello there." "the end" "a b c" "x")
 cmp "$work/c.out" "$work/cpp.out" || { echo "FAIL C and C++ examples agree" >&2; diff "$work/c.out" "$work/cpp.out" >&2; exit 1; }
 echo "ok   C and C++ examples agree"
 
-swift build -c "$configuration" --product svae > "$work/cli.log" 2>&1 || { cat "$work/cli.log"; exit 1; }
-cli="$(swift build -c "$configuration" --show-bin-path)/svae"
+cli="$prefix/bin/svae"
 "$cli" encode "$model" "${texts[@]}" > "$work/swift-vectors.out"
 "$cli" reconstruct --json "$model" "${texts[@]}" > "$work/swift-reconstruct.out"
 

@@ -6,12 +6,13 @@
 # with 2 actors), whose summary line ends the output.
 #
 # Usage: tools/test-python.sh [PYTEST ARGS...]
-# Environment: CONFIGURATION=debug|release (default debug, which reuses `swift test`'s build);
+# Environment: CONFIGURATION=release|debug for tools/install.sh (default release, whose build in
+#   .build/install tools/test-c-examples.sh has made);
 #   SVAE_TEST_VENV (default .venv-test, gitignored). The venv and its packages (ray[data],
 #   numpy, pytest from PyPI) are made once; later runs only reinstall svae.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-configuration="${CONFIGURATION:-debug}"
+configuration="${CONFIGURATION:-release}"
 venv="${SVAE_TEST_VENV:-.venv-test}"
 requirements=("ray[data]" numpy pytest)
 work="$(mktemp -d "${TMPDIR:-/tmp}/svae-python.XXXXXX")"

@@ -1,4 +1,3 @@
-import Foundation
 import SVAEFormat
 import SVAEKernels
 import SVAEModel

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Token sampling with temperature, top-k and top-p (nucleus), driven by a seeded generator so the
 /// same seed gives the same output on every machine.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SVAE
+import SVAEJSON
 import SVAEModel
 
 struct Generate: ParsableCommand {
@@ -78,11 +79,22 @@ struct Generate: ParsableCommand {
         }
     }
 
+    /// `--prompt-ids`, read with the same strict JSON reader as every other JSON input.
     static func parseIDs(_ s: String) throws -> [[Int32]] {
-        guard let a = (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [[NSNumber]],
-              a.allSatisfy({ $0.allSatisfy { Int32(exactly: $0.doubleValue) != nil } }) else {
-            throw CLIError("--prompt-ids: expected a JSON array of arrays of integers, e.g. [[2,31,7],[2,9]]")
+        let expected = "--prompt-ids: expected a JSON array of arrays of integers, e.g. [[2,31,7],[2,9]]"
+        let value: JSONValue
+        do { value = try StrictJSON.parse(Array(s.utf8)) } catch { throw CLIError("\(expected); \(error.description)") }
+        guard let rows = value.items else { throw CLIError(expected) }
+        var out: [[Int32]] = []
+        for row in rows {
+            guard let items = row.items else { throw CLIError(expected) }
+            var ids: [Int32] = []
+            for item in items {
+                guard let i = item.intValue, let id = Int32(exactly: i) else { throw CLIError(expected) }
+                ids.append(id)
+            }
+            out.append(ids)
         }
-        return a.map { $0.map(\.int32Value) }
+        return out
     }
 }

@@ -6,8 +6,9 @@ in order:
 1. ``-C library=PATH`` (pip ``--config-settings``) or ``$SVAE_LIBRARY``: that file, copied;
 2. otherwise the Swift package around this directory, built by its one install step,
    ``tools/install.sh --prefix TMP --configuration CONF`` (``-C configuration=debug|release``,
-   default release; ``-C bundle-runtime=true`` adds the Swift runtime libraries the library
-   needs, for machines without the toolchain). Every file install.sh puts in ``TMP/lib`` is shipped.
+   default release), whose ``TMP/lib/libsvae.so.<ABI>`` is shipped: it carries the Swift
+   standard library (linked in statically) and needs only libc, libm, libstdc++, libgcc_s,
+   OpenBLAS and zstd at run time, so the wheel runs on machines without the Swift toolchain.
 
 The library is loaded with ctypes, not imported as an extension module, so the wheel is tagged
 ``py3-none-<platform>``: any CPython 3 on that platform.
@@ -73,17 +74,18 @@ def _library_files(config_settings: dict | None, work: Path) -> list[Path]:
         raise RuntimeError(f"svae build: no Swift package around {PROJECT} (expected {install}); "
                            "set SVAE_LIBRARY to a built libsvae.so, or install a wheel from tools/build-wheel.sh")
     configuration = _setting(config_settings, "configuration", "release")
+    if (config_settings or {}).get("bundle-runtime") is not None:
+        raise RuntimeError("svae build: -C bundle-runtime is gone: libsvae.so.<ABI> carries the Swift runtime it needs")
     command = [str(install), "--prefix", str(work / "prefix"), "--configuration", configuration]
-    if _setting(config_settings, "bundle-runtime", "false").lower() in ("1", "true", "yes"):
-        command.append("--bundle-runtime")
     print("svae build: " + " ".join(command), file=sys.stderr, flush=True)
     result = subprocess.run(command, cwd=REPO, stdout=sys.stderr)
     if result.returncode != 0:
         raise RuntimeError(f"svae build: {' '.join(command)} failed (exit {result.returncode}); see its output above")
     lib = work / "prefix" / "lib"
     files = sorted(p for p in lib.iterdir() if p.is_file() and not p.is_symlink() and ".so" in p.name)
-    if not any(p.name.startswith("libsvae.so") for p in files):
-        raise RuntimeError(f"svae build: tools/install.sh put no libsvae.so* into {lib}")
+    if len(files) != 1 or not re.fullmatch(r"libsvae\.so\.[0-9]+", files[0].name):
+        raise RuntimeError(f"svae build: expected tools/install.sh to put one library, libsvae.so.<ABI>, into {lib}; "
+                           f"found {[p.name for p in files] or 'none'}")
     return files
 
 

@@ -12,12 +12,12 @@ docs/python.md describes installation, the library search order and the API.
 from ._library import ABI_VERSION
 from .errors import (BadVectorError, InternalError, InvalidArgumentError, InvalidUTF8Error, LibraryNotFoundError,
                      ModelError, NoTokenizerError, OutOfRangeError, SVAEError, TooLongError)
-from .model import Model, Reconstruction, library_path, version
+from .model import Model, Perplexity, Reconstruction, library_path, version
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ABI_VERSION", "Model", "Reconstruction", "library_path", "version",
+    "ABI_VERSION", "Model", "Perplexity", "Reconstruction", "library_path", "version",
     "SVAEError", "LibraryNotFoundError", "InvalidArgumentError", "OutOfRangeError", "ModelError",
     "NoTokenizerError", "InvalidUTF8Error", "TooLongError", "BadVectorError", "InternalError",
 ]

@@ -82,6 +82,19 @@ class GenerateParams(ctypes.Structure):
     ]
 
 
+class PerplexityParams(ctypes.Structure):
+    _fields_ = [("reference", ctypes.c_void_p), ("attention", ctypes.c_int32)]
+
+
+class PerplexityResult(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int64) for n in ("units", "tokens")] + [
+        (n, ctypes.c_double) for n in ("sum_ce", "mean_ce", "ppl")] + [
+        (n, ctypes.c_int64) for n in ("correct", "stop_decisions", "stop_correct")] + [
+        (n, ctypes.c_int32) for n in ("attention", "has_reference")] + [
+        (n, ctypes.c_double) for n in ("reference_mean_ce", "ppl_ratio", "top1_agreement",
+                                       "kld_mean", "kld_median", "kld_p99", "kld_max")]
+
+
 def _signatures() -> dict:
     P, I32, SZ, S = ctypes.c_void_p, ctypes.c_int32, ctypes.c_size_t, ctypes.c_char_p
     sigs = {
@@ -106,6 +119,10 @@ def _signatures() -> dict:
                                        c_int32_p, SZ, c_size_p, ctypes.c_char_p, SZ, c_size_p]),
         "svae_reconstruct": (ctypes.c_int, [P, S, ctypes.c_char_p, SZ, c_size_p, c_int32_p]),
         "svae_generate": (ctypes.c_int, [P, S, ctypes.POINTER(GenerateParams), ctypes.c_char_p, SZ, c_size_p]),
+        "svae_perplexity_default_params": (PerplexityParams, []),
+        "svae_perplexity_begin": (ctypes.c_int, [P, ctypes.POINTER(PerplexityParams)]),
+        "svae_perplexity_add": (ctypes.c_int, [P, ctypes.POINTER(S), I32, c_size_p]),
+        "svae_perplexity_result_get": (ctypes.c_int, [P, ctypes.POINTER(PerplexityResult)]),
     }
     for info in ("hidden_size", "n_heads", "n_vocab", "n_encoder_layers", "n_decoder_layers", "max_seq_len",
                  "bos_id", "eos_id", "pad_id", "has_tokenizer"):

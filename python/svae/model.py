@@ -4,8 +4,10 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import re
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, Union
 
 import numpy as np
@@ -22,6 +24,33 @@ class Reconstruction(NamedTuple):
     text: str
     output: str
     exact: bool  # the generated tokens equal the input's (BOS and EOS aside) and EOS was produced
+
+
+@dataclass(frozen=True)
+class Perplexity:
+    """Teacher-forced scores of Model.perplexity (docs/perplexity.md). Cross-entropies in nats."""
+    units: int          # lines scored (blank lines are skipped)
+    tokens: int         # target tokens scored
+    sum_ce: float
+    mean_ce: float      # sum_ce / tokens
+    ppl: float          # exp(mean_ce)
+    accuracy: float     # share of targets that are the model's argmax
+    attention: str | None = None         # sllm files: "bidirectional" or "causal"
+    stop_decisions: int = 0              # sllm files: stop-head decisions scored
+    stop_accuracy: float | None = None   # sllm files: share of them right
+    # With a reference model (else None): its mean_ce, exp(mean_ce - reference_mean_ce), the share
+    # of tokens whose argmax agrees, and KL(P_reference || P_model) per token.
+    reference_mean_ce: float | None = None
+    ppl_ratio: float | None = None
+    top1_agreement: float | None = None
+    kld_mean: float | None = None
+    kld_median: float | None = None
+    kld_p99: float | None = None
+    kld_max: float | None = None
+
+
+_ATTENTION = {None: 0, "bidirectional": 1, "causal": 2}
+_PERPLEXITY_CHUNK = 4096  # lines per native call: memory stays constant for any iterable
 
 
 def version() -> str:
@@ -359,6 +388,66 @@ class Model:
                 ctx.handle, data, b, c, n, ctypes.byref(exact)), 1)
             results.append(Reconstruction(data.decode("utf-8", "replace"), buf.raw[:n].decode("utf-8"), exact.value == 1))
         return results
+
+    # ------------------------------------------------------------------ perplexity
+
+    def perplexity(self, lines: Iterable[Text], reference: "Model | None" = None,
+                   attention: str | None = None) -> Perplexity:
+        """Teacher-forced perplexity on ``lines``: one sentence each for an ``svae`` file, one
+        passage for ``sllm``, one token sequence for ``opt`` (docs/perplexity.md). ``lines`` may be
+        any iterable (a file object too); it is read in chunks, in constant memory.
+
+        ``reference``: another Model with the same architecture, vocabulary and tokenizer (e.g. the
+        f32 conversion), scored in lockstep for the KL divergence. ``attention`` (sllm files):
+        None (the file's), "bidirectional" or "causal". A line the model cannot score (e.g. a
+        sentence over max_seq_len: TooLongError) raises, naming its index."""
+        if isinstance(lines, (str, bytes)):
+            raise TypeError("perplexity expects a sequence of lines, got one "
+                            f"{type(lines).__name__}; wrap it in a list: perplexity([text])")
+        if attention not in _ATTENTION:
+            raise ValueError(f"attention must be None, 'bidirectional' or 'causal', got {attention!r}")
+        if reference is not None and not isinstance(reference, Model):
+            raise TypeError(f"reference must be an svae.Model, got {type(reference).__name__}")
+        ctx = self._context()
+        params = self._lib.svae_perplexity_default_params()
+        params.attention = _ATTENTION[attention]
+        own_reference = None
+        if reference is not None:
+            # The same Model as its own reference still needs a second context to run in lockstep.
+            ref_ctx = own_reference = _Context(reference, reference.threads) if reference is self else reference._context()
+            params.reference = ref_ctx.handle
+        try:
+            ctx.check(self._lib.svae_perplexity_begin(ctx.handle, ctypes.byref(params)))
+            done = 0
+            iterator = iter(lines)
+            while True:
+                chunk = [_as_bytes(t.rstrip("\n") if isinstance(t, str) else t, f"perplexity: lines[{done + i}]")
+                         for i, t in zip(range(_PERPLEXITY_CHUNK), iterator)]
+                if not chunk:
+                    break
+                arr = (ctypes.c_char_p * len(chunk))(*chunk)
+                n_done = ctypes.c_size_t(0)
+                status = self._lib.svae_perplexity_add(ctx.handle, arr, len(chunk), ctypes.byref(n_done))
+                if status != _OK:
+                    # The library counts lines within this chunk: name the line by its index in `lines`.
+                    message = self._lib.svae_context_last_error(ctx.handle).decode("utf-8", "replace")
+                    message = re.sub(r"^svae_perplexity_add: lines\[[0-9]+\]: ", "", message)
+                    raise error_for(status, f"perplexity: lines[{done + n_done.value}]: {message}")
+                done += len(chunk)
+            r = L.PerplexityResult()
+            ctx.check(self._lib.svae_perplexity_result_get(ctx.handle, ctypes.byref(r)))
+        finally:
+            if own_reference is not None:
+                own_reference.free()
+        fields = dict(units=r.units, tokens=r.tokens, sum_ce=r.sum_ce, mean_ce=r.mean_ce, ppl=r.ppl,
+                      accuracy=r.correct / r.tokens if r.tokens else 0.0)
+        if r.attention:
+            fields.update(attention={1: "bidirectional", 2: "causal"}[r.attention], stop_decisions=r.stop_decisions,
+                          stop_accuracy=r.stop_correct / r.stop_decisions if r.stop_decisions else 0.0)
+        if r.has_reference:
+            fields.update({k: getattr(r, k) for k in ("reference_mean_ce", "ppl_ratio", "top1_agreement",
+                                                      "kld_mean", "kld_median", "kld_p99", "kld_max")})
+        return Perplexity(**fields)
 
     # ------------------------------------------------------------------ generate (sllm, opt)
 

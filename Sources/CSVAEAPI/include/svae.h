@@ -46,7 +46,8 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change to this header (signatures, struct layouts, codes). */
+/* Bumped on any incompatible change to this header (signatures, struct layouts, codes); it is the
+ * N of the library's SONAME libsvae.so.N (README.md, "The ABI rule"). */
 #define SVAE_ABI_VERSION 1
 
 /* Largest input text accepted, in bytes (excluding the NUL terminator). */
