@@ -28,6 +28,8 @@ extension SafetensorsError: CustomStringConvertible {
         case let .tensorInTwoShards(p, t, a, b): "\(p): tensor \(t) is stored in two shards, \(a) and \(b)"
         case let .tensorNotListed(p, t, shard): "\(p): shard \(shard) holds tensor \(t), which the index does not list there"
         case let .listedTensorMissing(p, t, shard): "\(p): the index lists tensor \(t) in \(shard), which does not hold it"
+        case let .tooManyTensors(p, n, limit): "\(p): expected at most \(limit) tensors, found \(n)"
+        case let .indexTooLarge(p, size, limit): "\(p): shard index: expected at most \(limit) bytes, found \(size)"
         }
     }
 }
@@ -84,6 +86,7 @@ extension ZipError: CustomStringConvertible {
         case let .compressedEntry(p, e, method): "\(p): zip entry \(e): expected a stored entry, found compression method \(method)"
         case let .encryptedEntry(p, e): "\(p): zip entry \(e) is encrypted"
         case let .missingEntry(p, e): "\(p): zip entry \(e): expected it, found none"
+        case let .tooManyEntries(p, n, limit): "\(p): zip archive: expected at most \(limit) entries, found \(n)"
         }
     }
 }
@@ -99,6 +102,7 @@ extension PickleError: CustomStringConvertible {
         case let .truncated(p, o, op, n, a): "\(p): truncated pickle at byte \(o): \(op) needs \(n) bytes, \(a) remain"
         case let .noStop(p): "\(p): truncated pickle: it ends without STOP"
         case let .nestingTooDeep(p, o, limit): "\(p): pickle byte \(o): nested deeper than \(limit) levels"
+        case let .limitExceeded(p, o, what, limit): "\(p): pickle byte \(o): expected at most \(limit) \(what), found more"
         case let .dangerousCallable(p, o, name): "\(p): pickle byte \(o): refuses to call \(name) (only tensor rebuilding is allowed)"
         case let .badOperand(p, o, op, e, f): "\(p): pickle byte \(o): \(op): expected \(e), found \(f)"
         }
@@ -122,6 +126,8 @@ extension TorchCheckpointError: CustomStringConvertible {
         case let .viewOutOfStorage(p, t, o, extent, n): "\(p): tensor \(t): offset \(o) + extent \(extent) goes past its storage of \(n) elements"
         case let .noStateDict(p, found): "\(p): expected a dict of tensors (or one under state_dict / model / module), found \(found)"
         case let .badStateDictKey(p, found): "\(p): expected string state-dict keys, found \(found)"
+        case let .pickleTooLarge(p, entry, size, limit): "\(p): \(entry): expected a pickle of at most \(limit) bytes, found \(size)"
+        case let .tooManyTensors(p, n, limit): "\(p): expected at most \(limit) tensors, found \(n)"
         }
     }
 }

@@ -39,6 +39,8 @@ public enum PickleError: Error, Equatable {
     case noStop(path: String)
     /// Nesting (MARK depth or container depth) above the cap.
     case nestingTooDeep(path: String, offset: Int, limit: Int)
+    /// More stack items or memo entries than `ReaderLimits` allows (`what` names which).
+    case limitExceeded(path: String, offset: Int, what: String, limit: Int)
     /// REDUCE / NEWOBJ of a known-dangerous callable: refused, nothing runs.
     case dangerousCallable(path: String, offset: Int, name: String)
     /// An operand of the wrong kind (e.g. SETITEM on a list, a non-string STACK_GLOBAL,
@@ -129,32 +131,28 @@ public enum PickleValue {
     /// A persistent id (BINPERSID) as written: torch writes `('storage', …)` tuples.
     case persistent([PickleValue])
 
-    /// Short description for error messages.
-    public var summary: String {
-        switch self {
+    /// Short description for error messages: at most 6 items per level and 2 levels, so a
+    /// value that shares sub-tuples through the memo cannot make it exponential.
+    public var summary: String { summary(level: 0) }
+
+    func summary(level: Int) -> String {
+        func items(_ t: [PickleValue]) -> String {
+            level >= 2 ? (t.isEmpty ? "()" : "(…)")
+                : "(" + t.prefix(6).map { $0.summary(level: level + 1) }.joined(separator: ", ") + (t.count > 6 ? ", …)" : ")")
+        }
+        return switch self {
         case .none: "None"
         case .bool(let b): b ? "True" : "False"
         case .int(let i): "\(i)"
         case .float(let d): "\(d)"
         case .string(let s): "'\(s.prefix(40))'"
         case .bytes(let b): "bytes(\(b.count))"
-        case .tuple(let t): "(" + t.prefix(6).map(\.summary).joined(separator: ", ") + (t.count > 6 ? ", …)" : ")")
+        case .tuple(let t): items(t)
         case .list(let l): "list(\(l.items.count))"
         case .dict(let d): "dict(\(d.entries.count))"
-        case .global(let m, let n): "\(m).\(n)"
-        case .object(let o): "\(o.callable.summary)(…)"
-        case .persistent(let p): "persid" + PickleValue.tuple(p).summary
-        }
-    }
-
-    var depth: Int {
-        switch self {
-        case .tuple(let t): 1 + (t.map(\.depth).max() ?? 0)
-        case .list(let l): l.depth
-        case .dict(let d): d.depth
-        case .object(let o): o.depth
-        case .persistent(let p): 1 + (p.map(\.depth).max() ?? 0)
-        default: 0  // scalars and symbols add no nesting
+        case .global(let m, let n): "\(m.prefix(80)).\(n.prefix(80))"
+        case .object(let o): "\(o.callable.summary(level: level + 1))(…)"
+        case .persistent(let p): "persid" + items(p)
         }
     }
 }
@@ -183,6 +181,10 @@ enum DangerousCallables {
 }
 
 /// The restricted unpickler. Use `Unpickler.load(_:path:)`.
+///
+/// Every value on the stack and in the memo carries its nesting depth, computed once when it
+/// is built: a tuple's depth is never recomputed from its items, so a pickle that shares one
+/// tuple many times through the memo (a DAG) costs linear time, not exponential.
 public struct Unpickler {
     /// Cap on MARK nesting and on container nesting depth.
     public static let maxDepth = 100
@@ -190,25 +192,35 @@ public struct Unpickler {
     /// Persistent ids seen, in order (the torch layer validates every one).
     public private(set) var persistentIDs: [[PickleValue]] = []
 
+    /// A stack or memo value with its nesting depth (read live for mutable containers).
+    struct Item {
+        var value: PickleValue
+        var depth: Int
+    }
+
     let data: [UInt8]
     let path: String
+    let limits: ReaderLimits
     var pos = 0
-    var stack: [PickleValue] = []
+    var stack: [Item] = []
     var marks: [Int] = []
-    var memo: [Int: PickleValue] = [:]
+    var memo: [Int: Item] = [:]
     var opOffset = 0
     var opName = ""
 
     /// Parses `data` (the bytes of `data.pkl`) into an inert value.
-    public static func load(_ data: [UInt8], path: String) throws(PickleError) -> (value: PickleValue, persistentIDs: [[PickleValue]]) {
-        var u = Unpickler(data: data, path: path)
+    public static func load(_ data: [UInt8], path: String, limits: ReaderLimits = .default)
+        throws(PickleError) -> (value: PickleValue, persistentIDs: [[PickleValue]])
+    {
+        var u = Unpickler(data: data, path: path, limits: limits)
         let v = try u.run()
         return (v, u.persistentIDs)
     }
 
-    init(data: [UInt8], path: String) {
+    init(data: [UInt8], path: String, limits: ReaderLimits = .default) {
         self.data = data
         self.path = path
+        self.limits = limits
     }
 
     // MARK: operands
@@ -253,14 +265,26 @@ public struct Unpickler {
 
     var floor: Int { marks.last ?? 0 }
 
-    mutating func pop() throws(PickleError) -> PickleValue {
+    /// The current depth of an item: mutable containers keep theirs up to date.
+    static func depth(_ item: Item) -> Int {
+        switch item.value {
+        case .list(let l): l.depth
+        case .dict(let d): d.depth
+        case .object(let o): o.depth
+        default: item.depth
+        }
+    }
+
+    mutating func popItem() throws(PickleError) -> Item {
         guard stack.count > floor else {
             throw .stackUnderflow(path: path, offset: opOffset, opcode: opName, needed: 1, found: 0)
         }
         return stack.removeLast()
     }
 
-    mutating func popN(_ n: Int) throws(PickleError) -> [PickleValue] {
+    mutating func pop() throws(PickleError) -> PickleValue { try popItem().value }
+
+    mutating func popN(_ n: Int) throws(PickleError) -> [Item] {
         let have = stack.count - floor
         guard have >= n else {
             throw .stackUnderflow(path: path, offset: opOffset, opcode: opName, needed: n, found: have)
@@ -270,41 +294,62 @@ public struct Unpickler {
         return items
     }
 
-    mutating func popMark() throws(PickleError) -> [PickleValue] {
+    mutating func popMark() throws(PickleError) -> [Item] {
         guard let m = marks.popLast() else { throw .missingMark(path: path, offset: opOffset, opcode: opName) }
         let items = Array(stack[m...])
         stack.removeLast(stack.count - m)
         return items
     }
 
-    mutating func push(_ v: PickleValue) throws(PickleError) {
-        guard v.depth <= Self.maxDepth else { throw .nestingTooDeep(path: path, offset: opOffset, limit: Self.maxDepth) }
-        stack.append(v)
+    mutating func push(_ item: Item) throws(PickleError) {
+        guard Self.depth(item) <= Self.maxDepth else { throw .nestingTooDeep(path: path, offset: opOffset, limit: Self.maxDepth) }
+        guard stack.count < limits.pickleStack else {
+            throw .limitExceeded(path: path, offset: opOffset, what: "stack items", limit: limits.pickleStack)
+        }
+        stack.append(item)
     }
 
-    /// Marks children as embedded and checks the depth of a container receiving them.
-    /// A container already embedded elsewhere may not grow deeper (its parents' recorded
-    /// depths would go stale), which bounds every value's true depth by `maxDepth`.
-    mutating func adopt(_ children: [PickleValue], into depth: inout Int, embedded: Bool) throws(PickleError) {
+    /// Pushes a scalar, a symbol or a fresh container.
+    mutating func push(_ v: PickleValue) throws(PickleError) { try push(Item(value: v, depth: 0)) }
+
+    /// Pushes an immutable sequence (tuple or persistent id) of `items`.
+    mutating func pushSequence(_ make: ([PickleValue]) -> PickleValue, _ items: [Item]) throws(PickleError) {
+        markEmbedded(items)
+        let d = 1 + (items.map(Self.depth).max() ?? 0)
+        try push(Item(value: make(items.map(\.value)), depth: d))
+    }
+
+    /// Marks children as embedded and returns the depth of `target` (a container) receiving
+    /// them. A container already embedded elsewhere may not grow deeper (its parents'
+    /// recorded depths would go stale), which bounds every value's true depth by `maxDepth`
+    /// and refuses every cycle through two or more containers; a container receiving itself
+    /// is refused here. State dicts never hold cycles, and refusing them keeps every loaded
+    /// value a tree of finite depth (no reference cycle is ever built, so nothing leaks).
+    func adopted(_ children: [Item], into target: AnyObject, depth: Int, embedded: Bool) throws(PickleError) -> Int {
         var d = depth
         for c in children {
-            d = Swift.max(d, c.depth + 1)
-            switch c {
-            case .list(let l): l.embedded = true
-            case .dict(let x): x.embedded = true
-            case .object(let o): o.embedded = true
-            default: break
+            let child: AnyObject? = switch c.value {
+            case .list(let l): l
+            case .dict(let x): x
+            case .object(let o): o
+            default: nil
             }
+            if let child, child === target {
+                throw .badOperand(path: path, offset: opOffset, opcode: opName,
+                                  expected: "a value other than the container itself", found: "the container itself (a cycle)")
+            }
+            d = Swift.max(d, Self.depth(c) + 1)
         }
+        markEmbedded(children)
         guard d <= Self.maxDepth, !(embedded && d > depth) else {
             throw .nestingTooDeep(path: path, offset: opOffset, limit: Self.maxDepth)
         }
-        depth = d
+        return d
     }
 
-    mutating func markEmbedded(_ children: [PickleValue]) {
+    func markEmbedded(_ children: [Item]) {
         for c in children {
-            switch c {
+            switch c.value {
             case .list(let l): l.embedded = true
             case .dict(let x): x.embedded = true
             case .object(let o): o.embedded = true
@@ -319,31 +364,33 @@ public struct Unpickler {
 
     // MARK: calls (recorded, never performed)
 
-    mutating func call(_ callable: PickleValue, _ args: PickleValue) throws(PickleError) -> PickleValue {
-        switch callable {
+    mutating func call(_ callable: Item, _ args: Item) throws(PickleError) -> Item {
+        switch callable.value {
         case .global(let m, let n):
             if DangerousCallables.isDangerous(module: m, name: n) {
                 throw .dangerousCallable(path: path, offset: opOffset, name: m + "." + n)
             }
             if m == "collections", n == "OrderedDict" {
                 let d = PickleDict()
-                if case .tuple(let a) = args, let first = a.first, case .list(let pairs) = first {
+                if case .tuple(let a) = args.value, let first = a.first, case .list(let pairs) = first {
                     for p in pairs.items {
                         guard case .tuple(let kv) = p, kv.count == 2 else { throw bad("(key, value) pairs", p) }
-                        try adopt([kv[1]], into: &d.depth, embedded: false)
                         d.set(kv[0], kv[1])
                     }
+                    // The values sit two levels below the list (list → pair → value): the
+                    // list's depth bounds theirs; they are already marked embedded.
+                    d.depth = Swift.max(1, pairs.depth - 1)
                 }
-                return .dict(d)
+                return Item(value: .dict(d), depth: 0)
             }
         case .object:
             break  // calling an inert object yields another inert object
         default:
-            throw bad("a callable symbol", callable)
+            throw bad("a callable symbol", callable.value)
         }
-        let o = PickleObject(callable: callable, args: args)
-        try adopt([callable, args], into: &o.depth, embedded: false)
-        return .object(o)
+        let o = PickleObject(callable: callable.value, args: args.value)
+        o.depth = try adopted([callable, args], into: o, depth: o.depth, embedded: false)
+        return Item(value: .object(o), depth: 0)
     }
 
     // MARK: main loop
@@ -373,31 +420,34 @@ public struct Unpickler {
                 try push(.global(module: ms, name: ns))
             case UInt8(ascii: "Q"):
                 opName = "BINPERSID"
-                let pid = try pop()
-                let items: [PickleValue]
-                if case .tuple(let t) = pid { items = t } else { items = [pid] }
-                persistentIDs.append(items)
-                try push(.persistent(items))
+                let pid = try popItem()
+                if case .tuple(let t) = pid.value {
+                    persistentIDs.append(t)
+                    try push(Item(value: .persistent(t), depth: pid.depth))  // same items, same depth
+                } else {
+                    persistentIDs.append([pid.value])
+                    try pushSequence(PickleValue.persistent, [pid])
+                }
             case UInt8(ascii: "R"):
                 opName = "REDUCE"
-                let args = try pop(), f = try pop()
+                let args = try popItem(), f = try popItem()
                 try push(try call(f, args))
             case 0x81:
                 opName = "NEWOBJ"
-                let args = try pop(), cls = try pop()
+                let args = try popItem(), cls = try popItem()
                 try push(try call(cls, args))
             case UInt8(ascii: "b"):
                 opName = "BUILD"
-                let state = try pop()
-                let target = try pop()
-                switch target {
+                let state = try popItem()
+                let target = try popItem()
+                switch target.value {
                 case .object(let o):
-                    try adopt([state], into: &o.depth, embedded: o.embedded)
-                    o.state = state
+                    o.depth = try adopted([state], into: o, depth: o.depth, embedded: o.embedded)
+                    o.state = state.value
                 case .dict(let d):
-                    try adopt([state], into: &d.depth, embedded: d.embedded)
-                    d.state = state
-                default: throw bad("an object", target)
+                    d.depth = try adopted([state], into: d, depth: d.depth, embedded: d.embedded)
+                    d.state = state.value
+                default: throw bad("an object", target.value)
                 }
                 stack.append(target)
             case UInt8(ascii: "("):
@@ -406,29 +456,25 @@ public struct Unpickler {
                 marks.append(stack.count)
             case UInt8(ascii: "}"): opName = "EMPTY_DICT"; try push(.dict(PickleDict()))
             case UInt8(ascii: "]"): opName = "EMPTY_LIST"; try push(.list(PickleList()))
-            case UInt8(ascii: ")"): opName = "EMPTY_TUPLE"; try push(.tuple([]))
+            case UInt8(ascii: ")"): opName = "EMPTY_TUPLE"; try pushSequence(PickleValue.tuple, [])
             case 0x85, 0x86, 0x87:
                 opName = "TUPLE\(Int(op) - 0x84)"
-                let items = try popN(Int(op) - 0x84)
-                markEmbedded(items)
-                try push(.tuple(items))
+                try pushSequence(PickleValue.tuple, try popN(Int(op) - 0x84))
             case UInt8(ascii: "t"):
                 opName = "TUPLE"
-                let items = try popMark()
-                markEmbedded(items)
-                try push(.tuple(items))
+                try pushSequence(PickleValue.tuple, try popMark())
             case UInt8(ascii: "s"):
                 opName = "SETITEM"
-                let v = try pop(), k = try pop()
+                let v = try popItem(), k = try popItem()
                 try setItems([k, v])
             case UInt8(ascii: "u"):
                 opName = "SETITEMS"
                 let items = try popMark()
-                guard items.count % 2 == 0 else { throw bad("key/value pairs", .tuple(items)) }
+                guard items.count % 2 == 0 else { throw bad("key/value pairs", .tuple(items.map(\.value))) }
                 try setItems(items)
             case UInt8(ascii: "a"):
                 opName = "APPEND"
-                let v = try pop()
+                let v = try popItem()
                 try append([v])
             case UInt8(ascii: "e"):
                 opName = "APPENDS"
@@ -441,14 +487,17 @@ public struct Unpickler {
                 opName = "FROZENSET"
                 let items = try popMark()
                 let l = PickleList()
-                try adopt(items, into: &l.depth, embedded: false)
-                l.items = items
+                l.depth = try adopted(items, into: l, depth: l.depth, embedded: false)
+                l.items = items.map(\.value)
                 try push(.list(l))
             case UInt8(ascii: "q"), UInt8(ascii: "r"), 0x94:
                 opName = op == 0x94 ? "MEMOIZE" : (op == UInt8(ascii: "q") ? "BINPUT" : "LONG_BINPUT")
                 let idx = op == 0x94 ? memo.count : Int(try uint(op == UInt8(ascii: "q") ? 1 : 4))
                 guard let top = stack.last, stack.count > floor else {
                     throw .stackUnderflow(path: path, offset: opOffset, opcode: opName, needed: 1, found: 0)
+                }
+                guard memo.count < limits.pickleMemo || memo[idx] != nil else {
+                    throw .limitExceeded(path: path, offset: opOffset, what: "memo entries", limit: limits.pickleMemo)
                 }
                 memo[idx] = top
             case UInt8(ascii: "h"), UInt8(ascii: "j"):
@@ -496,7 +545,7 @@ public struct Unpickler {
             case UInt8(ascii: "1"): opName = "POP_MARK"; _ = try popMark()
             case UInt8(ascii: "2"):
                 opName = "DUP"
-                let v = try pop()
+                let v = try popItem()
                 stack.append(v)
                 try push(v)
             case UInt8(ascii: "."):
@@ -509,30 +558,30 @@ public struct Unpickler {
         throw .noStop(path: path)
     }
 
-    mutating func setItems(_ kv: [PickleValue]) throws(PickleError) {
-        let target = try pop()
-        switch target {
+    mutating func setItems(_ kv: [Item]) throws(PickleError) {
+        let target = try popItem()
+        switch target.value {
         case .dict(let d):
-            try adopt(kv, into: &d.depth, embedded: d.embedded)
-            for i in stride(from: 0, to: kv.count, by: 2) { d.set(kv[i], kv[i + 1]) }
+            d.depth = try adopted(kv, into: d, depth: d.depth, embedded: d.embedded)
+            for i in stride(from: 0, to: kv.count, by: 2) { d.set(kv[i].value, kv[i + 1].value) }
         case .object(let o):
-            try adopt(kv, into: &o.depth, embedded: o.embedded)
-            for i in stride(from: 0, to: kv.count, by: 2) { o.dictItems.append((kv[i], kv[i + 1])) }
-        default: throw bad("a dict", target)
+            o.depth = try adopted(kv, into: o, depth: o.depth, embedded: o.embedded)
+            for i in stride(from: 0, to: kv.count, by: 2) { o.dictItems.append((kv[i].value, kv[i + 1].value)) }
+        default: throw bad("a dict", target.value)
         }
         stack.append(target)
     }
 
-    mutating func append(_ items: [PickleValue]) throws(PickleError) {
-        let target = try pop()
-        switch target {
+    mutating func append(_ items: [Item]) throws(PickleError) {
+        let target = try popItem()
+        switch target.value {
         case .list(let l):
-            try adopt(items, into: &l.depth, embedded: l.embedded)
-            l.items.append(contentsOf: items)
+            l.depth = try adopted(items, into: l, depth: l.depth, embedded: l.embedded)
+            l.items.append(contentsOf: items.map(\.value))
         case .object(let o):
-            try adopt(items, into: &o.depth, embedded: o.embedded)
-            o.listItems.append(contentsOf: items)
-        default: throw bad("a list", target)
+            o.depth = try adopted(items, into: o, depth: o.depth, embedded: o.embedded)
+            o.listItems.append(contentsOf: items.map(\.value))
+        default: throw bad("a list", target.value)
         }
         stack.append(target)
     }

@@ -227,6 +227,28 @@ public struct ReferenceConfig: Sendable {
         }
     }
 
+    /// `node.int`, except for YAML 1.1 base-60 integers (`1:30` is 90), which Yams computes
+    /// with unchecked arithmetic: `!!int 77777777777:777:…` trapped (found by tools/fuzz, the
+    /// `yaml` harness). Computed here with checked arithmetic; nil (the text stays a string)
+    /// when a part is not digits or the value does not fit in 64 bits.
+    static func integer(_ node: Node, _ s: Node.Scalar) -> Int? {
+        let text = String(s.string.filter { $0 != "_" })
+        guard text.contains(":") else { return node.int }
+        guard s.style == .any || s.style == .plain else { return nil }
+        var digits = Substring(text)
+        let negative = digits.first == "-"
+        if negative || digits.first == "+" { digits = digits.dropFirst() }
+        var value = 0
+        for part in digits.split(separator: ":", omittingEmptySubsequences: false) {
+            guard !part.isEmpty, part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let p = Int(part) else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 60)
+            let (sum, o2) = m.addingReportingOverflow(p)
+            guard !o1, !o2 else { return nil }
+            value = sum
+        }
+        return negative ? -value : value
+    }
+
     static func convert(_ node: Node, file: String, baseDir: String, root: String, stack: [String]) throws -> YAMLValue {
         let place = YAMLValue.Place(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
         let at = "line \(place.line), column \(place.column)"
@@ -239,7 +261,7 @@ public struct ReferenceConfig: Sendable {
             switch tag {
             case Tag.Name.null.rawValue: return .scalar(.null, place)
             case Tag.Name.bool.rawValue: return .scalar(node.bool.map { .bool($0) } ?? .string(s.string), place)
-            case Tag.Name.int.rawValue: return .scalar(node.int.map { .number("\($0)") } ?? .string(s.string), place)
+            case Tag.Name.int.rawValue: return .scalar(integer(node, s).map { .number("\($0)") } ?? .string(s.string), place)
             case Tag.Name.float.rawValue:
                 guard let d = node.float, d.isFinite else { return .scalar(.string(s.string), place) }
                 return .scalar(.number("\(d)"), place)

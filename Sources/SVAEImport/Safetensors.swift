@@ -62,6 +62,10 @@ public enum SafetensorsError: Error, Equatable {
     case tensorNotListed(path: String, tensor: String, shard: String)
     /// The index lists a tensor its shard does not hold.
     case listedTensorMissing(path: String, tensor: String, shard: String)
+    /// More tensors than `ReaderLimits.tensors` (in a header or a shard index).
+    case tooManyTensors(path: String, count: Int, limit: Int)
+    /// A shard index larger than `ReaderLimits.headerBytes`.
+    case indexTooLarge(path: String, size: Int, limit: Int)
 }
 
 /// One opened safetensors file: its tensors in data order and its `__metadata__`.
@@ -73,19 +77,19 @@ public struct SafetensorsFile: Sendable {
     /// The `__metadata__` string map (empty when absent), in file order.
     public let metadata: [(String, String)]
 
-    /// Header length cap (upstream's limit).
-    public static let maxHeaderLength = 100_000_000
+    /// Header length cap (upstream's limit; `ReaderLimits.headerBytes` by default).
+    public static let maxHeaderLength = ReaderLimits.default.headerBytes
     /// Most dimensions a tensor may have.
     public static let maxDims = 16
 
     /// Opens and validates `path` (mapped; no tensor data is read).
-    public init(path: String) throws {
+    public init(path: String, limits: ReaderLimits = .default) throws {
         let file = try MappedFile(path: path)
         guard file.count >= 8, let n64 = file.le(UInt64.self, at: 0) else {
             throw SafetensorsError.fileTooSmall(path: path, size: file.count)
         }
-        guard n64 <= UInt64(Self.maxHeaderLength) else {
-            throw SafetensorsError.headerTooLarge(path: path, length: n64, limit: Self.maxHeaderLength)
+        guard n64 <= UInt64(limits.headerBytes) else {
+            throw SafetensorsError.headerTooLarge(path: path, length: n64, limit: limits.headerBytes)
         }
         let n = Int(n64)
         guard let headerBytes = file.copy(offset: 8, length: n) else {
@@ -107,6 +111,10 @@ public struct SafetensorsFile: Sendable {
         }
         let dataStart = 8 + n
         let dataSize = file.count - dataStart
+        let nTensors = members.count - (header["__metadata__"] == nil ? 0 : 1)
+        guard nTensors <= limits.tensors else {
+            throw SafetensorsError.tooManyTensors(path: path, count: nTensors, limit: limits.tensors)
+        }
 
         struct Entry { let name: String; let dtype: SourceDType; let shape: [Int]; let count: Int; let begin: Int; let end: Int }
         var entries: [Entry] = []
@@ -206,8 +214,11 @@ public struct SafetensorsIndex: Sendable {
     /// Opens the index and every shard it names, checking that the map and the shards agree
     /// exactly (every tensor listed, none in two shards, every shard in the same folder).
     /// `metadata.total_size` is not checked (writers disagree on what it counts).
-    public init(path: String) throws {
+    public init(path: String, limits: ReaderLimits = .default) throws {
         let file = try MappedFile(path: path)
+        guard file.count <= limits.headerBytes else {
+            throw SafetensorsError.indexTooLarge(path: path, size: file.count, limit: limits.headerBytes)
+        }
         let bytes = file.copy(offset: 0, length: file.count) ?? []
         let json: JSONValue
         do {
@@ -221,9 +232,13 @@ public struct SafetensorsIndex: Sendable {
         guard case .object = json, case .object(let map)? = json["weight_map"] else {
             throw SafetensorsError.badIndex(path: path, reason: "no \"weight_map\" object")
         }
+        guard map.count <= limits.tensors else {
+            throw SafetensorsError.tooManyTensors(path: path, count: map.count, limit: limits.tensors)
+        }
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         var shardOf: [String: String] = [:]
         var shards: [String] = []
+        var shardSet = Set<String>()
         for (tensor, v) in map {
             guard case .string(let shard) = v else {
                 throw SafetensorsError.badIndex(path: path, reason: "weight_map[\(tensor)] is \(v.text), expected a file name")
@@ -232,14 +247,14 @@ public struct SafetensorsIndex: Sendable {
                 throw SafetensorsError.shardOutsideFolder(path: path, shard: shard)
             }
             shardOf[tensor] = shard
-            if !shards.contains(shard) { shards.append(shard) }
+            if shardSet.insert(shard).inserted { shards.append(shard) }
         }
         var opened: [(String, SafetensorsFile)] = []
         var seenIn: [String: String] = [:]
         for shard in shards {
             let st: SafetensorsFile
             do {
-                st = try SafetensorsFile(path: folder + "/" + shard)
+                st = try SafetensorsFile(path: folder + "/" + shard, limits: limits)
             } catch is FileIOError {
                 throw SafetensorsError.missingShard(path: path, shard: shard)
             }

@@ -46,6 +46,10 @@ public enum TorchCheckpointError: Error, Equatable {
     case noStateDict(path: String, found: String)
     /// A state-dict key that is not a string.
     case badStateDictKey(path: String, found: String)
+    /// `data.pkl` is larger than `ReaderLimits.pickleBytes`.
+    case pickleTooLarge(path: String, entry: String, size: Int, limit: Int)
+    /// More state-dict entries than `ReaderLimits.tensors`.
+    case tooManyTensors(path: String, count: Int, limit: Int)
 }
 
 /// An opened PyTorch zip checkpoint: its state-dict tensors (lazily readable).
@@ -71,8 +75,8 @@ public struct TorchCheckpoint: Sendable {
     ]
 
     /// Opens `path` and resolves its state dict (no storage bytes are read).
-    public init(path: String) throws {
-        let zip = try ZipArchive(path: path)
+    public init(path: String, limits: ReaderLimits = .default) throws {
+        let zip = try ZipArchive(path: path, limits: limits)
         let pickles = zip.entries.map(\.name).filter { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }
         guard !pickles.isEmpty else { throw TorchCheckpointError.noDataPickle(path: path) }
         guard pickles.count == 1 else { throw TorchCheckpointError.multipleDataPickles(path: path, found: pickles) }
@@ -90,7 +94,11 @@ public struct TorchCheckpoint: Sendable {
             }
         }
 
-        let (root, pids) = try Unpickler.load(try zip.read(pkl), path: path + ":" + pkl)
+        let pklSize = try zip.storedRange(pkl).count
+        guard pklSize <= limits.pickleBytes else {
+            throw TorchCheckpointError.pickleTooLarge(path: path, entry: pkl, size: pklSize, limit: limits.pickleBytes)
+        }
+        let (root, pids) = try Unpickler.load(try zip.read(pkl), path: path + ":" + pkl, limits: limits)
 
         // Every persistent id must be a storage reference, even those of tensors we skip.
         var storageType: [String: SourceDType] = [:]
@@ -103,6 +111,9 @@ public struct TorchCheckpoint: Sendable {
         }
 
         let (dict, where_) = try Self.findStateDict(root, path: path)
+        guard dict.entries.count <= limits.tensors else {
+            throw TorchCheckpointError.tooManyTensors(path: path, count: dict.entries.count, limit: limits.tensors)
+        }
         var tensors: [SourceTensor] = []
         var skipped: [String] = []
         for (k, v) in dict.entries {

@@ -33,6 +33,8 @@ public enum ZipError: Error, Equatable {
     case encryptedEntry(path: String, entry: String)
     /// A requested entry does not exist.
     case missingEntry(path: String, entry: String)
+    /// More entries than `ReaderLimits.zipEntries`.
+    case tooManyEntries(path: String, count: Int, limit: Int)
 }
 
 /// One central-directory entry of a ZIP archive.
@@ -61,12 +63,12 @@ public struct ZipArchive: Sendable {
     static let maxCentralDirectory = 1 << 30
 
     /// Opens `path`, validating the directory and every local header.
-    public init(path: String) throws {
-        try self.init(file: MappedFile(path: path))
+    public init(path: String, limits: ReaderLimits = .default) throws {
+        try self.init(file: MappedFile(path: path), limits: limits)
     }
 
     /// Parses an already mapped file.
-    public init(file: MappedFile) throws(ZipError) {
+    public init(file: MappedFile, limits: ReaderLimits = .default) throws(ZipError) {
         self.file = file
         let path = file.path
         let size = file.count
@@ -110,6 +112,9 @@ public struct ZipArchive: Sendable {
         // Bounded: each entry takes at least 46 bytes, so `count` cannot exceed cdSize/46.
         guard count <= cdSize / 46 else {
             throw .badCentralDirectory(path: path, reason: "\(count) entries cannot fit in \(cdSize) bytes")
+        }
+        guard count <= limits.zipEntries else {
+            throw .tooManyEntries(path: path, count: count, limit: limits.zipEntries)
         }
         var entries: [ZipEntry] = []
         entries.reserveCapacity(count)

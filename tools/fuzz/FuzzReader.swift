@@ -1,8 +1,7 @@
 // libFuzzer entry point for the .svae reader. Built by tools/fuzz/run.sh together with the
 // SVAEFormat sources into one module (so no `import SVAEFormat`).
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let file = try? SVAEFile(bytes: bytes, name: "fuzz") else { return 0 }
     // Everything the reader hands out must be usable without faults.
