@@ -1,6 +1,6 @@
 // i8r.c: the per-row int8 element type (formats/quantization.md §9): quantizer, dequantizer,
-// per-token activation quantizer and the matrix kernels (scalar reference, AVX2, AVX-512 VNNI,
-// NEON sdot).
+// per-token activation quantizer and the matrix kernels (scalar reference, AVX2, AVX-VNNI,
+// AVX-512 VNNI, NEON sdot), each with a matrix-vector form for n <= 3 activation rows.
 //
 // Stored layout (one panel per 16 output rows, the last one zero-padded):
 //   codes [cols/4][16][4] int8   group g holds rows 16p..16p+15, columns 4g..4g+3
@@ -14,6 +14,11 @@
 // with the same float operations, so every path gives the same bits as the scalar reference.
 // VNNI multiplies unsigned by signed bytes: activations are fed as u8 (code_a + 128) against
 // the signed weight codes, and 128 * rsum is subtracted from the int32 sum at the end.
+//
+// Matrix-vector (n <= 3, the decoder's per-token products): the weights stream from DRAM once
+// per product, so the kernels walk one panel at a time (one contiguous read of the whole
+// slice), prefetch MV_AHEAD bytes ahead, and split K over several accumulators per activation
+// row so that no dependency chain limits the stream (integer sums: the split changes nothing).
 #pragma STDC FP_CONTRACT OFF
 #include "csvae_kernels.h"
 #include <string.h>
@@ -22,6 +27,7 @@
 #include <immintrin.h>
 #define AVX2_FN __attribute__((target("avx2,fma,f16c")))
 #define AVX512_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define VNNI_FN __attribute__((target("avx2,fma,f16c,avxvnni")))
 #define INLINE static inline __attribute__((always_inline))
 #endif
 #if defined(__aarch64__)
@@ -29,6 +35,12 @@
 #endif
 
 #define PR CSVAE_I8R_PANEL_ROWS
+/// Activation rows up to which the matrix-vector kernels run.
+#define MV_N 3
+/// Bytes ahead of the group being read that the matrix-vector kernels prefetch.
+#ifndef MV_AHEAD
+#define MV_AHEAD 4096
+#endif
 
 static size_t panel_bytes(size_t cols) { return PR * cols + PR * 8; }
 
@@ -93,7 +105,8 @@ csvae_i8r_act csvae_i8r_act_bind(void *scratch, size_t n, size_t cols, int path)
     uintptr_t p = ((uintptr_t)scratch + 63) & ~(uintptr_t)63;
     a.q = (uint8_t *)p;
     a.s = (float *)((p + n * cols + 63) & ~(uintptr_t)63);
-    a.biased = path == CSVAE_PATH_AVX512;
+    a.biased = path == CSVAE_PATH_AVX512 || path == CSVAE_PATH_AVXVNNI;
+    a.path = path;
     return a;
 }
 
@@ -148,16 +161,95 @@ AVX512_FN static void act_quantize_avx512(csvae_i8r_act *a, const float *x, size
         for (; k < cols; k++) q[k] = (uint8_t)(act_code(xi[k], id) ^ (a->biased ? 0x80 : 0));
     }
 }
+
+/// act_code on 8 lanes (the same float operations).
+AVX2_FN INLINE __m256i act_code8(const float *x, __m256 id) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x), id);
+    v = _mm256_add_ps(v, _mm256_blendv_ps(_mm256_set1_ps(-0.5f), _mm256_set1_ps(0.5f), _mm256_cmp_ps(v, zero, _CMP_GE_OQ)));
+    __m256i r = _mm256_cvttps_epi32(v);
+    return _mm256_max_epi32(_mm256_min_epi32(r, _mm256_set1_epi32(127)), _mm256_set1_epi32(-127));
+}
+
+/// act_quantize_scalar with the same float operations per element (so the same bytes).
+AVX2_FN static void act_quantize_avx2(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m128i bias = _mm_set1_epi8(a->biased ? (char)0x80 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * cols;
+        __m256 m = _mm256_setzero_ps();
+        size_t k = 0;
+        for (; k + 8 <= cols; k += 8) m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(xi + k), absmask), m);
+        float lanes[8], amax = 0.0f;
+        _mm256_storeu_ps(lanes, m);
+        for (int l = 0; l < 8; l++) amax = lanes[l] > amax ? lanes[l] : amax;
+        for (; k < cols; k++) {
+            float v = xi[k] < 0 ? -xi[k] : xi[k];
+            amax = v > amax ? v : amax;
+        }
+        float id = amax > 0 ? 127.0f / amax : 0.0f;
+        a->s[i] = amax / 127.0f;
+        __m256 idv = _mm256_set1_ps(id);
+        uint8_t *q = a->q + i * cols;
+        for (k = 0; k + 16 <= cols; k += 16) {
+            // codes are within ±127, so the saturating packs are exact
+            __m256i p = _mm256_packs_epi32(act_code8(xi + k, idv), act_code8(xi + k + 8, idv));
+            p = _mm256_permute4x64_epi64(p, 0xD8);  // lanes interleave: back to element order
+            __m128i b = _mm_packs_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+            _mm_storeu_si128((__m128i *)(q + k), _mm_xor_si128(b, bias));
+        }
+        for (; k < cols; k++) q[k] = (uint8_t)(act_code(xi[k], id) ^ (a->biased ? 0x80 : 0));
+    }
+}
+#endif
+
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+/// act_code on 4 lanes (the same float operations; vcvtq_s32_f32 truncates like the C cast).
+static inline int32x4_t act_code4(const float *x, float32x4_t id) {
+    float32x4_t v = vmulq_f32(vld1q_f32(x), id);
+    v = vaddq_f32(v, vbslq_f32(vcgeq_f32(v, vdupq_n_f32(0.0f)), vdupq_n_f32(0.5f), vdupq_n_f32(-0.5f)));
+    int32x4_t r = vcvtq_s32_f32(v);
+    return vmaxq_s32(vminq_s32(r, vdupq_n_s32(127)), vdupq_n_s32(-127));
+}
+
+/// act_quantize_scalar with the same float operations per element (so the same bytes).
+static void act_quantize_neon(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+    const uint8x8_t bias = vdup_n_u8(a->biased ? 0x80 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * cols;
+        float32x4_t m = vdupq_n_f32(0.0f);
+        size_t k = 0;
+        for (; k + 4 <= cols; k += 4) m = vmaxq_f32(vabsq_f32(vld1q_f32(xi + k)), m);
+        float amax = vmaxvq_f32(m);
+        for (; k < cols; k++) {
+            float v = xi[k] < 0 ? -xi[k] : xi[k];
+            amax = v > amax ? v : amax;
+        }
+        float id = amax > 0 ? 127.0f / amax : 0.0f;
+        a->s[i] = amax / 127.0f;
+        float32x4_t idv = vdupq_n_f32(id);
+        uint8_t *q = a->q + i * cols;
+        for (k = 0; k + 8 <= cols; k += 8) {
+            int16x8_t h = vcombine_s16(vmovn_s32(act_code4(xi + k, idv)), vmovn_s32(act_code4(xi + k + 4, idv)));
+            vst1_u8(q + k, veor_u8(vreinterpret_u8_s8(vmovn_s16(h)), bias));
+        }
+        for (; k < cols; k++) q[k] = (uint8_t)(act_code(xi[k], id) ^ (a->biased ? 0x80 : 0));
+    }
+}
 #endif
 
 void csvae_i8r_act_quantize(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
+    switch (a->path) {
 #if defined(__x86_64__)
-    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
-        act_quantize_avx512(a, x, n, cols);
-        return;
-    }
+    case CSVAE_PATH_AVX512: act_quantize_avx512(a, x, n, cols); return;
+    case CSVAE_PATH_AVX2:
+    case CSVAE_PATH_AVXVNNI: act_quantize_avx2(a, x, n, cols); return;
 #endif
-    act_quantize_scalar(a, x, n, cols);
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+    case CSVAE_PATH_NEON: act_quantize_neon(a, x, n, cols); return;
+#endif
+    default: act_quantize_scalar(a, x, n, cols); return;
+    }
 }
 
 void csvae_i8r_act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
@@ -171,6 +263,15 @@ static inline float finish(int32_t isum, float sw, float sa, const float *bias, 
     if (bias) y = y + bias[r];
     if (relu) y = y > 0 ? y : 0.0f;
     return y;
+}
+
+/// Writes activation row i's outputs for the (up to) 16 rows of the panel at output row r from
+/// their exact sums is[16].
+static inline void store_panel(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i, const int32_t *is) {
+    const uint8_t *sp = panel + PR * j->cols;
+    float sa = j->a->s[i];
+    for (size_t q = 0; q < PR && r + q < j->rows; q++)
+        j->y[i * j->ldy + r + q] = finish(is[q], ldf(sp + 4 * q), sa, j->bias, r + q, j->relu);
 }
 
 // MARK: scalar reference
@@ -201,13 +302,15 @@ static void rows_scalar(const csvae_i8r_job *j, size_t r0, size_t r1) {
 /// Activation rows per AVX2 tile.
 #define T2 4
 
-AVX2_FN INLINE void tile_avx2(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i0, const int C) {
+/// C activation rows x one panel; `pf`: prefetch ahead (the matrix-vector case).
+AVX2_FN INLINE void tile_avx2(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i0, const int C, const int pf) {
     size_t cols = j->cols;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc[T2][2];
     for (int t = 0; t < C; t++) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
     const uint8_t *a = j->a->q + i0 * cols;
     for (size_t g = 0; g < cols / 4; g++) {
+        if (pf) _mm_prefetch((const char *)(panel + g * 64 + MV_AHEAD), _MM_HINT_T0);
         __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + g * 64));
         __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + g * 64 + 32));
         __m256i u0 = _mm256_sign_epi8(w0, w0), u1 = _mm256_sign_epi8(w1, w1);
@@ -219,14 +322,11 @@ AVX2_FN INLINE void tile_avx2(const csvae_i8r_job *j, const uint8_t *panel, size
             acc[t][1] = _mm256_add_epi32(acc[t][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(b, w1)), ones));
         }
     }
-    const uint8_t *sp = panel + PR * cols;
     for (int t = 0; t < C; t++) {
         int32_t is[16];
         _mm256_storeu_si256((__m256i *)is, acc[t][0]);
         _mm256_storeu_si256((__m256i *)(is + 8), acc[t][1]);
-        float sa = j->a->s[i0 + t];
-        for (size_t q = 0; q < PR && r + q < j->rows; q++)
-            j->y[(i0 + t) * j->ldy + r + q] = finish(is[q], ldf(sp + 4 * q), sa, j->bias, r + q, j->relu);
+        store_panel(j, panel, r, i0 + t, is);
     }
 }
 
@@ -234,12 +334,89 @@ AVX2_FN static void rows_avx2(const csvae_i8r_job *j, size_t r0, size_t r1) {
     size_t pb = panel_bytes(j->cols);
     for (size_t r = r0; r < r1; r += PR) {
         const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+        int pf = j->n <= MV_N;  // one pass over the panel: stream it
         for (size_t i0 = 0; i0 < j->n; i0 += T2) {
             switch (j->n - i0 < T2 ? j->n - i0 : T2) {
-            case 4: tile_avx2(j, panel, r, i0, 4); break;
-            case 3: tile_avx2(j, panel, r, i0, 3); break;
-            case 2: tile_avx2(j, panel, r, i0, 2); break;
-            default: tile_avx2(j, panel, r, i0, 1); break;
+            case 4: tile_avx2(j, panel, r, i0, 4, 0); break;
+            case 3: tile_avx2(j, panel, r, i0, 3, pf); break;
+            case 2: tile_avx2(j, panel, r, i0, 2, pf); break;
+            default: tile_avx2(j, panel, r, i0, 1, pf); break;
+            }
+        }
+    }
+}
+
+// MARK: AVX-VNNI (VEX vpdpbusd ymm, for CPUs without AVX-512): biased u8 activations as on AVX-512
+
+/// Activation rows per AVX-VNNI tile (2 accumulators each, 16 ymm registers in all).
+#define TV 6
+
+/// C activation rows x one panel (two ymm halves: rows 0..7 and 8..15), K split over U
+/// accumulators per half (C*2*U <= 12); `pf`: prefetch ahead (the matrix-vector case).
+VNNI_FN INLINE void tile_vnni(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i0, const int C, const int U,
+                              const int pf) {
+    size_t cols = j->cols, groups = cols / 4, g = 0;
+    __m256i acc[TV][2][2];
+    for (int t = 0; t < C; t++)
+        for (int u = 0; u < U; u++) acc[t][0][u] = acc[t][1][u] = _mm256_setzero_si256();
+    const uint8_t *a = j->a->q + i0 * cols;
+    for (; g + U <= groups; g += U) {
+        for (int u = 0; u < U; u++) {
+            const uint8_t *p = panel + (g + u) * 64;
+            if (pf) _mm_prefetch((const char *)(p + MV_AHEAD), _MM_HINT_T0);
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)p), w1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+            for (int t = 0; t < C; t++) {
+                __m256i b = _mm256_set1_epi32(ldi(a + t * cols + 4 * (g + u)));
+                acc[t][0][u] = _mm256_dpbusd_avx_epi32(acc[t][0][u], b, w0);
+                acc[t][1][u] = _mm256_dpbusd_avx_epi32(acc[t][1][u], b, w1);
+            }
+        }
+    }
+    for (; g < groups; g++) {
+        const uint8_t *p = panel + g * 64;
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)p), w1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+        for (int t = 0; t < C; t++) {
+            __m256i b = _mm256_set1_epi32(ldi(a + t * cols + 4 * g));
+            acc[t][0][0] = _mm256_dpbusd_avx_epi32(acc[t][0][0], b, w0);
+            acc[t][1][0] = _mm256_dpbusd_avx_epi32(acc[t][1][0], b, w1);
+        }
+    }
+    const uint8_t *sums = panel + PR * cols + 64;
+    const __m256i comp0 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)sums), 7);  // 128 * rsum
+    const __m256i comp1 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(sums + 32)), 7);
+    for (int t = 0; t < C; t++) {
+        __m256i h0 = acc[t][0][0], h1 = acc[t][1][0];
+        for (int u = 1; u < U; u++) {
+            h0 = _mm256_add_epi32(h0, acc[t][0][u]);
+            h1 = _mm256_add_epi32(h1, acc[t][1][u]);
+        }
+        int32_t is[16];
+        _mm256_storeu_si256((__m256i *)is, _mm256_sub_epi32(h0, comp0));
+        _mm256_storeu_si256((__m256i *)(is + 8), _mm256_sub_epi32(h1, comp1));
+        store_panel(j, panel, r, i0 + t, is);
+    }
+}
+
+VNNI_FN static void rows_vnni(const csvae_i8r_job *j, size_t r0, size_t r1) {
+    size_t pb = panel_bytes(j->cols);
+    for (size_t r = r0; r < r1; r += PR) {
+        const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+        if (j->n <= MV_N) {
+            switch (j->n) {
+            case 3: tile_vnni(j, panel, r, 0, 3, 2, 1); break;
+            case 2: tile_vnni(j, panel, r, 0, 2, 2, 1); break;
+            default: tile_vnni(j, panel, r, 0, 1, 2, 1); break;
+            }
+            continue;
+        }
+        for (size_t i0 = 0; i0 < j->n; i0 += TV) {
+            switch (j->n - i0 < TV ? j->n - i0 : TV) {
+            case 6: tile_vnni(j, panel, r, i0, 6, 1, 0); break;
+            case 5: tile_vnni(j, panel, r, i0, 5, 1, 0); break;
+            case 4: tile_vnni(j, panel, r, i0, 4, 1, 0); break;
+            case 3: tile_vnni(j, panel, r, i0, 3, 1, 0); break;
+            case 2: tile_vnni(j, panel, r, i0, 2, 1, 0); break;
+            default: tile_vnni(j, panel, r, i0, 1, 1, 0); break;
             }
         }
     }
@@ -248,6 +425,46 @@ AVX2_FN static void rows_avx2(const csvae_i8r_job *j, size_t r0, size_t r1) {
 // MARK: AVX-512 VNNI: 8 activation rows x 32 output rows (two panels) in 16 accumulators
 
 #define T5 8
+
+/// y of activation row i for the (up to) 16 output rows of the panel at output row rr from the
+/// biased int32 sums acc.
+AVX512_FN INLINE void store_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t rr, size_t i, __m512i acc) {
+    const uint8_t *sp = panel + PR * j->cols;
+    __m512 sw = _mm512_loadu_ps((const void *)sp);
+    __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(sp + 64)), 7);  // 128 * rsum
+    __mmask16 m = rr + PR <= j->rows ? (__mmask16)0xffff : (__mmask16)((1u << (j->rows - rr)) - 1);
+    __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(j->a->s[i]));
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, comp)), sc);
+    if (j->bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, j->bias + rr));
+    if (j->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
+    _mm512_mask_storeu_ps(j->y + i * j->ldy + rr, m, y);
+}
+
+/// Accumulators per activation row of the AVX-512 matrix-vector kernel (K split 4 ways).
+#define MV_U 4
+
+/// Matrix-vector: C <= 3 activation rows x one panel, prefetching ahead.
+AVX512_FN INLINE void mv_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t r, const int C) {
+    size_t cols = j->cols, groups = cols / 4, g = 0;
+    __m512i acc[MV_N][MV_U];
+    for (int t = 0; t < C; t++)
+        for (int u = 0; u < MV_U; u++) acc[t][u] = _mm512_setzero_si512();
+    const uint8_t *a = j->a->q;
+    for (; g + MV_U <= groups; g += MV_U) {
+        for (int u = 0; u < MV_U; u++) {
+            const uint8_t *p = panel + (g + u) * 64;
+            _mm_prefetch((const char *)(p + MV_AHEAD), _MM_HINT_T0);
+            __m512i w = _mm512_loadu_si512((const void *)p);
+            for (int t = 0; t < C; t++) acc[t][u] = _mm512_dpbusd_epi32(acc[t][u], _mm512_set1_epi32(ldi(a + t * cols + 4 * (g + u))), w);
+        }
+    }
+    for (; g < groups; g++) {
+        __m512i w = _mm512_loadu_si512((const void *)(panel + g * 64));
+        for (int t = 0; t < C; t++) acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], _mm512_set1_epi32(ldi(a + t * cols + 4 * g)), w);
+    }
+    for (int t = 0; t < C; t++)
+        store_avx512(j, panel, r, (size_t)t, _mm512_add_epi32(_mm512_add_epi32(acc[t][0], acc[t][1]), _mm512_add_epi32(acc[t][2], acc[t][3])));
+}
 
 /// P panels (1 or 2) starting at output row r, C activation rows starting at i0.
 AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t pb, size_t r, size_t i0,
@@ -267,21 +484,8 @@ AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, 
             for (int p = 0; p < P; p++) acc[t][p] = _mm512_dpbusd_epi32(acc[t][p], b, w[p]);
         }
     }
-    for (int p = 0; p < P; p++) {
-        const uint8_t *sp = panel + p * pb + PR * cols;
-        __m512 sw = _mm512_loadu_ps((const void *)sp);
-        __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(sp + 64)), 7);  // 128 * rsum
-        size_t rr = r + p * PR;
-        __mmask16 m = rr + PR <= j->rows ? (__mmask16)0xffff : (__mmask16)((1u << (j->rows - rr)) - 1);
-        __m512 bias = j->bias ? _mm512_maskz_loadu_ps(m, j->bias + rr) : _mm512_setzero_ps();
-        for (int t = 0; t < C; t++) {
-            __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(j->a->s[i0 + t]));
-            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[t][p], comp)), sc);
-            if (j->bias) y = _mm512_add_ps(y, bias);
-            if (j->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
-            _mm512_mask_storeu_ps(j->y + (i0 + t) * j->ldy + rr, m, y);
-        }
-    }
+    for (int p = 0; p < P; p++)
+        for (int t = 0; t < C; t++) store_avx512(j, panel + p * pb, r + p * PR, i0 + t, acc[t][p]);
 }
 
 #define DISPATCH_C(c, F) \
@@ -301,6 +505,17 @@ AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, 
 
 AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) {
     size_t pb = panel_bytes(j->cols);
+    if (j->n <= MV_N) {
+        for (size_t r = r0; r < r1; r += PR) {
+            const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+            switch (j->n) {
+            case 3: mv_avx512(j, panel, r, 3); break;
+            case 2: mv_avx512(j, panel, r, 2); break;
+            default: mv_avx512(j, panel, r, 1); break;
+            }
+        }
+        return;
+    }
     for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
         for (size_t r = r0; r < r1; r += 2 * PR) {
@@ -326,23 +541,47 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
 // MARK: NEON sdot (arm64): signed x signed, no compensation
 
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+/// Activation rows per NEON tile (16 accumulators + 4 weight vectors of 32 registers).
+#define TN 4
+
+/// C activation rows x one panel: 4 sdot operands (rows 0-3, 4-7, 8-11, 12-15) per group;
+/// `pf`: prefetch ahead (the matrix-vector case).
+static inline __attribute__((always_inline)) void tile_neon(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i0,
+                                                           const int C, const int pf) {
+    size_t cols = j->cols;
+    int32x4_t acc[TN][4];
+    for (int t = 0; t < C; t++)
+        for (int q = 0; q < 4; q++) acc[t][q] = vdupq_n_s32(0);
+    const uint8_t *a = j->a->q + i0 * cols;
+    for (size_t g = 0; g < cols / 4; g++) {
+        const int8_t *p = (const int8_t *)panel + g * 64;
+        if (pf) __builtin_prefetch(p + MV_AHEAD);
+        int8x16_t w[4];
+        for (int q = 0; q < 4; q++) w[q] = vld1q_s8(p + 16 * q);
+        for (int t = 0; t < C; t++) {
+            int8x16_t b = vreinterpretq_s8_s32(vdupq_n_s32(ldi(a + t * cols + 4 * g)));
+            for (int q = 0; q < 4; q++) acc[t][q] = vdotq_s32(acc[t][q], w[q], b);
+        }
+    }
+    for (int t = 0; t < C; t++) {
+        int32_t is[16];
+        for (int q = 0; q < 4; q++) vst1q_s32(is + 4 * q, acc[t][q]);
+        store_panel(j, panel, r, i0 + t, is);
+    }
+}
+
 static void rows_neon(const csvae_i8r_job *j, size_t r0, size_t r1) {
-    size_t cols = j->cols, pb = panel_bytes(cols);
+    size_t pb = panel_bytes(j->cols);
+    int pf = j->n <= MV_N;  // one pass over the panel: stream it
     for (size_t r = r0; r < r1; r += PR) {
         const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
-        for (size_t i = 0; i < j->n; i++) {
-            const int8_t *a = (const int8_t *)j->a->q + i * cols;
-            int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
-            for (size_t g = 0; g < cols / 4; g++) {
-                int32_t av;
-                memcpy(&av, a + 4 * g, 4);
-                int8x16_t b = vreinterpretq_s8_s32(vdupq_n_s32(av));
-                for (int q = 0; q < 4; q++) acc[q] = vdotq_s32(acc[q], vld1q_s8((const int8_t *)panel + g * 64 + 16 * q), b);
+        for (size_t i0 = 0; i0 < j->n; i0 += TN) {
+            switch (j->n - i0 < TN ? j->n - i0 : TN) {
+            case 4: tile_neon(j, panel, r, i0, 4, 0); break;
+            case 3: tile_neon(j, panel, r, i0, 3, pf); break;
+            case 2: tile_neon(j, panel, r, i0, 2, pf); break;
+            default: tile_neon(j, panel, r, i0, 1, pf); break;
             }
-            int32_t is[16];
-            for (int q = 0; q < 4; q++) vst1q_s32(is + 4 * q, acc[q]);
-            for (size_t q = 0; q < PR && r + q < j->rows; q++)
-                j->y[i * j->ldy + r + q] = finish(is[q], ldf(panel + PR * cols + 4 * q), j->a->s[i], j->bias, r + q, j->relu);
         }
     }
 }
@@ -354,6 +593,7 @@ void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1) {
     switch (j->path) {
 #if defined(__x86_64__)
     case CSVAE_PATH_AVX2: if (!j->a->biased) { rows_avx2(j, r0, r1); return; } break;
+    case CSVAE_PATH_AVXVNNI: if (j->a->biased) { rows_vnni(j, r0, r1); return; } break;
     case CSVAE_PATH_AVX512: if (j->a->biased) { rows_avx512(j, r0, r1); return; } break;
 #endif
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)

@@ -710,6 +710,7 @@ void csvae_matmul_rows(float *y, size_t ldy, const void *wv, int t, const float 
     switch (path) {
 #if defined(__x86_64__)
     case CSVAE_PATH_AVX2:
+    case CSVAE_PATH_AVXVNNI:  // only i8r products (i8r.c) differ from AVX2
         if (quant) rows_quant_avx2(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_avx2(y, ldy, w, t, x, n, r0, r1, cols);
         return;

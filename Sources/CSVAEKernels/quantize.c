@@ -14,6 +14,7 @@
 #include <string.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -114,6 +115,13 @@ int csvae_path_supported(int path) {
         return csvae_path_supported(CSVAE_PATH_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+    case CSVAE_PATH_AVXVNNI: {
+        // AVX-VNNI: CPUID leaf 7 sub-leaf 1, EAX bit 4 (its VEX encoding needs the YMM state,
+        // which the AVX2 check already requires the OS to save).
+        unsigned a, b, c, d;
+        return csvae_path_supported(CSVAE_PATH_AVX2) && __get_cpuid_max(0, 0) >= 7 &&
+               __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1);
+    }
 #endif
 #if defined(__aarch64__) && defined(__ARM_NEON)
     case CSVAE_PATH_NEON:
@@ -129,7 +137,7 @@ int csvae_path_supported(int path) {
 }
 
 int csvae_best_path(void) {
-    static const int order[] = {CSVAE_PATH_AVX512, CSVAE_PATH_AVX2, CSVAE_PATH_NEON};
+    static const int order[] = {CSVAE_PATH_AVX512, CSVAE_PATH_AVXVNNI, CSVAE_PATH_AVX2, CSVAE_PATH_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (csvae_path_supported(order[i])) return order[i];
     return CSVAE_PATH_SCALAR;

@@ -11,9 +11,12 @@ extension KernelContext {
     ///   OpenBLAS has no AVX-512 kernel (our float kernel); sgemm's K loop is the same for every
     ///   number of rows;
     /// - f16 / bf16: n ≥ 16 runs sgemm on converted weights, fewer rows our float kernel.
-    /// The scalar path and the float check are the same loop for every n.
+    /// The scalar path and the float check are the same loop for every n. `i8r` is invariant for
+    /// every n on every path: activations are quantized per row, every kernel (matrix-vector or
+    /// batched, any tile) computes the row's exact int32 sum and then the same float operations
+    /// (formats/quantization.md §9.2).
     public func batchInvariantRows(_ w: WeightMatrix) -> ClosedRange<Int> {
-        if path == .scalar { return 1...Int.max }
+        if path == .scalar || w.type == .i8r { return 1...Int.max }
         if w.type.isQuantized {
             if floatCheck || path == .neon { return 1...Int.max }
             return 4...(usesBF16(w, n: Self.bf16MinRows) ? Self.bf16MinRows - 1 : Int.max)

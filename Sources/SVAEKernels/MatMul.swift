@@ -154,7 +154,7 @@ public final class KernelContext: @unchecked Sendable {
                      bias: UnsafePointer<Float>?, relu: Bool) {
         let s = ensureScratch(csvae_i8r_act_bytes(n, w.cols))
         var a = csvae_i8r_act_bind(s, n, w.cols, path.rawValue)
-        if path == .scalar { csvae_i8r_act_quantize_scalar(&a, xp, n, w.cols) } else { csvae_i8r_act_quantize(&a, xp, n, w.cols) }
+        csvae_i8r_act_quantize(&a, xp, n, w.cols)
         let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, (w.rows + 31) / 32)
         withUnsafePointer(to: &a) { ap in
             var job = csvae_i8r_job(y: yp, ldy: w.rows, w: w.base, a: ap, bias: bias, relu: relu ? 1 : 0,
@@ -262,11 +262,11 @@ public final class KernelContext: @unchecked Sendable {
     /// sentence ~3.7 against ~4.5-5.9 ms). Between them: one full 64-row panel.
     static let bf16MinRows = 64
 
-    /// Whether `matmul` runs quantized `w` times n rows as bf16 products (AVX-512 BF16, n >= 64,
+    /// Whether `matmul` runs q8_0/q4_0 `w` times n rows as bf16 products (AVX-512 BF16, n >= 64,
     /// not the float check): more exact weights (code·scale rounded to bf16 rather than exact
     /// codes), activations rounded to bf16 rather than int8 blocks.
     func usesBF16(_ w: WeightMatrix, n: Int) -> Bool {
-        w.type.isQuantized && !floatCheck && path == .avx512 && n >= Self.bf16MinRows && w.cols <= Int(CSVAE_BF16_MAX_COLS) && Self.hasBF16
+        w.type.isQuantized && !w.type.isRowPanel && !floatCheck && path == .avx512 && n >= Self.bf16MinRows && w.cols <= Int(CSVAE_BF16_MAX_COLS) && Self.hasBF16
     }
     /// Weight rows converted to f32 per sgemm call for f16/bf16 weights.
     private static let convertRows = 64

@@ -44,6 +44,9 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case avx512 = 2
     /// arm64 NEON + dotprod (sdot).
     case neon = 3
+    /// x86-64 AVX2 + FMA + F16C + AVX-VNNI (VEX vpdpbusd ymm), for CPUs with AVX-VNNI and no
+    /// AVX-512: the AVX2 kernels, except `i8r` products, which use vpdpbusd.
+    case avxvnni = 4
 
     public var description: String {
         switch self {
@@ -51,12 +54,13 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .avx2: "avx2"
         case .avx512: "avx512"
         case .neon: "neon"
+        case .avxvnni: "avxvnni"
         }
     }
 
     /// True if this CPU (and this build) can run the path.
     public var isSupported: Bool { csvae_path_supported(rawValue) != 0 }
-    /// The fastest path this CPU supports.
+    /// The fastest path this CPU supports (avx512 > avxvnni > avx2 > neon > scalar).
     public static var best: KernelPath { KernelPath(rawValue: csvae_best_path()) ?? .scalar }
     /// Every path this CPU supports, scalar first.
     public static var supported: [KernelPath] { allCases.filter(\.isSupported) }

@@ -74,26 +74,78 @@ import Darwin
         }
     }
 
-    /// The activation quantizer writes the same bytes on the best path as the scalar reference.
+    /// The activation quantizer writes the same bytes on every path (AVX-512; AVX2 for avx2 and
+    /// avxvnni; NEON) as the scalar reference, biased (VNNI paths) or not, vector bodies and
+    /// scalar tails alike.
     @Test func activationQuantizerBytes() throws {
         var rng = SeededRNG(11)
-        for (n, cols) in [(1, 4), (3, 36), (17, 768), (2, 20)] {
-            var x = rng.floats(n * cols)
-            x[0] = 0.5 / 127 * 3  // a tie candidate
-            var ref = [UInt8](), fast = [UInt8](), rs = [Float](), fs = [Float]()
-            for scalar in [true, false] {
-                let bytes = csvae_i8r_act_bytes(n, cols)
-                let s = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-                defer { s.deallocate() }
-                var a = csvae_i8r_act_bind(s, n, cols, KernelPath.best.rawValue)
-                x.withUnsafeBufferPointer { xp in
-                    if scalar { csvae_i8r_act_quantize_scalar(&a, xp.baseAddress, n, cols) } else { csvae_i8r_act_quantize(&a, xp.baseAddress, n, cols) }
+        for path in testedPaths() {
+            for (n, cols) in [(1, 4), (3, 36), (17, 768), (2, 20), (1, 772), (3, 1540), (2, 3076)] {
+                var x = rng.floats(n * cols)
+                x[0] = 0.5 / 127 * 3  // a tie candidate
+                x[n * cols - 1] = -x[n * cols - 1] * 40  // the row's largest magnitude in the tail
+                if n > 1 && cols > 16 {  // a zero and a negative zero in row 1
+                    x[cols + 5] = 0
+                    x[cols + 6] = -0.0
                 }
-                let q = Array(UnsafeBufferPointer(start: a.q, count: n * cols)), sc = Array(UnsafeBufferPointer(start: a.s, count: n))
-                if scalar { ref = q; rs = sc } else { fast = q; fs = sc }
+                var ref = [UInt8](), fast = [UInt8](), rs = [Float](), fs = [Float]()
+                for scalar in [true, false] {
+                    let bytes = csvae_i8r_act_bytes(n, cols)
+                    let s = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    defer { s.deallocate() }
+                    var a = csvae_i8r_act_bind(s, n, cols, path.rawValue)
+                    x.withUnsafeBufferPointer { xp in
+                        if scalar { csvae_i8r_act_quantize_scalar(&a, xp.baseAddress, n, cols) } else { csvae_i8r_act_quantize(&a, xp.baseAddress, n, cols) }
+                    }
+                    let q = Array(UnsafeBufferPointer(start: a.q, count: n * cols)), sc = Array(UnsafeBufferPointer(start: a.s, count: n))
+                    if scalar { ref = q; rs = sc } else { fast = q; fs = sc }
+                }
+                #expect(ref == fast, "\(path) n \(n) cols \(cols)")
+                #expect(rs == fs, "\(path) n \(n) cols \(cols)")
             }
-            #expect(ref == fast, "n \(n) cols \(cols)")
-            #expect(rs == fs)
+        }
+        // A row of zeros: codes 0 (128 biased), scale 0.
+        for path in KernelPath.supported {
+            let s = UnsafeMutableRawPointer.allocate(byteCount: csvae_i8r_act_bytes(1, 36), alignment: 64)
+            defer { s.deallocate() }
+            var a = csvae_i8r_act_bind(s, 1, 36, path.rawValue)
+            [Float](repeating: 0, count: 36).withUnsafeBufferPointer { csvae_i8r_act_quantize(&a, $0.baseAddress, 1, 36) }
+            let zero: UInt8 = path == .avx512 || path == .avxvnni ? 0x80 : 0
+            #expect(UnsafeBufferPointer(start: a.q, count: 36).allSatisfy { $0 == zero } && a.s[0] == 0, "\(path)")
+        }
+    }
+
+    /// The matrix-vector kernels (n ≤ 3) at decoder shapes: many panels (so the prefetch runs
+    /// past panel ends and the slice ends of two threads), a row count not a multiple of 16,
+    /// K split over several accumulators with a remainder (cols/4 = 193 groups): bit-identical
+    /// to the scalar reference on every path, with and without bias and ReLU.
+    @Test func matvecAtDecoderShapes() throws {
+        var rng = SeededRNG(23)
+        for (rows, cols) in [(2304 + 13, 768), (101, 772), (768, 1536)] {
+            let bytes = try Quantizer.encode(rng.floats(rows * cols, scale: 0.05), as: .i8r, cols: cols)
+            let bias = rng.floats(rows)
+            for n in 1...3 {
+                let x = rng.floats(n * cols)
+                func run(_ ctx: KernelContext, fused: Bool) throws -> [Float] {
+                    var y = [Float](repeating: .nan, count: n * rows)
+                    try bytes.withWeight(.i8r, rows: rows, cols: cols) { w in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { ctx.linear(yp, w, xp, n: n, bias: fused ? $0 : nil, relu: fused) } }
+                        }
+                    }
+                    return y
+                }
+                let scalar = try KernelContext(threads: 1, path: .scalar)
+                for fused in [false, true] {
+                    let want = try run(scalar, fused: fused)
+                    for path in testedPaths() {
+                        for threads in [1, 2] {
+                            let got = try run(try KernelContext(threads: threads, path: path), fused: fused)
+                            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(path) \(threads)T rows \(rows) cols \(cols) n \(n) fused \(fused)")
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -115,7 +167,7 @@ import Darwin
                     let x = rng.floats(n * cols)
                     let expected = Self.formula(bytes, x, n: n, rows: rows, cols: cols, bias: bias)
                     for path in KernelPath.supported {
-                        let ctx = try KernelContext(threads: path == .avx512 ? 2 : 1, path: path)
+                        let ctx = try KernelContext(threads: path == .avx512 || path == .avxvnni ? 2 : 1, path: path)
                         for fused in [false, true] {
                             var y = [Float](repeating: .nan, count: n * rows)
                             try bytes.withWeight(.i8r, rows: rows, cols: cols) { w in
@@ -131,6 +183,39 @@ import Darwin
                             let same = zip(y, want).allSatisfy { $0.bitPattern == $1.bitPattern }
                             #expect(same, "\(path) rows \(rows) cols \(cols) n \(n) fused \(fused)")
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `batchInvariantRows` says every n for i8r on every path, and it holds: 40 activation rows
+    /// in one product, alone (the matrix-vector kernels), and in products of 2, 3, 5, 8 and 17
+    /// rows give every row the same bits (batched decoding relies on it).
+    @Test func everyBatchSizeComputesARowTheSameWay() throws {
+        var rng = SeededRNG(31)
+        let rows = 77, cols = 132, total = 40
+        let bytes = try Quantizer.encode(rng.floats(rows * cols, scale: 0.05), as: .i8r, cols: cols)
+        let x = rng.floats(total * cols)
+        for path in testedPaths() {
+            for threads in [1, 2] {
+                let ctx = try KernelContext(threads: threads, path: path)
+                try bytes.withWeight(.i8r, rows: rows, cols: cols) { w in
+                    #expect(ctx.batchInvariantRows(w) == 1...Int.max, "\(path)")
+                    var all = [Float](repeating: .nan, count: total * rows)
+                    all.withUnsafeMutableBufferPointer { yp in x.withUnsafeBufferPointer { ctx.matmul(yp, w, $0, n: total) } }
+                    for group in [1, 2, 3, 5, 8, 17] {
+                        var parts = [Float](repeating: .nan, count: total * rows)
+                        for i0 in stride(from: 0, to: total, by: group) {
+                            let n = min(group, total - i0)
+                            parts.withUnsafeMutableBufferPointer { yp in
+                                x.withUnsafeBufferPointer { xp in
+                                    ctx.matmul(UnsafeMutableBufferPointer(rebasing: yp[(i0 * rows)...]), w,
+                                               UnsafeBufferPointer(rebasing: xp[(i0 * cols)...]), n: n)
+                                }
+                            }
+                        }
+                        #expect(parts.map(\.bitPattern) == all.map(\.bitPattern), "\(path) \(threads)T groups of \(group)")
                     }
                 }
             }

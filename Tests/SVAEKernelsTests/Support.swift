@@ -40,12 +40,34 @@ extension Array where Element == UInt8 {
 }
 
 /// Kernel paths a run must cover, from SVAE_REQUIRE_KERNEL_PATHS (names separated by commas or
-/// spaces: scalar, avx2, avx512, neon, and bf16 for the AVX-512 BF16 product of quantized
-/// weights). `.ci/run` sets it for the CI machine, so a CPU or build that silently drops a path
-/// fails instead of passing with less coverage. Empty when unset.
+/// spaces: scalar, avx2, avxvnni, avx512, neon, and bf16 for the AVX-512 BF16 product of
+/// quantized weights). `.ci/run` sets it for the CI machine, so a CPU or build that silently
+/// drops a path fails instead of passing with less coverage. Plus avxvnni whenever the kernel
+/// reports the CPU has AVX-VNNI (`avx_vnni` in /proc/cpuinfo), so that path is tested wherever
+/// it can run, checked against our own CPUID test.
 func requiredKernelPaths() -> [String] {
-    guard let raw = getenv("SVAE_REQUIRE_KERNEL_PATHS") else { return [] }
-    return String(cString: raw).split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    var names: [String] = []
+    if let raw = getenv("SVAE_REQUIRE_KERNEL_PATHS") {
+        names = String(cString: raw).split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+    if cpuinfoFlags().contains("avx_vnni") && !names.contains("avxvnni") { names.append("avxvnni") }
+    return names
+}
+
+/// The CPU flags the Linux kernel lists in /proc/cpuinfo (empty elsewhere).
+func cpuinfoFlags() -> Set<String> {
+    guard let f = fopen("/proc/cpuinfo", "r") else { return [] }
+    defer { fclose(f) }
+    var line: UnsafeMutablePointer<CChar>?
+    var cap = 0
+    defer { free(line) }
+    while getline(&line, &cap, f) > 0, let l = line {
+        let text = String(cString: l)
+        if text.hasPrefix("flags") || text.hasPrefix("Features"), let colon = text.firstIndex(of: ":") {
+            return Set(text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+        }
+    }
+    return []
 }
 
 /// Whether the named path (a `KernelPath` description or "bf16") runs on this CPU and build;

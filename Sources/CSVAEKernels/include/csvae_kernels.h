@@ -53,11 +53,13 @@ typedef enum {
     CSVAE_PATH_AVX2 = 1,    ///< x86-64 AVX2 + FMA + F16C
     CSVAE_PATH_AVX512 = 2,  ///< x86-64 AVX-512 F/BW/VL/DQ + VNNI
     CSVAE_PATH_NEON = 3,    ///< arm64 NEON + dotprod
+    CSVAE_PATH_AVXVNNI = 4, ///< x86-64 AVX2 + FMA + F16C + AVX-VNNI (VEX vpdpbusd ymm): the AVX2
+                            ///< kernels, except i8r products (for CPUs with AVX-VNNI, no AVX-512)
 } csvae_path;
 
 /// 1 if this CPU (and this build) can run `path`.
 int csvae_path_supported(int path);
-/// The fastest supported path.
+/// The fastest supported path: AVX-512 (VNNI) > AVX-VNNI > AVX2 > NEON > scalar.
 int csvae_best_path(void);
 
 // MARK: quantizers (see formats/quantization.md)
@@ -135,17 +137,20 @@ int csvae_quantize_i8r(uint8_t *dst, const float *src, size_t rows, size_t cols,
 void csvae_i8r_dequantize_row(float *dst, const uint8_t *w, size_t row, size_t cols);
 
 /// Activations quantized per row (token) for i8r products: q [n, cols] codes (signed int8, or
-/// code + 128 as unsigned bytes when `biased`, which the AVX-512 VNNI path needs), s [n] f32
-/// scales (x ~ s * code).
+/// code + 128 as unsigned bytes when `biased`, which the VNNI paths (AVX-512, AVX-VNNI) need),
+/// s [n] f32 scales (x ~ s * code); `path` is the path bound (it picks the quantizer).
 typedef struct {
     uint8_t *q;
     float *s;
     int biased;
+    int path;
 } csvae_i8r_act;
 size_t csvae_i8r_act_bytes(size_t n, size_t cols);
-/// Lay out activations for n rows of cols in scratch (csvae_i8r_act_bytes long) for `path`.
+/// Lay out activations for n rows of cols in scratch (csvae_i8r_act_bytes long) for `path`
+/// (which must be supported).
 csvae_i8r_act csvae_i8r_act_bind(void *scratch, size_t n, size_t cols, int path);
-/// code = clamp(round-half-away(x * (127 / amax)), ±127) per row, s = amax / 127 (finite x).
+/// code = clamp(round-half-away(x * (127 / amax)), ±127) per row, s = amax / 127 (finite x),
+/// with the bound path's implementation (AVX-512; AVX2 for AVX2 and AVX-VNNI; NEON; scalar).
 void csvae_i8r_act_quantize(csvae_i8r_act *a, const float *x, size_t n, size_t cols);
 /// The portable reference of csvae_i8r_act_quantize (same bytes).
 void csvae_i8r_act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size_t cols);
@@ -162,7 +167,8 @@ typedef struct {
     int path;
     size_t n, rows, cols;
 } csvae_i8r_job;
-/// Output rows [r0, r1) of the job (r0 a multiple of 16).
+/// Output rows [r0, r1) of the job (r0 a multiple of 16). n <= 3 (the decoder's per-token
+/// products) runs each path's matrix-vector kernel: one pass over the weights, prefetched.
 void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1);
 /// Task body for csvae_pool_run with ctx = csvae_i8r_job* (slices of 32 output rows).
 void csvae_i8r_task(void *ctx, size_t task, size_t ntasks);
