@@ -194,3 +194,16 @@ public enum ModelSchema {
         return out
     }
 }
+
+extension ModelSchema {
+    /// svae-convert's q8 choice (`--quant q8_0`, no `--tensor-type` rule) for an expected tensor
+    /// (formats/quantization.md §9.4): f32 where the schema requires it; `i8r` for the sentence
+    /// VAE's linear weights (`encoder.*` and `decoder.*` 2-D tensors but the two embedding tables,
+    /// `decoder.lm_head.weight` included) whose rows are a multiple of 4 long; q8_0 for the other
+    /// 2-D weights (embedding tables, the SLLM's and OPT's matrices).
+    public static func q8Choice(_ e: Expected) -> ElementType {
+        if e.mustBeF32 { return .f32 }
+        let linear = e.shape.count == 2 && (e.name.hasPrefix("encoder.") || e.name.hasPrefix("decoder.")) && !e.name.hasSuffix(".embed")
+        return linear && e.shape[1] % ElementType.i8r.blockElements == 0 ? .i8r : .q8_0
+    }
+}

@@ -347,16 +347,17 @@ public enum Converter {
     /// tensor whose innermost dimension is not a multiple of 32 falls back to f16 (as llama.cpp
     /// does), and the second result says so.
     ///
-    /// The q8 choice (`defaultType` q8_0, no rule matching) gives the encoder's linear weights
-    /// `i8r` (per-row int8 in the batched kernel's layout, formats/quantization.md §9) when their
-    /// row length is a multiple of 4: encoding multiplies whole sentences, where i8r runs near
-    /// the int8 peak. The decoder's matrices (matrix × vector per token) stay q8_0 (i8r's matvec
-    /// was not measured against q8_0's there).
+    /// The q8 choice (`defaultType` q8_0, no rule matching) gives the sentence VAE's linear
+    /// weights `i8r` (per-row int8 in the kernels' panel layout, formats/quantization.md §9)
+    /// when their row length is a multiple of 4 (`ModelSchema.q8Choice`): the encoder's (whole
+    /// sentences per product, where i8r runs near the int8 peak) and the decoder's with its LM
+    /// head (measured at least as fast as q8_0 decoding one sentence, faster batched, and the
+    /// same ids alone and batched). Embedding tables and the SLLM's matrices stay q8_0.
     public static func elementType(for e: ModelSchema.Expected, options: ConvertOptions) -> (SVAEFormat.ElementType, note: String?) {
         if e.mustBeF32 { return (.f32, nil) }
         let rule = options.tensorTypes.first { $0.matches(e.name) }?.type
         let inner = e.shape.last ?? 1
-        if rule == nil && options.defaultType == .q8_0 && isEncoderLinear(e) && inner % ElementType.i8r.blockElements == 0 {
+        if rule == nil && options.defaultType == .q8_0 && ModelSchema.q8Choice(e) == .i8r {
             return (.i8r, nil)
         }
         let chosen = rule ?? options.defaultType
@@ -364,11 +365,6 @@ public enum Converter {
             return (.f16, "\(e.name) \(e.shape): \(chosen) needs a row length that is a multiple of \(chosen.blockElements): written as f16")
         }
         return (chosen, nil)
-    }
-
-    /// An encoder matrix used as a linear layer's weight (not the embedding table).
-    public static func isEncoderLinear(_ e: ModelSchema.Expected) -> Bool {
-        e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed"
     }
 
     /// Orders the plan's tensors as `ModelSchema.expectedTensors` (plus an untied OPT head) and
@@ -415,7 +411,7 @@ public enum Converter {
     /// `general.quantization`: the default, the rules, the fixed f32 classes and fallbacks.
     static func describeQuantization(_ o: ConvertOptions, fallbacks: Int) -> String {
         var s = "\(o.defaultType) for 2-D weights; f32 for norms, biases and vectors"
-        if o.defaultType == .q8_0 { s += "; i8r for the encoder's linear weights" }
+        if o.defaultType == .q8_0 { s += "; i8r for the encoder's and decoder's linear weights and the LM head" }
         if !o.tensorTypes.isEmpty { s += "; overrides (first match): " + o.tensorTypes.map(\.description).joined(separator: ", ") }
         if fallbacks > 0 { s += "; \(fallbacks) tensor(s) with rows not a multiple of 32 in f16" }
         return s

@@ -18,8 +18,11 @@ import SVAEKernels
 /// activation rows (a step with fewer sentences is padded, a larger one split), the range over
 /// which the kernels compute each row the same way (`KernelContext.batchInvariantRows`): a
 /// sentence's logits then do not depend on which sentences share its steps, nor on how many.
-/// Capacity 1 (`DecoderSession`) runs the matrix-vector kernels, which sum in another order: ids
-/// agree with a batch's except where that order flips a near-tie of the two best logits.
+/// Capacity 1 (`DecoderSession`) runs the matrix-vector kernels, which for f32/f16/q8_0/q4_0 sum
+/// in another order: ids agree with a batch's except where that order flips a near-tie of the two
+/// best logits. `i8r` weights (svae-convert's q8 choice) compute each row's exact integer sum for
+/// any number of rows: their range is every n, no step is padded, and a sentence's ids alone and
+/// in any batch are the same.
 ///
 /// Not thread-safe: one batch per thread.
 public final class DecoderBatch {

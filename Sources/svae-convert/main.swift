@@ -46,7 +46,7 @@ struct SVAEConvert: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .svae file.")
     var output: String
 
-    @Option(help: "Type of 2-D weights: f32, f16, bf16, q8_0, q4_0 (q8_0 gives the encoder's linear weights i8r, per-row int8 in the batched kernel's layout; `--tensor-type encoder=q8_0` keeps them q8_0). Norms, biases and vectors stay f32.")
+    @Option(help: "Type of 2-D weights: f32, f16, bf16, q8_0, q4_0 (q8_0 gives the encoder's and decoder's linear weights and the LM head i8r, per-row int8 in the kernels' layout; `--tensor-type '^decoder\\.=q8_0'` keeps the decoder's q8_0). Norms, biases and vectors stay f32.")
     var quant: String = "f32"
 
     @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE override on our tensor names (repeatable, first match wins), e.g. 'decoder\\.lm_head\\.weight=q8_0'.")

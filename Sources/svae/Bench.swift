@@ -85,11 +85,10 @@ struct ReleasedShape {
 /// weights near 1), 2-D weights as `type`, vectors f32. Deterministic.
 func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.ElementType) throws {
     let expected = try ModelSchema.expectedTensors(metadata: metadata)
-    // i8r: as svae-convert's q8 choice, the encoder's linear weights i8r and the other 2-D weights q8_0.
+    // i8r: svae-convert's q8 choice (i8r for the sentence VAE's linear weights, q8_0 for the other 2-D weights).
     func typeOf(_ e: ModelSchema.Expected) -> SVAEFormat.ElementType {
         if e.mustBeF32 { return .f32 }
-        guard type == .i8r else { return type }
-        return e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed" ? .i8r : .q8_0
+        return type == .i8r ? ModelSchema.q8Choice(e) : type
     }
     let plans = expected.map { TensorPlan(name: $0.name, type: typeOf($0), shape: $0.shape) }
     let w = try SVAEWriter(path: path, metadata: metadata, tensors: plans)
@@ -125,7 +124,7 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
 /// the model file to reuse or create.
 struct ModelChoice: ParsableArguments {
     @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
-    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0, or i8r (svae-convert's q8 choice: the encoder's linear weights i8r, the others q8_0).") var type = "q8_0"
+    @Option(help: "Element type of the 2-D weights: f32, f16, q8_0, q4_0, or i8r (svae-convert's q8 choice: the encoder's and decoder's linear weights i8r, the others q8_0).") var type = "q8_0"
     @Option(help: "Threads.") var threads = 1
     @Option(help: "Model file to reuse or create (default: a temporary file, deleted afterwards).") var file: String?
 

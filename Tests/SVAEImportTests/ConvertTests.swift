@@ -101,10 +101,12 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         for t in file.tensors {
             let e = expected.first { $0.name == t.name }
             // the rules: f32 where the schema requires it; else the type, or f16 when rows are not whole blocks
-            // and the q8 choice gives the encoder's linear weights i8r
-            let encoderLinear = t.shape.count == 2 && t.name.hasPrefix("encoder.") && t.name != "encoder.embed"
+            // and the q8 choice gives the encoder's and decoder's linear weights (LM head included,
+            // embedding tables not) i8r when their rows are a multiple of 4 long
+            let vaeLinear = t.shape.count == 2 && (t.name.hasPrefix("encoder.") || t.name.hasPrefix("decoder."))
+                && t.name != "encoder.embed" && t.name != "decoder.embed" && t.shape.last! % 4 == 0
             let want: SVAEFormat.ElementType = e?.mustBeF32 == true ? .f32
-                : (type == .q8_0 && encoderLinear ? .i8r : (type.isQuantized && t.shape.last! % 32 != 0 ? .f16 : type))
+                : (type == .q8_0 && vaeLinear ? .i8r : (type.isQuantized && t.shape.last! % 32 != 0 ? .f16 : type))
             #expect(t.type == want, "\(fixture) \(t.name)")
             let source = try #require(plan[t.name]).f32()
             let got = decodeTensor(file, t)
@@ -170,6 +172,30 @@ func temp(_ name: String = "out.svae") -> String { tempDir() + "/" + name }
         #expect(f.tensor("decoder.layers.0.ffn_up.weight")?.type == .q4_0)
         #expect(f.tensor("encoder.embed")?.type == .q4_0)
         #expect(report.quantization.contains(#"decoder\.lm_head\.weight=q8_0"#))
+    }
+
+    /// The q8 choice: i8r for the encoder's and decoder's linear weights and the LM head, q8_0
+    /// for the embedding tables, recorded in general.quantization; a rule still overrides it.
+    @Test func q8ChoiceAndItsOverrides() throws {
+        let fx = ConvertFixture.all[0]
+        let out = temp()
+        let report = try Converter.convert(inputs: [Fx.path(fx.input)], output: out, options: fx.options(.q8_0))
+        let f = try SVAEFile.open(out)
+        for name in ["encoder.layers.0.attn_qkv.weight", "decoder.layers.0.self_qkv.weight", "decoder.layers.0.cross_v.weight",
+                     "decoder.layers.0.ffn_down.weight", "decoder.lm_head.weight"] {
+            #expect(f.tensor(name)?.type == .i8r, "\(name)")
+        }
+        #expect(f.tensor("decoder.embed")?.type == .q8_0 && f.tensor("encoder.embed")?.type == .q8_0)
+        #expect(f.tensor("decoder.lm_head.bias")?.type == .f32)
+        #expect(report.quantization.contains("i8r for the encoder's and decoder's linear weights and the LM head"))
+        #expect(f.metadata.string("general.quantization") == report.quantization)
+
+        let kept = temp()
+        _ = try Converter.convert(inputs: [Fx.path(fx.input)], output: kept,
+                                  options: fx.options(.q8_0, rules: [try TensorTypeRule(parsing: #"^decoder\.=q8_0"#)]))
+        let k = try SVAEFile.open(kept)
+        #expect(k.tensor("decoder.layers.0.self_qkv.weight")?.type == .q8_0 && k.tensor("decoder.lm_head.weight")?.type == .q8_0)
+        #expect(k.tensor("encoder.layers.0.attn_qkv.weight")?.type == .i8r)
     }
 
     @Test func badTensorTypeRules() {

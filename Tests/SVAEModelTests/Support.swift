@@ -53,8 +53,11 @@ func convertCheckpoint(_ source: String, name: String, type: SVAEFormat.ElementT
     var plans: [TensorPlan] = []
     for e in expected {
         var t = e.mustBeF32 || e.shape.count == 1 || e.shape.last! % 32 != 0 ? SVAEFormat.ElementType.f32 : type
-        if type == .i8r && t == .i8r {  // svae-convert's q8 choice: i8r for the encoder's linear weights, q8_0 elsewhere
-            t = Converter.isEncoderLinear(e) ? .i8r : .q8_0
+        if type == .i8r && !e.mustBeF32 && e.shape.count == 2 {
+            // svae-convert's q8 choice: i8r for the sentence VAE's linear weights, q8_0 elsewhere
+            // (f32 for a q8_0 row length not a multiple of 32, as above)
+            t = ModelSchema.q8Choice(e)
+            if t == .q8_0 && e.shape.last! % 32 != 0 { t = .f32 }
         }
         plans.append(TensorPlan(name: e.name, type: t, shape: e.shape))
     }
