@@ -26,9 +26,14 @@ import Testing
         .q8_0: Limits(minVectorCosine: 0.99, minGreedyAgreement: 0.95, maxRelativeLogitError: 0.02),
         // Measured: worst cosine 0.9467, greedy 31/55 on h32_l1_la (55/55 on h32_l2_sum_proj), 0.127.
         .q4_0: Limits(minVectorCosine: 0.93, minGreedyAgreement: 0.45, maxRelativeLogitError: 0.15),
-        // svae-convert's q8 choice (encoder linear weights i8r, the rest q8_0). Measured 2026-12-02:
-        // worst cosine 0.9935 (h32_l1_la; 0.99993 on h32_l2_sum_proj), 55/55 greedy, 0.0129.
-        .i8r: Limits(minVectorCosine: 0.99, minGreedyAgreement: 0.95, maxRelativeLogitError: 0.02),
+        // svae-convert's q8 choice (the encoder's and decoder's linear weights and the LM head
+        // i8r, the embeddings q8_0). Measured 2026-12-02: worst cosine 0.9935 (h32_l1_la; 0.99993
+        // on h32_l2_sum_proj), relative logit error 0.0099 (q8_0: 0.0129), greedy 55/55 on
+        // h32_l2_sum_proj but 45/55 on h32_l1_la: one of its 5 sentences takes another first
+        // token (near-flat logits of random weights) and every later position then differs.
+        // Over 400 perturbed vectors of h32_l1_la the i8r decoder gives f32's ids for 74.2 % of
+        // them, the q8_0 decoder for 73.0 %, so the greedy limit allows one such sentence.
+        .i8r: Limits(minVectorCosine: 0.99, minGreedyAgreement: 0.8, maxRelativeLogitError: 0.015),
     ]
 
     @Test(arguments: [SVAEFormat.ElementType.f16, .q8_0, .q4_0, .i8r])
