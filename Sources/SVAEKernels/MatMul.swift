@@ -91,6 +91,27 @@ public final class KernelContext: @unchecked Sendable {
 
     deinit { free(scratch) }
 
+    private let attachmentLock = PthreadMutex()
+    private var attachments: [ObjectIdentifier: AnyObject] = [:]
+
+    /// Runs `body` with this context's instance of `T` (for example a higher layer's scratch
+    /// buffers), made by `make` on first use and kept as long as the context, so steady-state
+    /// callers allocate nothing. Calls on one context take turns (the instance is never shared
+    /// by two bodies at once); `body` may run products on this context, not `withAttachment`.
+    public func withAttachment<T: AnyObject, R, E: Error>(_ make: () -> T, _ body: (T) throws(E) -> R) throws(E) -> R {
+        try attachmentLock.locked { () throws(E) -> R in
+            let key = ObjectIdentifier(T.self)
+            let a: T
+            if let found = attachments[key] {
+                a = unsafeDowncast(found, to: T.self)
+            } else {
+                a = make()
+                attachments[key] = a
+            }
+            return try body(a)
+        }
+    }
+
     private var workerContexts: [KernelContext] = []
     /// One single-threaded context per pool worker (same path and check mode), created on first
     /// use and kept: for splitting a batch by independent items (for example sentences), each
@@ -143,9 +164,7 @@ public final class KernelContext: @unchecked Sendable {
             return
         }
         product(yp, w, x, n: n)
-        let out = UnsafeMutableBufferPointer(start: yp, count: n * w.rows)
-        if let bias { Ops.addBias(out, bias) }
-        if relu { Ops.relu(out, UnsafeBufferPointer(out)) }
+        Ops.addBias(UnsafeMutableBufferPointer(start: yp, count: n * w.rows), bias, cols: w.rows, relu: relu)
     }
 
     /// Per-row int8 product: activations quantized per row once, then the panel kernel split
