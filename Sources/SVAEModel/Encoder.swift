@@ -80,9 +80,26 @@ extension SentenceVAE {
     func encodeChecked(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,
                        context: KernelContext) throws(ModelError) {
         try context.withAttachment(EncoderScratch.init) { (scratch) throws(ModelError) in
-            try encode(sentences, into: out, scratch: scratch, context: context)
+            var first = sentences.startIndex
+            while first < sentences.endIndex {
+                var end = first + 1, tokens = sentences[first].count
+                while end < sentences.endIndex && tokens + sentences[end].count <= Self.chunkTokens {
+                    tokens += sentences[end].count
+                    end += 1
+                }
+                let o = first - sentences.startIndex
+                try encode(sentences[first..<end], into: UnsafeMutableBufferPointer(rebasing: out[o..<(o + end - first)]),
+                           scratch: scratch, context: context)
+                first = end
+            }
         }
     }
+
+    /// Tokens encoded together through all layers (whole sentences; a longer sentence alone):
+    /// the int8 kernel streams the weights once per 128 activation rows anyway, so larger groups
+    /// save no weight traffic, while a 128-token group keeps the activations (x, QKV, FFN) in L2
+    /// from one op to the next and bounds the scratch.
+    static let chunkTokens = 128
 
     private func encode(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,
                         scratch: EncoderScratch, context: KernelContext) throws(ModelError) {

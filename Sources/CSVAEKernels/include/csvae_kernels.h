@@ -221,6 +221,26 @@ void csvae_to_bf16(uint16_t *dst, const float *x, size_t count);
 /// Task body for csvae_pool_run with ctx = csvae_bf16_job* (slices of 16 output rows).
 void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks);
 
+/// f32 weights on AVX-512 (csvae_sgemm_supported): Y[n, rows] = X[n, cols] W^T (+ bias) (ReLU),
+/// with X first packed by csvae_sgemm_pack into ceil(n/16) panels of [cols][16] (activation
+/// rows as lanes, zero past n; csvae_sgemm_pack_floats(n, cols) floats) and W [rows, cols]
+/// row-major read in place, each weight broadcast against a panel. Bias (may be NULL) and
+/// ReLU are the epilogue.
+typedef struct {
+    float *y;
+    size_t ldy;
+    const float *w;
+    const float *xt;
+    const float *bias;
+    int relu;
+    size_t n, rows, cols;
+} csvae_sgemm_job;
+int csvae_sgemm_supported(void);
+size_t csvae_sgemm_pack_floats(size_t n, size_t cols);
+void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols);
+/// Task body for csvae_pool_run with ctx = csvae_sgemm_job* (slices of 16 output rows).
+void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks);
+
 // MARK: other ops (f32)
 
 /// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
