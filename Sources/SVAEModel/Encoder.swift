@@ -30,8 +30,9 @@ extension SentenceVAE {
     /// With several threads and at least two sentences per thread, the batch is split by
     /// sentences into one contiguous group per thread (about equal token counts), each encoded
     /// with whole products on its own core (`KernelContext.workers`); otherwise every product is
-    /// split by rows over the pool. The working memory is the context's (`EncoderScratch`): once
-    /// warm, a call allocates only the vectors it returns.
+    /// split by rows over the pool. Each thread runs its sentences through all layers in groups
+    /// of about `chunkTokens` tokens. The working memory is the context's (`EncoderScratch`):
+    /// once warm, a call allocates only the vectors it returns.
     public func encode(_ sentences: [[Int32]], context: KernelContext) throws(ModelError) -> [[Float]] {
         for (i, s) in sentences.enumerated() { try check(s, index: i) }
         if sentences.isEmpty { return [] }
