@@ -8,17 +8,17 @@ Needs the peers' packages (torch, onnxruntime, onnx, ctranslate2, transformers, 
 tools/bench/run.sh installs them into .venv-peers) and a release build, which it makes. Runs, in
 order, each as its own process so one's memory never counts in another's:
 
-  0. `swift build -c release --static-swift-stdlib --product svae` (and svae-convert): the CLI as
-     shipped, with a faster process start;
-  1. `svae bench probe` and the machine's facts;
+  0. `swift build -c release --static-swift-stdlib --product svae` (and svae-convert, svae-bench):
+     the programs as shipped, with a faster process start;
+  1. `svae-bench probe` and the machine's facts;
   2. tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime (fp32, int8), 1 and 2
      threads, cold start, size, peak RSS, and the issue's targets;
   3. tools/bench/peers_generate.py: token-level OPT-125m in svae against CTranslate2 and transformers;
-  4. `svae bench generate`: SLLM-125M-H1 against token-level OPT-125m in our runtime;
-  5. `svae bench all` on the two larger released shapes (our rows only);
-  6. `svae bench sizes` and `svae bench kernels`;
+  4. `svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m in our runtime;
+  5. `svae-bench all` on the two larger released shapes (our rows only);
+  6. `svae-bench sizes` and `svae-bench kernels`;
   7. svae-convert's peak memory and time on the SVAE-768-H4 checkpoint of step 2 (`/usr/bin/time -v`);
-  8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/);
+  8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/hf_bench.py, `svae-bench tokenizer`);
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
@@ -41,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SVAE = os.path.join(ROOT, ".build", "release", "svae")
 CONVERT = os.path.join(ROOT, ".build", "release", "svae-convert")
+BENCH = os.path.join(ROOT, ".build", "release", "svae-bench")
 
 
 def load_average():
@@ -195,10 +196,10 @@ def main():
     # The CLI as one would ship it: Swift runtime and Foundation linked statically, which halves
     # process start-up (≈ 7 ms instead of ≈ 13 ms here) and so counts in the cold start.
     # (Only the executables: the C API's shared library cannot link a static Foundation.)
-    for product in ("svae", "svae-convert"):
+    for product in ("svae", "svae-convert", "svae-bench"):
         run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product], stdout=False)
     facts = machine_facts(run)
-    probe_cmd = [SVAE, "bench", "probe", "--threads", "2", "--repetitions", str(reps)]
+    probe_cmd = [BENCH, "probe", "--threads", "2", "--repetitions", str(reps)]
     probe = run(probe_cmd)
 
     peers_md = os.path.join(args.work, "peers.md")
@@ -211,18 +212,18 @@ def main():
                "--work", os.path.join(args.work, "opt-125m"), "--out", opt_md, "--json", opt_json]
     run(opt_cmd, stdout=False)
 
-    gen_cmd = [SVAE, "bench", "generate", "--types", "f32,q8_0,q4_0", "--threads", "1,2", "--sentences", "8",
+    gen_cmd = [BENCH, "generate", "--types", "f32,q8_0,q4_0", "--threads", "1,2", "--sentences", "8",
                "--repetitions", str(max(3, reps - 2)), "--dir", os.path.join(args.work, "generate"), "--json"]
     gen_load = load_average()
     gen_table, gen_rows = render_generate(run(gen_cmd))
     gen_load_after = load_average()
 
-    all_cmd = [SVAE, "bench", "all", "--shapes", "svae-1024-h4,svae-2048-h1", "--types", "f32,q8_0,q4_0", "--threads", "1",
+    all_cmd = [BENCH, "all", "--shapes", "svae-1024-h4,svae-2048-h1", "--types", "f32,q8_0,q4_0", "--threads", "1",
                "--repetitions", str(max(3, reps - 2)), "--dir", os.path.join(args.work, "shapes")]
     all_out = run(all_cmd)
-    sizes_cmd = [SVAE, "bench", "sizes", "--shape", "svae-768-h4", "--dir", os.path.join(args.work, "shapes")]
+    sizes_cmd = [BENCH, "sizes", "--shape", "svae-768-h4", "--dir", os.path.join(args.work, "shapes")]
     sizes_out = run(sizes_cmd)
-    kernels_cmd = [SVAE, "bench", "kernels", "--threads", "2", "--repetitions", str(reps)]
+    kernels_cmd = [BENCH, "kernels", "--threads", "2", "--repetitions", str(reps)]
     kernels_out = run(kernels_cmd)
 
     conv_rows, conv_cmds, src_bytes = converter_rows(run, os.path.join(args.work, "peers"))
@@ -238,8 +239,7 @@ def main():
     hf_ids = os.path.join(args.work, "hf.ids")
     hf_cmd = [py, os.path.join(ROOT, "tools", "tokenizer", "hf_bench.py"), text, "10", hf_ids]
     hf_out = run(hf_cmd, env=tok_env)
-    run(["swift", "build", "-c", "release"], cwd=os.path.join(ROOT, "tools", "tokenizer", "bench"), stdout=False)
-    ours_tok_cmd = [os.path.join(ROOT, "tools", "tokenizer", "bench", ".build", "release", "bench"), text, "10", hf_ids]
+    ours_tok_cmd = [BENCH, "tokenizer", text, "--repetitions", "10", "--hf-ids", hf_ids]
     ours_tok = run(ours_tok_cmd)
 
     recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
@@ -295,7 +295,7 @@ def write(v, out):
         f"Machine: {facts['cpu']}, {facts['cpus']} CPUs, {facts['mem_gib']:.0f} GiB; SIMD {facts['simd']}; {facts['os']}; "
         f"{facts['swift']}; OpenBLAS {facts['openblas']}. Load average (1/5/15 min) at the start: {v['load_start']}; "
         f"at the end: {v['load_end']}. Every figure below comes from this run; each table gives its command. "
-        "svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and `svae-convert`; Swift runtime and Foundation linked in, as one "
+        "svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and `svae-convert`, `svae-bench`; Swift runtime and Foundation linked in, as one "
         "would ship the CLI; it starts in ≈ 7 ms instead of ≈ 13 ms with the shared runtime). "
         + (f"Environment: {', '.join(f'{k}={v}' for k, v in removed.items())} removed for the whole run (this image sets them "
            "for old OpenBLAS builds; they force OpenBLAS's AVX2 kernels on this AVX-512 CPU, which a user's machine would not do)."
@@ -329,7 +329,7 @@ def write(v, out):
         "## Tokenizer throughput (one thread, ids compared with Hugging Face `tokenizers`)", "",
         f"Text: `/usr/share/common-licenses/*` concatenated ({v['text_bytes']:,} bytes).", "",
         f"`RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false {v['hf_cmd']}`", "", block(v['hf_out']), "",
-        f"`(cd tools/tokenizer/bench && swift build -c release) && {v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
+        f"`{v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
         "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
         f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
         *([] if "ppl" not in v else [

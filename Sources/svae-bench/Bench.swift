@@ -5,19 +5,6 @@ import SVAEFormat
 import SVAEKernels
 import SVAEModel
 
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        discussion: """
-            Examples:
-              svae bench model --shape svae-768-h4 --type q4_0 --threads 1
-              svae bench kernels
-              svae bench generate --types q8_0 --threads 1
-            """,
-        subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self, BenchOPT.self, BenchProbe.self,
-                      BenchFirstSentence.self])
-}
-
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
@@ -65,7 +52,7 @@ struct ReleasedShape {
     var metadata: Metadata {
         var m = Metadata()
         m["general.architecture"] = .string("svae")
-        m["general.name"] = .string("\(name) (random weights, svae bench)")
+        m["general.name"] = .string("\(name) (random weights, svae-bench)")
         for (k, v) in [("hidden_size", hidden), ("embed_dim", hidden), ("num_heads", heads), ("ffn_size", 2 * hidden),
                        ("encoder_layers", layers), ("decoder_layers", layers), ("vocab_size", vocab), ("max_seq_len", maxSeqLen)] {
             m["svae." + k] = .u32(UInt32(v))
@@ -121,7 +108,7 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
 }
 
 
-/// Options of `bench model` and `bench cold`: the released shape, the element type, threads, and
+/// Options of `svae-bench model` and `svae-bench cold`: the released shape, the element type, threads, and
 /// the model file to reuse or create.
 struct ModelChoice: ParsableArguments {
     @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
@@ -149,7 +136,7 @@ struct PreparedModel {
     func removeIfTemporary() { if temporary { try? FileManager.default.removeItem(atPath: path) } }
 }
 
-/// `svae bench model`: speed, in-process start-up, size and peak RSS of one shape and type.
+/// `svae-bench model`: speed, in-process start-up, size and peak RSS of one shape and type.
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
@@ -222,7 +209,7 @@ struct BenchModel: ParsableCommand {
     }
 }
 
-/// What `svae bench model` measures; `json` is the object `--json` prints (read by `bench all`
+/// What `svae-bench model` measures; `json` is the object `--json` prints (read by `bench all`
 /// and tools/bench/peers.py: keep the keys stable).
 struct ModelBenchResult {
     var shape: String
@@ -308,7 +295,7 @@ struct BenchProbe: ParsableCommand {
 
     func run() throws {
         guard let p = KernelBenchmark.scalingProbe(threads: threads, repetitions: repetitions) else {
-            throw CLIError("bench probe: could not start \(threads) threads")
+            throw CLIError("probe: could not start \(threads) threads")
         }
         let peak = KernelBenchmark.peakProbe(threads: threads, repetitions: repetitions)
         if json {

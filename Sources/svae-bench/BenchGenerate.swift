@@ -73,7 +73,7 @@ struct BenchGenerate: ParsableCommand {
                 var runs: [String: [[String: Any]]] = [:]
                 for _ in 0..<repetitions {
                     for arch in ["sllm", "opt"] {
-                        runs[arch, default: []].append(try Self.runChild(["bench", "generate", "--child", arch, "--file", paths[arch]!, "--types", "\(t)",
+                        runs[arch, default: []].append(try Self.runChild(["generate", "--child", arch, "--file", paths[arch]!, "--types", "\(t)",
                                                                           "--threads", "\(n)", "--sentences", "\(sentences)", "--repetitions", "1"]))
                     }
                 }
@@ -102,7 +102,7 @@ struct BenchGenerate: ParsableCommand {
     static var sllmMetadata: Metadata {
         var m = ReleasedShape(name: "sllm-125m-h1", hidden: 768, heads: 12, layers: 1).metadata
         m["general.architecture"] = .string("sllm")
-        m["general.name"] = .string("sllm-125m-h1 (random weights, svae bench)")
+        m["general.name"] = .string("sllm-125m-h1 (random weights, svae-bench)")
         for (k, v) in [("hidden_size", 768), ("num_heads", 12), ("ffn_size", 3072), ("layers", 12), ("max_positions", 2048), ("max_sentences", 64)] {
             m["llm." + k] = .u32(UInt32(v))
         }
@@ -115,7 +115,7 @@ struct BenchGenerate: ParsableCommand {
     static var optMetadata: Metadata {
         var m = Metadata()
         m["general.architecture"] = .string("opt")
-        m["general.name"] = .string("opt-125m (random weights, svae bench)")
+        m["general.name"] = .string("opt-125m (random weights, svae-bench)")
         for (k, v) in [("hidden_size", 768), ("embed_dim", 768), ("num_heads", 12), ("ffn_size", 3072), ("layers", 12),
                        ("vocab_size", 50272), ("max_positions", 2048)] {
             m["opt." + k] = .u32(UInt32(v))
@@ -142,7 +142,7 @@ struct BenchGenerate: ParsableCommand {
     static func runChild(_ arguments: [String]) throws -> [String: Any] {
         let c = try runSelf(arguments)
         guard c.status == 0, let o = lastJSONObject(c.stdout) else {
-            throw CLIError("bench child \(arguments.joined(separator: " ")) failed (status \(c.status))")
+            throw CLIError("child \(arguments.joined(separator: " ")) failed (status \(c.status))")
         }
         return o
     }
