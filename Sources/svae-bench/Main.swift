@@ -47,7 +47,7 @@ enum Main {
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("svae-bench: error: \(message)\n".utf8))
+        printErr("svae-bench: error: \(message)")
         exit(status)
     }
 }
@@ -93,3 +93,6 @@ func printJSON(_ object: [String: Any]) {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// Prints a line on standard error (progress, never results).
+func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

@@ -19,12 +19,16 @@ order, each as its own process so one's memory never counts in another's:
   6. `svae-bench sizes` and `svae-bench kernels`;
   7. svae-convert's peak memory and time on the SVAE-768-H4 checkpoint of step 2 (`/usr/bin/time -v`);
   8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/hf_bench.py, `svae-bench tokenizer`);
+  8b. tools/bench/paper.py: the paper's table on a CPU, every released SLLM shape against its OPT
+     (`svae-bench generate`), and tools/bench/figures.py's pictures (benchmarks-*.svg);
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
 then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
 the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
-the only part not regenerated). --quick runs fewer repetitions (for trying the script).
+the only part not regenerated). --quick runs fewer repetitions (for trying the script);
+--only paper runs step 8b alone and puts its section into BENCHMARKS.md as rendered from the last
+full run's WORK/benchmarks.json.
 """
 import argparse
 import glob
@@ -176,10 +180,14 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, to try the script")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite --out from WORK/benchmarks.json of the last run (after editing analysis.md)")
+    ap.add_argument("--only", choices=["paper"], help="run one part alone (the rest of --out comes from WORK/benchmarks.json)")
     args = ap.parse_args()
+    saved = os.path.join(args.work, "benchmarks.json")
     if args.render:
-        with open(os.path.join(args.work, "benchmarks.json")) as f:
-            write(json.load(f), args.out)
+        with open(saved) as f:
+            v = json.load(f)
+        figures(v, args.work)
+        write(v, args.out)
         return
     # This workplace's image sets OPENBLAS_CORETYPE=Haswell (+ OPENBLAS_L2_SIZE) for old OpenBLAS
     # builds; with it, OpenBLAS runs AVX2 kernels on an AVX-512 CPU. A user's machine would not
@@ -189,6 +197,21 @@ def main():
     reps = 3 if args.quick else 7
     os.makedirs(args.work, exist_ok=True)
     run = Run()
+    if args.only == "paper":
+        run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "svae-bench"], stdout=False)
+        paper = paper_run(run, args.work, args.quick)
+        if not os.path.exists(saved):
+            print(f"no {saved} of a full run to render BENCHMARKS.md from; the section is in {paper['paper_md']}", file=sys.stderr)
+            figures(paper, args.work)
+            return
+        with open(saved) as f:
+            v = json.load(f)
+        v.update(paper)
+        with open(saved, "w") as f:
+            json.dump(v, f, indent=1)
+        figures(v, args.work)
+        write(v, args.out)
+        return
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_start = load_average()
     py = sys.executable
@@ -242,6 +265,8 @@ def main():
     ours_tok_cmd = [BENCH, "tokenizer", text, "--repetitions", "10", "--hf-ids", hf_ids]
     ours_tok = run(ours_tok_cmd)
 
+    paper = paper_run(run, args.work, args.quick)
+
     recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
                  "--bin-dir", os.path.dirname(SVAE)]
     recon = run(recon_cmd)
@@ -261,10 +286,33 @@ def main():
              kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
              conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
              ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
-             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load)
-    with open(os.path.join(args.work, "benchmarks.json"), "w") as f:
+             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load, **paper)
+    with open(saved, "w") as f:
         json.dump(v, f, indent=1)
+    figures(v, args.work)
     write(v, args.out)
+
+
+def paper_run(run, work, quick):
+    """tools/bench/paper.py: the released SLLM shapes against their OPT; its section and figures."""
+    md, js = os.path.join(work, "paper.md"), os.path.join(work, "paper.json")
+    cmd = [sys.executable, os.path.join(HERE, "paper.py"), "--bench", BENCH, "--work", os.path.join(work, "paper"),
+           "--out", md, "--json", js] + (["--quick"] if quick else [])
+    run(cmd, stdout=False)
+    with open(md) as f:
+        section = f.read()
+    with open(js) as f:
+        minutes = json.load(f)["minutes"]
+    return dict(paper_cmd=rel(cmd), paper=section, paper_minutes=minutes, paper_md=md, paper_json=js)
+
+
+def figures(v, work):
+    """tools/bench/figures.py: the pictures beside BENCHMARKS.md, from this run's JSON files."""
+    cmd = [sys.executable, os.path.join(HERE, "figures.py"), "--peers", os.path.join(work, "peers", "peers.json"),
+           "--opt-peers", os.path.join(work, "opt-peers.json"), "--out-dir", ROOT]
+    if "paper_json" in v:
+        cmd += ["--paper", v["paper_json"]]
+    subprocess.run(cmd, check=True)
 
 
 def cli_memory_section(v):
@@ -276,6 +324,25 @@ def cli_memory_section(v):
             f"JSON output (load {v['cli_load']}):", "",
             *[f"`{c}`  " for c in v['cli_cmds']], "",
             "| lines | peak RSS | wall |", "|---|---|---|", *v['cli_rows'], ""]
+
+
+def paper_section(v):
+    """The paper's table on a CPU (absent from runs made before it existed)."""
+    if "paper" not in v:
+        return []
+    return ["## The paper's table on a CPU: every released SLLM shape against its OPT (our runtime)", "",
+            "Random weights of the eight released SLLM shapes (SVAE-d-HN with its OPT's hidden size, heads and embedding "
+            "width — 512 with `project_in` for 350M — FFN 2d, no learnable add, then all decoder layers of that OPT: 12 "
+            "pre-norm for 125M, 24 post-norm for 350M, 24 pre-norm for 1.3B) and of OPT-125m, -350m, -1.3b, written by "
+            "`svae-bench generate` in q8 (svae-convert's q8_0 choice: the encoder's linear weights i8r, the other 2-D "
+            "weights q8_0) and q4_0. Workload of the section above (4 prompt sentences, forced sentence lengths, the same "
+            "token count on both sides), fewer generated sentences and repetitions for the larger families; an OPT runs "
+            "once per repetition for all its SLLMs. Paper: README of BestAnHongjun/SentenceVAE, GPU, fp32 (throughput Δ "
+            "and memory per token Δ as printed there). Target (issue 22): at one thread, SLLM ÷ OPT output ≥ the paper's "
+            "ratio and the KV reduction ≥ the paper's memory reduction, per row.", "",
+            "![SLLM ÷ OPT output throughput and KV bytes per token per released shape, ours beside the paper's]"
+            "(benchmarks-paper.svg)", "",
+            f"`{v['paper_cmd']}` ({v['paper_minutes']:.1f} min)", "", v["paper"].strip(), ""]
 
 
 def write(v, out):
@@ -305,6 +372,8 @@ def write(v, out):
         "## The machine's own limits", "",
         f"`{v['probe_cmd']}`", "", block(v['probe']), "",
         "## SentenceVAE against PyTorch and ONNX Runtime (same weights)", "",
+        "![svae f32, q8_0 and q4_0 against PyTorch, ONNX Runtime, CTranslate2 and transformers, speedups per workload]"
+        "(benchmarks-peers.svg)", "",
         f"`{v['peers_cmd']}`", "",
         demote(v["peers"], 1), "",
         "## Token-level OPT-125m against CTranslate2 and transformers (same weights)", "",
@@ -315,6 +384,7 @@ def write(v, out):
         "with lengths forced by placing EOS; SLLM and OPT alternate repetition by repetition, one child process each. "
         "Targets (issue 6): SLLM output ≥ 3× OPT's, KV bytes per token ≤ 15 % of OPT's.", "",
         f"`{v['gen_cmd']}` (load {v['gen_load']} → {v['gen_load_after']})", "", v['gen_table'], "",
+        *paper_section(v),
         "## The larger released shapes (our runtime)", "",
         f"`{v['all_cmd']}`", "", block(v['all_out']), "",
         "## File sizes", "",
