@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "svae-benchmarks"
 matplotlib.rcParams["font.size"] = 9
@@ -55,8 +56,8 @@ def paper_figure(v, path):
     a.set_title("Released SLLM shapes against their OPT: output throughput (higher is better)")
     b.set_ylabel("SLLM ÷ OPT KV bytes per token, %")
     b.set_title("Memory per token in context (lower is better)")
-    b.set_xticks(list(x), [s.upper().replace("SLLM-", "SLLM-").replace("M-H", "M-H") for s in shapes])
-    a.legend(ncol=5, loc="upper left", fontsize=8)
+    b.set_xticks(list(x), [s.upper() for s in shapes])
+    a.legend(ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.1), fontsize=8, frameon=False)
     for ax in (a, b):
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
@@ -81,6 +82,9 @@ def peers_figure(peers, opt, path):
                    label=label, color=color)
         ax.axhline(1, color="black", linewidth=0.8)
         ax.set_yscale("log")
+        times = FuncFormatter(lambda y, _: f"{y:g}×")
+        ax.yaxis.set_major_formatter(times)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}×" if f"{y:.0e}"[0] in "25" else ""))
         ax.set_xticks(range(len(groups)), [name for _, name in groups])
         ax.set_title(title, fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")

@@ -36,7 +36,7 @@ PAPER = {
     "sllm-1.3b-h2": dict(opt_tps=119.07, sllm_tps=553.95, tps_delta=365.2, opt_kb=400.01, sllm_kb=55.14, kb_delta=-86.2),
 }
 # (OPT, its SLLM shapes, generated sentences, repetitions): fewer tokens and repetitions for the
-# larger models keep the whole run near 5 minutes on 2 cores.
+# larger models keep the whole run near 6 minutes on 2 cores (estimated from --quick runs).
 FAMILIES = [("opt-125m", ["sllm-125m-h1", "sllm-125m-h2", "sllm-125m-h4"], 8, 3),
             ("opt-350m", ["sllm-350m-h1", "sllm-350m-h2", "sllm-350m-h4"], 4, 2),
             ("opt-1.3b", ["sllm-1.3b-h1", "sllm-1.3b-h2"], 2, 2)]
@@ -109,8 +109,8 @@ def render(v):
                    f"{s['peak_rss_bytes'] / 1e6:.0f} / {o['peak_rss_bytes'] / 1e6:.0f} | {met} |")
     out += ["", "Commands (load average before → after):", ""]
     for c in v["commands"]:
-        out.append(f"`{c['command']}` ({c['sentences']} generated sentences = {c['generated_tokens']} tokens, "
-                   f"{c['repetitions']} repetitions; load {c['load_before']} → {c['load_after']})  ")
+        out.append(f"`{c['command']}` ({c['sentences']} generated sentence(s) = {c['generated_tokens']} tokens, "
+                   f"{c['repetitions']} repetition(s); load {c['load_before']} → {c['load_after']})  ")
     wrote = [w for w in v["writes"] if w["files"]]
     out += ["", "Model files: random weights written by `svae-bench generate` in the requested type one chunk of at most "
             "2²⁰ values at a time (never a whole tensor, never an f32 copy of a quantized one), kept in the work folder between runs. "
