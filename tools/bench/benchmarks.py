@@ -334,7 +334,7 @@ def paper_section(v):
             "Random weights of the eight released SLLM shapes (SVAE-d-HN with its OPT's hidden size, heads and embedding "
             "width — 512 with `project_in` for 350M — FFN 2d, no learnable add, then all decoder layers of that OPT: 12 "
             "pre-norm for 125M, 24 post-norm for 350M, 24 pre-norm for 1.3B) and of OPT-125m, -350m, -1.3b, written by "
-            "`svae-bench generate` in q8 (svae-convert's q8_0 choice: the encoder's linear weights i8r, the other 2-D "
+            "`svae-bench generate` in q8 (svae-convert's q8_0 choice: the encoder's and decoder's linear weights i8r, the other 2-D "
             "weights q8_0) and q4_0. Workload of the section above (4 prompt sentences, forced sentence lengths, the same "
             "token count on both sides), fewer generated sentences and repetitions for the larger families; an OPT runs "
             "once per repetition for all its SLLMs. Paper: README of BestAnHongjun/SentenceVAE, GPU, fp32 (throughput Δ "
