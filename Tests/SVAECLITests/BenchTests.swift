@@ -108,7 +108,7 @@ import SVAETestSupport
         let decode = try #require(Stats(json: o["decode_ms_per_token"] as Any))
         #expect(decode.median.isFinite && decode.median > 0)
         let model = try Model(path: path)
-        let greedy = try model.makeSession(threads: 1).generate(promptIDs: [BenchOPT.promptIDs(5, vocab: 288)], options: GenerateOptions(maxTokens: 3))
+        let greedy = try model.makeSession(threads: 1).generate(promptIDs: [BenchOPT.promptIDs(5, vocab: 288)], options: GenerationOptions(maxTokens: 3))
         let ids = try #require(o["generated_ids"] as? [Int])
         #expect(ids.count == 3)
         if !greedy.ids[0].contains(2) { #expect(ids.map { Int32($0) } == greedy.ids[0], "bench greedy \(ids) vs generate \(greedy.ids[0])") }
