@@ -12,7 +12,7 @@ extension KernelContext {
     ///   number of rows;
     /// - f16 / bf16: n ≥ 16 runs sgemm on converted weights, fewer rows our float kernel.
     /// The scalar path and the float check are the same loop for every n.
-    public func batchInvariantRows(_ w: WeightMatrix) -> ClosedRange<Int> {
+    package func batchInvariantRows(_ w: WeightMatrix) -> ClosedRange<Int> {
         if path == .scalar { return 1...Int.max }
         if w.type.isQuantized {
             if floatCheck || path == .neon { return 1...Int.max }

@@ -4,10 +4,10 @@ import CSVAEKernels
 /// Element-wise, normalization and attention ops on f32 buffers.
 /// Buffer lengths that disagree with the documented shapes are programmer errors
 /// (precondition failures), never input-derived.
-public enum Ops {
+package enum Ops {
     /// y[n] = (x − mean) / sqrt(var + eps) · weight + bias over one row of n = x.count.
     /// weight/bias: nil means 1/0. y may alias x.
-    public static func layerNorm(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+    package static func layerNorm(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
                                  weight: UnsafeBufferPointer<Float>?, bias: UnsafeBufferPointer<Float>?, eps: Float) {
         let n = x.count
         precondition(y.count == n && (weight?.count ?? n) == n && (bias?.count ?? n) == n, "layerNorm: shape mismatch")
@@ -17,7 +17,7 @@ public enum Ops {
 
     /// x = LayerNorm(x + r) for each of the x.count / weight.count rows (post-norm residual), in
     /// f32 SIMD (`layerNorm`, with f64 sums, is the reference the tests compare it with).
-    public static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>,
+    package static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>,
                                     weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>, eps: Float) {
         let d = weight.count
         precondition(d > 0 && bias.count == d && x.count == r.count && x.count % d == 0, "addLayerNorm: shape mismatch")
@@ -26,34 +26,34 @@ public enum Ops {
     }
 
     /// In place, numerically stable softmax over x (all −Inf → all 0).
-    public static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
+    package static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
         guard x.count > 0 else { return }
         csvae_softmax(x.baseAddress, x.count)
     }
 
     /// y = max(x, 0). y may alias x.
-    public static func relu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+    package static func relu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
         precondition(y.count == x.count, "relu: shape mismatch")
         guard x.count > 0 else { return }
         csvae_relu(y.baseAddress, x.baseAddress, x.count)
     }
 
     /// y = GELU(x), erf form 0.5·x·(1 + erf(x/√2)). y may alias x.
-    public static func gelu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+    package static func gelu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
         precondition(y.count == x.count, "gelu: shape mismatch")
         guard x.count > 0 else { return }
         csvae_gelu(y.baseAddress, x.baseAddress, x.count)
     }
 
     /// y = a + b (residual add). y may alias a or b.
-    public static func add(_ y: UnsafeMutableBufferPointer<Float>, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
+    package static func add(_ y: UnsafeMutableBufferPointer<Float>, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
         precondition(y.count == a.count && a.count == b.count, "add: shape mismatch")
         guard a.count > 0 else { return }
         csvae_add(y.baseAddress, a.baseAddress, b.baseAddress, a.count)
     }
 
     /// y[rows, bias.count] += bias for every row.
-    public static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>) {
+    package static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>) {
         let cols = bias.count
         precondition(cols > 0 ? y.count % cols == 0 : y.count == 0, "addBias: y.count not a multiple of bias.count")
         guard cols > 0, y.count > 0 else { return }
@@ -67,7 +67,7 @@ public enum Ops {
     /// - scratch: ≥ length floats
     /// - length: keys attended, [0, length) (pass the causal length for decoding).
     /// out_h = softmax(scale · K_h q_h) · V_h.
-    public static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+    package static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                  q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                                  scale: Float, heads: Int, headDim: Int, length: Int, kvStride: Int? = nil) {
         let width = heads * headDim, ld = kvStride ?? width
@@ -89,7 +89,7 @@ public enum Ops {
     /// - keyMask: nil or [length], 0 = padding (never attended)
     /// - causal: query i attends keys j ≤ length − queries + i
     /// - scratch: ≥ length floats. A query with every key masked gets zeros.
-    public static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+    package static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                  q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                                  keyMask: UnsafeBufferPointer<UInt8>?, causal: Bool, scale: Float,
                                  heads: Int, headDim: Int, queries: Int, length: Int, kvStride: Int? = nil) {
@@ -110,7 +110,7 @@ public enum Ops {
     /// - out: [length, heads·headDim]; scratch: ≥ length floats.
     /// out_i,h = softmax(scale · K_h q_i,h) · V_h, the result of `attention(out:…length:)` for
     /// every i up to the order of float sums.
-    public static func selfAttention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+    package static func selfAttention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                      q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                                      scale: Float, heads: Int, headDim: Int, length: Int, stride: Int) {
         let width = heads * headDim
