@@ -28,7 +28,11 @@ public final class DecoderBatch {
     let context: KernelContext
     /// Activation rows per product (see the type's documentation).
     let rows: ClosedRange<Int>
-    /// Per layer: K and V of every slot, [capacity, maxSeqLen, d].
+    /// Per layer: K and V of every slot, [capacity, maxSeqLen, d]. Not a `KVCache` (OPTLayers.swift)
+    /// per slot, on purpose: this is one slab allocated once for `capacity` sentences of at most
+    /// max_seq_len positions, whose slots continuous batching hands from sentence to sentence;
+    /// `KVCache` is one sequence that grows by doubling up to max_positions (an OPT session
+    /// would otherwise hold 2 × layers × 2048 × d floats from its first token).
     private let keys: [FloatBuffer]
     private let values: [FloatBuffer]
     /// Cross-attention constants, [capacity, layers, d].
