@@ -540,8 +540,8 @@ def scaling_probe(svae, threads, reps):
 
 def ours_vector(svae, path):
     q = json.dumps({"ids": SENTENCE})
-    p = subprocess.run([svae, "encode", path, "--threads", "1", "--json", q], env=our_env(), stdout=subprocess.PIPE,
-                       text=True, check=True)
+    p = subprocess.run([svae, "encode", path, "--threads", "1", "--json", "--input", "-"], input=q + "\n",
+                       env=our_env(), stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(p.stdout.strip().splitlines()[-1])["vector"]
 
 
