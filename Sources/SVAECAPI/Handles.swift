@@ -266,6 +266,8 @@ public func cModelEOS(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.info.eos)
 public func cModelPad(_ m: OpaquePointer?) -> Int32 { info(m) { Int($0.info.pad) } }
 @_cdecl("svae_model_has_tokenizer")
 public func cModelHasTokenizer(_ m: OpaquePointer?) -> Int32 { info(m) { $0.model.tokenizer == nil ? 0 : 1 } }
+@_cdecl("svae_model_n_tokenizer_vocab")
+public func cModelTokenizerVocab(_ m: OpaquePointer?) -> Int32 { info(m) { $0.model.tokenizer?.vocabularySize ?? 0 } }
 
 @_cdecl("svae_model_architecture")
 public func cModelArchitecture(_ m: OpaquePointer?) -> UnsafePointer<CChar>? {

@@ -136,7 +136,8 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(svae_reconstruct(nil, "a", nil, 0, &n, nil) == invalidArgument)
         #expect(svae_context_new(nil, nil) == nil)
         #expect(String(cString: svae_context_last_error(nil)) == "invalid context")
-        #expect(svae_model_hidden_size(nil) == -1 && svae_model_n_vocab(nil) == -1 && svae_model_has_tokenizer(nil) == -1)
+        #expect(svae_model_hidden_size(nil) == -1 && svae_model_n_vocab(nil) == -1 && svae_model_has_tokenizer(nil) == -1
+                && svae_model_n_tokenizer_vocab(nil) == -1)
         #expect(svae_model_architecture(nil) == nil && svae_model_type_summary(nil) == nil)
         svae_model_free(nil)
         svae_context_free(nil)
@@ -174,6 +175,15 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         #expect(svae_model_max_seq_len(l.model) == Int32(c.maxSeqLen))
         #expect(svae_model_bos_id(l.model) == c.bos && svae_model_eos_id(l.model) == c.eos && svae_model_pad_id(l.model) == c.pad)
         #expect(svae_model_has_tokenizer(l.model) == 1)
+        // The random model's embedding is padded past its tokenizer: the tokenizer's own size is
+        // the bound svae_detokenize enforces.
+        let spelled = svae_model_n_tokenizer_vocab(l.model)
+        #expect(spelled > 0 && spelled < svae_model_n_vocab(l.model))
+        var text = [CChar](repeating: 0, count: 64)
+        var nBytes = 0
+        var last = [spelled - 1], past = [spelled]
+        #expect(svae_detokenize(l.ctx, &last, 1, &text, text.count, &nBytes) == SVAE_OK.rawValue)
+        #expect(svae_detokenize(l.ctx, &past, 1, &text, text.count, &nBytes) == SVAE_ERR_OUT_OF_RANGE.rawValue)
         #expect(String(cString: svae_model_architecture(l.model)) == "svae")
         let n = l.swift.file.tensors.count
         #expect(String(cString: svae_model_type_summary(l.model)) == "f32:\(n)")
@@ -381,6 +391,7 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
     @Test func modelWithoutTokenizer() throws {
         let l = try Loaded(tokenizer: false)
         #expect(svae_model_has_tokenizer(l.model) == 0)
+        #expect(svae_model_n_tokenizer_vocab(l.model) == 0)
         var n = 0
         var ids = [Int32](repeating: 0, count: 8)
         #expect(svae_tokenize(l.ctx, "text", &ids, 8, &n) == SVAE_ERR_NO_TOKENIZER.rawValue)

@@ -117,6 +117,8 @@ def _signatures() -> dict:
         "svae_encode_ids": (ctypes.c_int, [P, ctypes.POINTER(c_int32_p), c_int32_p, I32, c_float_p, SZ, c_size_p]),
         "svae_decode": (ctypes.c_int, [P, c_float_p, I32, ctypes.POINTER(DecodeParams),
                                        c_int32_p, SZ, c_size_p, ctypes.c_char_p, SZ, c_size_p]),
+        "svae_decode_batch": (ctypes.c_int, [P, c_float_p, I32, I32, ctypes.POINTER(DecodeParams), I32,
+                                             c_int32_p, SZ, c_size_p, c_int32_p]),
         "svae_reconstruct": (ctypes.c_int, [P, S, ctypes.c_char_p, SZ, c_size_p, c_int32_p]),
         "svae_generate": (ctypes.c_int, [P, S, ctypes.POINTER(GenerateParams), ctypes.c_char_p, SZ, c_size_p]),
         "svae_perplexity_default_params": (PerplexityParams, []),
@@ -125,7 +127,7 @@ def _signatures() -> dict:
         "svae_perplexity_result_get": (ctypes.c_int, [P, ctypes.POINTER(PerplexityResult)]),
     }
     for info in ("hidden_size", "n_heads", "n_vocab", "n_encoder_layers", "n_decoder_layers", "max_seq_len",
-                 "bos_id", "eos_id", "pad_id", "has_tokenizer"):
+                 "bos_id", "eos_id", "pad_id", "has_tokenizer", "n_tokenizer_vocab"):
         sigs["svae_model_" + info] = (I32, [P])
     return sigs
 

@@ -263,6 +263,8 @@ class Model:
     eos_id = property(lambda self: self._info("eos_id"))
     pad_id = property(lambda self: self._info("pad_id"))
     has_tokenizer = property(lambda self: self._info("has_tokenizer") == 1)
+    n_tokenizer_vocab = property(lambda self: self._info("n_tokenizer_vocab"),
+                                 doc="Ids the tokenizer can spell (<= n_vocab; 0 without a tokenizer).")
 
     # ------------------------------------------------------------------ text
 
@@ -335,47 +337,43 @@ class Model:
         return np.ascontiguousarray(arr)
 
     def _decode_rows(self, vectors: object, call: str, with_text: bool, max_tokens: int, temperature: float,
-                     top_k: int, top_p: float, seed: int):
+                     top_k: int, top_p: float, seed: int, batch: int):
         arr = self._vectors(vectors, call)
+        if isinstance(batch, bool) or not isinstance(batch, int):
+            raise TypeError(f"{call}: batch must be an int, got {type(batch).__name__}")
         ctx = self._context()
+        if with_text and not self.has_tokenizer:  # the same error svae_decode gives, before any work
+            ctx.check(self._lib.svae_tokenize(ctx.handle, b"", None, 0, ctypes.byref(ctypes.c_size_t(0))))
         params = self._lib.svae_decode_default_params()
         params.max_tokens, params.temperature, params.top_k, params.top_p, params.seed = (
             max_tokens, temperature, top_k, top_p, seed)
-        cap = max(self.max_seq_len, 1)
-        ids = (ctypes.c_int32 * cap)()
-        n_ids, n_bytes = ctypes.c_size_t(0), ctypes.c_size_t(0)
-        text = ctypes.create_string_buffer(cap * 16 + 1) if with_text else None
-        results: list = []
-        for row in arr:
-            vec = row.ctypes.data_as(L.c_float_p)
-
-            def call_once():
-                text_args = (text, len(text), ctypes.byref(n_bytes)) if with_text else (None, 0, None)
-                return self._lib.svae_decode(ctx.handle, vec, len(row), ctypes.byref(params),
-                                             ids, cap, ctypes.byref(n_ids), *text_args)
-
-            status = call_once()
-            if status == _BUFFER_TOO_SMALL and with_text:  # a very long text: once more (decoding repeats exactly)
-                text = ctypes.create_string_buffer(n_bytes.value + 1)
-                status = call_once()
-            ctx.check(status)
-            if text is not None:
-                results.append(text.raw[:n_bytes.value].decode("utf-8"))
-            else:
-                results.append(list(ids[:n_ids.value]))
-        return results
+        n, d = arr.shape
+        per = max(self.max_seq_len, 1)  # a sentence never has more ids (BOS is not generated)
+        ids = np.zeros((n, per), dtype=np.int32)
+        counts = (ctypes.c_size_t * max(n, 1))()
+        status = (ctypes.c_int32 * max(n, 1))()
+        ctx.check(self._lib.svae_decode_batch(ctx.handle, arr.ctypes.data_as(L.c_float_p), n, d, ctypes.byref(params),
+                                              batch, ids.ctypes.data_as(L.c_int32_p), per, counts, status))
+        rows = [ids[i, :counts[i]].tolist() for i in range(n)]
+        if not with_text:
+            return rows
+        # As svae_decode's text: ids the tokenizer cannot spell (a padded embedding) have no text.
+        spelled = self.n_tokenizer_vocab
+        return [self.detokenize([t for t in r if t < spelled]) for r in rows]
 
     def decode(self, vectors: object, *, max_tokens: int = 0, temperature: float = 0.0, top_k: int = 0,
-               top_p: float = 1.0, seed: int = 0) -> list[str]:
+               top_p: float = 1.0, seed: int = 0, batch: int = 0) -> list[str]:
         """The text generated from each row of vectors [n, hidden_size]: greedy by default,
-        sampled with temperature > 0 (top_k, top_p; the same seed gives the same text)."""
-        return self._decode_rows(vectors, "decode", True, max_tokens, temperature, top_k, top_p, seed)
+        sampled with temperature > 0 (top_k, top_p; row i is sampled with seed + i, so the same
+        seed gives the same texts). Up to `batch` rows decode in lockstep (0: the library's
+        default, 32; 1: one at a time); the result does not depend on it."""
+        return self._decode_rows(vectors, "decode", True, max_tokens, temperature, top_k, top_p, seed, batch)
 
     def decode_ids(self, vectors: object, *, max_tokens: int = 0, temperature: float = 0.0, top_k: int = 0,
-                   top_p: float = 1.0, seed: int = 0) -> list[list[int]]:
+                   top_p: float = 1.0, seed: int = 0, batch: int = 0) -> list[list[int]]:
         """The token ids generated from each row of vectors (EOS last when generated); works
-        without a tokenizer."""
-        return self._decode_rows(vectors, "decode_ids", False, max_tokens, temperature, top_k, top_p, seed)
+        without a tokenizer. Sampling and `batch` as in decode."""
+        return self._decode_rows(vectors, "decode_ids", False, max_tokens, temperature, top_k, top_p, seed, batch)
 
     def reconstruct(self, texts: Iterable[Text]) -> list[Reconstruction]:
         """Each text encoded and decoded greedily."""

@@ -29,6 +29,7 @@ def test_the_installed_package_and_its_library_are_under_test():
 def test_model_information(model):
     assert (model.architecture, model.hidden_size, model.n_vocab, model.max_seq_len) == ("svae", 32, 288, 24)
     assert (model.bos_id, model.eos_id, model.pad_id, model.has_tokenizer) == (2, 2, 1, True)
+    assert model.n_tokenizer_vocab == 262  # the embedding (288) is padded past the tokenizer
     assert model.type_summary.startswith("f32:")
     assert "svae" in repr(model) and "hidden_size=32" in repr(model)
 
@@ -109,6 +110,32 @@ def test_decode_and_decode_ids(model):
     assert model.decode(v[:0]) == []
 
 
+def test_decode_is_batched_and_independent_of_the_batch(tiny_path, tiny_samples):
+    with svae.Model(tiny_path, threads=1) as m:
+        base = m.encode(tiny_samples)  # 8 sentences; 40 distinct vectors near them
+        noise = np.random.default_rng(1).standard_normal((5, *base.shape)).astype(np.float32)
+        v = np.concatenate([base + 0.05 * np.abs(base).mean() * k for k in noise])
+        greedy = m.decode_ids(v)
+        assert len(greedy) == 40 and all(len(i) > 0 for i in greedy)
+        for batch in (1, 3, 32):
+            assert m.decode_ids(v, batch=batch) == greedy
+        sampled = m.decode(v, temperature=1.2, top_k=20, seed=11)
+        assert m.decode(v, temperature=1.2, top_k=20, seed=11, batch=1) == sampled
+        # Row i is sampled with seed + i: alone, it gives the same text.
+        for i in (0, 7, 39):
+            assert m.decode(v[i:i + 1], temperature=1.2, top_k=20, seed=11 + i) == [sampled[i]]
+        assert len(set(m.decode(np.repeat(v[:1], 8, axis=0), temperature=1.2, top_k=20, seed=11))) > 1
+
+
+def test_decode_leaves_out_ids_the_tokenizer_cannot_spell(model):
+    # Random weights over a 288-row embedding with a 262-token tokenizer: some generated ids have no text.
+    v = np.random.default_rng(3).standard_normal((48, model.hidden_size)).astype(np.float32)
+    ids = model.decode_ids(v, temperature=1.0, seed=5)
+    texts = model.decode(v, temperature=1.0, seed=5)
+    assert any(t >= model.n_tokenizer_vocab for r in ids for t in r)
+    assert texts == [model.detokenize([t for t in r if t < model.n_tokenizer_vocab]) for r in ids]
+
+
 def test_decode_bad_inputs(model):
     v = model.encode(TEXTS)
     with pytest.raises(ValueError, match=r"decode\(\[v\]\)"):
@@ -121,6 +148,11 @@ def test_decode_bad_inputs(model):
         model.decode(bad)
     with pytest.raises(svae.InvalidArgumentError):
         model.decode(v, temperature=-1)
+    for batch in (-1, 257):
+        with pytest.raises(svae.InvalidArgumentError, match="batch_size"):
+            model.decode(v, batch=batch)
+    with pytest.raises(TypeError):
+        model.decode(v, batch="4")
 
 
 def test_reconstruct(model):

@@ -144,6 +144,10 @@ int32_t svae_model_eos_id(const svae_model *model);
 int32_t svae_model_pad_id(const svae_model *model);
 /* 1 if the model file carries a tokenizer, 0 if not (then only the id-based calls work). */
 int32_t svae_model_has_tokenizer(const svae_model *model);
+/* Token ids the tokenizer can spell: [0, n_tokenizer_vocab), which can be smaller than n_vocab
+ * (an embedding padded past the tokenizer, e.g. OPT's 50272 > 50265); 0 without a tokenizer.
+ * svae_decode's text leaves the ids at or above it out; svae_detokenize refuses them. */
+int32_t svae_model_n_tokenizer_vocab(const svae_model *model);
 /* "svae" for SentenceVAE files. Owned by the model; NULL for a NULL model. */
 const char *svae_model_architecture(const svae_model *model);
 /* Element types of the weights with their tensor counts, e.g. "f32:34 q8_0:12" (sorted by
