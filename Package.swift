@@ -11,6 +11,7 @@
 //   import   SVAEImport            safetensors / PyTorch readers, configs (JSON, the reference's YAML), the converter pipeline
 //   API      SVAE (Swift); SVAECAPI (C, @_cdecl) with its header target CSVAEAPI → libsvae.so
 //   tools    svae, svae-convert    command-line programs
+//            svae-bench            the benchmarks (docs/bench.md), kept out of the user CLI
 import PackageDescription
 
 let package = Package(
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "SVAECAPI", type: .dynamic, targets: ["SVAECAPI"]),
         .executable(name: "svae", targets: ["svae"]),
         .executable(name: "svae-convert", targets: ["svae-convert"]),
+        .executable(name: "svae-bench", targets: ["svae-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -77,6 +79,12 @@ let package = Package(
                 "SVAEImport", "SVAEFormat", "SVAE", "SVAEJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(
+            name: "svae-bench",
+            dependencies: [
+                "SVAE", "SVAEFormat", "CSVAEKernels", "SVAEKernels", "CBLAS", "SVAEModel", "SVAETokenizer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // MARK: tests
         // Shared by the API test targets: a small random-weight model written with the format layer.
@@ -89,12 +97,17 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "SVAETests", dependencies: ["SVAE", "SVAEFormat", "SVAEImport", "SVAEKernels", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
         .testTarget(name: "CAPITests", dependencies: ["CSVAEAPI", "SVAECAPI", "SVAE", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
-        // The CLI's own helpers (`svae bench` statistics and JSON), via @testable import of the
-        // executable, and the built `svae` / `svae-convert` programs run as a user would.
+        // The CLI's own helpers via @testable import of the executable, and the built `svae` /
+        // `svae-convert` programs run as a user would.
         .testTarget(
             name: "SVAECLITests",
             dependencies: ["svae", "SVAE", "SVAETestSupport", "SVAETokenizer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The benchmarks' helpers (statistics, the JSON the scripts read, the random-model writer)
+        // via @testable import of `svae-bench`, and the built `svae-bench` run as a user would.
+        .testTarget(
+            name: "SVAEBenchTests",
+            dependencies: ["svae-bench", "SVAE", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
         .testTarget(
             name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),

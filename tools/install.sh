@@ -8,7 +8,9 @@
 #   PREFIX/include/svae.h
 #   PREFIX/lib/pkgconfig/svae.pc
 #   PREFIX/bin/svae, PREFIX/bin/svae-convert   the command-line programs (Swift runtime and
-#                                   Foundation linked in), stripped
+#                                   Foundation linked in), stripped; PREFIX/bin/svae-bench beside
+#                                   them (the benchmarks, docs/bench.md), as llama.cpp installs
+#                                   llama-bench
 #   PREFIX/share/svae/svae-tiny.svae           models/svae-tiny converted (q8_0), with its
 #                                   README.md and LICENSES/ in PREFIX/share/svae/svae-tiny/
 #
@@ -47,7 +49,7 @@ version="$(sed -n 's/.*staticCString("\([0-9][0-9.]*\)").*/\1/p' Sources/SVAECAP
 soname="libsvae.so.$abi"
 
 # -static-stdlib reaches the link of the shared library only through -Xswiftc (SwiftPM's
-# --static-swift-stdlib applies to executables alone); all three products share these flags so
+# --static-swift-stdlib applies to executables alone); all four products share these flags so
 # the modules are compiled once. The linker flags are the library's own: its SONAME,
 # tools/libsvae.map, which exports svae_* and hides everything else (ours and the Swift runtime's),
 # and --icf=safe (gold: one copy of identical functions whose address is never taken; 8.03 MB ->
@@ -57,6 +59,7 @@ build=(swift build -c "$configuration" --scratch-path .build/install -Xswiftc -s
     -Xlinker --icf=safe
 "${build[@]}" --product svae
 "${build[@]}" --product svae-convert
+"${build[@]}" --product svae-bench
 bin="$("${build[@]}" --show-bin-path)"
 
 install -d "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/bin" "$prefix/share/svae/svae-tiny"
@@ -65,7 +68,7 @@ strip --strip-all -o "$prefix/lib/$soname.tmp" "$bin/libSVAECAPI.so"
 chmod 755 "$prefix/lib/$soname.tmp"
 mv -f "$prefix/lib/$soname.tmp" "$prefix/lib/$soname"
 ln -sfn "$soname" "$prefix/lib/libsvae.so"
-for tool in svae svae-convert; do
+for tool in svae svae-convert svae-bench; do
     strip --strip-all -o "$prefix/bin/$tool.tmp" "$bin/$tool"
     chmod 755 "$prefix/bin/$tool.tmp"
     mv -f "$prefix/bin/$tool.tmp" "$prefix/bin/$tool"

@@ -3,7 +3,7 @@
 #   - libsvae.so.ABI: its SONAME, the libsvae.so link, stripped, at most 8 MB, exports exactly the
 #     functions svae.h declares, needs only libc, libm, libstdc++, libgcc_s, libopenblas and
 #     libzstd (and what those need), nothing from the Swift toolchain (readelf -d, ldd);
-#   - bin/svae and bin/svae-convert: the same dependency rule;
+#   - bin/svae, bin/svae-convert and bin/svae-bench: the same dependency rule;
 #   - with the toolchain's folder hidden (a mount namespace over it when `unshare -m` is allowed,
 #     as root in CI; always: the loader's own trace, LD_DEBUG=libs, must never mention it):
 #     a C program reads the ABI of the loaded library, bin/svae reconstructs with the shipped
@@ -67,7 +67,7 @@ check "tools/install.sh --prefix $prefix --configuration $configuration" \
 
 installed_files() {
     local f ok=0
-    for f in "lib/libsvae.so.$abi" include/svae.h lib/pkgconfig/svae.pc bin/svae bin/svae-convert \
+    for f in "lib/libsvae.so.$abi" include/svae.h lib/pkgconfig/svae.pc bin/svae bin/svae-convert bin/svae-bench \
         share/svae/svae-tiny.svae share/svae/svae-tiny/README.md; do
         [ -f "$prefix/$f" ] || { echo "expected $f, found none"; ok=1; }
     done
@@ -130,7 +130,7 @@ closure() {
     ! grep -q 'not found' "$work/ldd" || { echo "unresolved libraries"; return 1; }
     ! grep -qF "$toolchain/" "$work/ldd" || { echo "resolved inside the toolchain $toolchain"; return 1; }
 }
-for f in "lib/libsvae.so.$abi" bin/svae bin/svae-convert; do
+for f in "lib/libsvae.so.$abi" bin/svae bin/svae-convert bin/svae-bench; do
     check "$f: needs only libc, libm, libstdc++, libgcc_s, libopenblas, libzstd (readelf -d)" needed "$prefix/$f"
     check "$f: nothing resolved from $toolchain (ldd)" closure "$prefix/$f"
 done

@@ -9,6 +9,12 @@ public enum ModelSchema {
         public var shape: [Int]
         /// Norms, biases and other vectors must stay f32 (the kernels read them as f32).
         public var mustBeF32: Bool
+
+        /// An encoder matrix used as a linear layer's weight (not the embedding table): the
+        /// tensors svae-convert's q8 default stores as i8r.
+        public var isEncoderLinear: Bool {
+            shape.count == 2 && TensorName.isEncoder(name) && name != TensorName.encoderEmbed
+        }
     }
 
     public static func validate(metadata m: Metadata, tensors: [TensorInfo], tokenizer: TokenizerData?) throws(FormatProblem) {

@@ -368,7 +368,7 @@ package enum Converter {
 
     /// An encoder matrix used as a linear layer's weight (not the embedding table).
     package static func isEncoderLinear(_ e: ModelSchema.Expected) -> Bool {
-        e.shape.count == 2 && TensorName.isEncoder(e.name) && e.name != TensorName.encoderEmbed
+        e.isEncoderLinear
     }
 
     /// Orders the plan's tensors as `ModelSchema.expectedTensors` (plus an untied OPT head) and

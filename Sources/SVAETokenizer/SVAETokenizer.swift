@@ -9,7 +9,6 @@
 //   special_tokens_map.json), which reproduces every field exactly or refuses it
 //   (BPETokenizer+Loading.swift, TransformersFiles.swift).
 // - `SentenceSplitter`: the reference `PassageCollate.cut_sentence_func` of SentenceVAE.
-// - `TokenizerBenchmark`: a throughput probe.
 //
 // Layering: this module imports Synchronization and SVAEJSON (the strict JSON reader); no
 // Foundation and no other svae module.

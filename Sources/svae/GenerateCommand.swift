@@ -57,7 +57,7 @@ struct Generate: ParsableCommand {
             }
             return true
         }
-        let t0 = now()
+        let started = ContinuousClock.now
         let out: Generation
         switch (prompt, promptIds) {
         case let (text?, nil):
@@ -68,7 +68,8 @@ struct Generate: ParsableCommand {
         default:
             throw CLIError("expected exactly one of --prompt and --prompt-ids")
         }
-        let seconds = now() - t0
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         if json {
             printJSON(["architecture": m.architecture, "prompt": prompt ?? NSNull(), "prompt_ids": out.promptIDs.map { $0.map(Int.init) },
                        "ids": out.ids.map { $0.map(Int.init) }, "texts": out.texts, "text": out.text,

@@ -15,7 +15,7 @@ struct SVAECommand: ParsableCommand {
             """,
         version: versionText,
         subcommands: [Reconstruct.self, Encode.self, Decode.self, Generate.self, Perplexity.self, Tokenize.self, Inspect.self, Verify.self,
-                      Version.self, Bench.self])
+                      Version.self])
 }
 
 /// `svae --version` and `svae version`: the toolkit, the file format it reads, the kernel path.
@@ -81,9 +81,6 @@ enum Main {
             Foundation.exit(ExitStatus.usage)
         case _ where error is ValidationError || error is CleanExit || String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
             exit(reportingParseError: error)  // --help of a subcommand arrives here, from ArgumentParser's help command
-        case _ where FileErrorText.applies(to: error):  // Foundation's file errors (the bench commands' folders)
-            printErr("svae: error: \(FileErrorText.describe(error))")
-            Foundation.exit(ExitStatus.failure)
         case let e as CustomStringConvertible:  // CLIError, InputError, the library's typed errors
             printErr("svae: error: \(e.description)")
             Foundation.exit(ExitStatus.failure)
@@ -91,37 +88,6 @@ enum Main {
             printErr("svae: error: \(error)")
             Foundation.exit(ExitStatus.failure)
         }
-    }
-}
-
-/// Foundation's file errors in plain words: "<path>: <reason>", the reason from the POSIX error
-/// underneath (strerror), never NSError's "Error Domain=… UserInfo={…}" dump.
-enum FileErrorText {
-    static func applies(to error: Error) -> Bool {
-        let e = error as NSError
-        return e.domain == NSCocoaErrorDomain || e.domain == NSPOSIXErrorDomain
-    }
-
-    static func describe(_ error: Error) -> String {
-        let e = error as NSError
-        let path = e.userInfo[NSFilePathErrorKey] as? String ?? (e.userInfo[NSURLErrorKey] as? URL)?.path
-        let underlying = (e.userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }
-        let posix = e.domain == NSPOSIXErrorDomain ? e : underlying
-        let reason: String
-        if let p = posix, p.domain == NSPOSIXErrorDomain {
-            reason = String(cString: strerror(Int32(p.code)))
-        } else {
-            switch CocoaError.Code(rawValue: e.code) {
-            case .fileNoSuchFile, .fileReadNoSuchFile: reason = "no such file or folder"
-            case .fileReadNoPermission, .fileWriteNoPermission: reason = "permission denied"
-            case .fileWriteOutOfSpace: reason = "no space left on the device"
-            case .fileWriteFileExists: reason = "a file is already there"
-            case .fileWriteUnknown: reason = "cannot be created or written (a part of the path may be a file)"
-            case .fileReadUnknown: reason = "cannot be read"
-            default: reason = "the file operation failed (Foundation error \(e.code))"
-            }
-        }
-        return (path.map { $0 + ": " } ?? "") + reason
     }
 }
 

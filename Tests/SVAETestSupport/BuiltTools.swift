@@ -1,6 +1,7 @@
 import Foundation
 
-/// The command-line programs built next to the running test bundle (`svae`, `svae-convert`),
+/// The command-line programs built next to the running test bundle (`svae`, `svae-convert`,
+/// `svae-bench`),
 /// found in the build products directory of this test run, whatever the configuration
 /// (`.build/debug`, `.build/release`, a custom `--scratch-path`).
 public enum BuiltTools {

@@ -216,13 +216,6 @@ func expectGoldens(_ tokenizer: BPETokenizer, _ expected: KeyPath<Fixtures.Golde
         #expect(spaced.encode("Hello world") == gpt2.encode(" Hello world"))
         #expect(spaced.encode(" Hello") == gpt2.encode(" Hello"))
     }
-
-    @Test func benchmarkReportsThroughput() throws {
-        let gpt2 = try Fixtures.gpt2
-        let r = TokenizerBenchmark.run(text: "It's a small test, isn't it? 123 tokens.", repetitions: 3, tokenizer: gpt2)
-        #expect(r.bytesPerSecond > 0 && r.tokensPerSecond > 0)
-        #expect(r.bytesPerSecond > r.tokensPerSecond)
-    }
 }
 
 @Suite struct ErrorTests {

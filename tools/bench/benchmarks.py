@@ -8,23 +8,27 @@ Needs the peers' packages (torch, onnxruntime, onnx, ctranslate2, transformers, 
 tools/bench/run.sh installs them into .venv-peers) and a release build, which it makes. Runs, in
 order, each as its own process so one's memory never counts in another's:
 
-  0. `swift build -c release --static-swift-stdlib --product svae` (and svae-convert): the CLI as
-     shipped, with a faster process start;
-  1. `svae bench probe` and the machine's facts;
+  0. `swift build -c release --static-swift-stdlib --product svae` (and svae-convert, svae-bench):
+     the programs as shipped, with a faster process start;
+  1. `svae-bench probe` and the machine's facts;
   2. tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime (fp32, int8), 1 and 2
      threads, cold start, size, peak RSS, and the issue's targets;
   3. tools/bench/peers_generate.py: token-level OPT-125m in svae against CTranslate2 and transformers;
-  4. `svae bench generate`: SLLM-125M-H1 against token-level OPT-125m in our runtime;
-  5. `svae bench all` on the two larger released shapes (our rows only);
-  6. `svae bench sizes` and `svae bench kernels`;
+  4. `svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m in our runtime;
+  5. `svae-bench all` on the two larger released shapes (our rows only);
+  6. `svae-bench sizes` and `svae-bench kernels`;
   7. svae-convert's peak memory and time on the SVAE-768-H4 checkpoint of step 2 (`/usr/bin/time -v`);
-  8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/);
+  8. the tokenizer against Hugging Face `tokenizers` (tools/tokenizer/hf_bench.py, `svae-bench tokenizer`);
+  8b. tools/bench/paper.py: the paper's table on a CPU, every released SLLM shape against its OPT
+     (`svae-bench generate`), and tools/bench/figures.py's pictures (benchmarks-*.svg);
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
 then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
 the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
-the only part not regenerated). --quick runs fewer repetitions (for trying the script).
+the only part not regenerated). --quick runs fewer repetitions (for trying the script);
+--only paper runs step 8b alone and puts its section into BENCHMARKS.md as rendered from the last
+full run's WORK/benchmarks.json.
 """
 import argparse
 import glob
@@ -41,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SVAE = os.path.join(ROOT, ".build", "release", "svae")
 CONVERT = os.path.join(ROOT, ".build", "release", "svae-convert")
+BENCH = os.path.join(ROOT, ".build", "release", "svae-bench")
 
 
 def load_average():
@@ -175,10 +180,14 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, to try the script")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite --out from WORK/benchmarks.json of the last run (after editing analysis.md)")
+    ap.add_argument("--only", choices=["paper"], help="run one part alone (the rest of --out comes from WORK/benchmarks.json)")
     args = ap.parse_args()
+    saved = os.path.join(args.work, "benchmarks.json")
     if args.render:
-        with open(os.path.join(args.work, "benchmarks.json")) as f:
-            write(json.load(f), args.out)
+        with open(saved) as f:
+            v = json.load(f)
+        figures(v, args.work)
+        write(v, args.out)
         return
     # This workplace's image sets OPENBLAS_CORETYPE=Haswell (+ OPENBLAS_L2_SIZE) for old OpenBLAS
     # builds; with it, OpenBLAS runs AVX2 kernels on an AVX-512 CPU. A user's machine would not
@@ -188,6 +197,21 @@ def main():
     reps = 3 if args.quick else 7
     os.makedirs(args.work, exist_ok=True)
     run = Run()
+    if args.only == "paper":
+        run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "svae-bench"], stdout=False)
+        paper = paper_run(run, args.work, args.quick)
+        if not os.path.exists(saved):
+            print(f"no {saved} of a full run to render BENCHMARKS.md from; the section is in {paper['paper_md']}", file=sys.stderr)
+            figures(paper, args.work)
+            return
+        with open(saved) as f:
+            v = json.load(f)
+        v.update(paper)
+        with open(saved, "w") as f:
+            json.dump(v, f, indent=1)
+        figures(v, args.work)
+        write(v, args.out)
+        return
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_start = load_average()
     py = sys.executable
@@ -195,10 +219,10 @@ def main():
     # The CLI as one would ship it: Swift runtime and Foundation linked statically, which halves
     # process start-up (≈ 7 ms instead of ≈ 13 ms here) and so counts in the cold start.
     # (Only the executables: the C API's shared library cannot link a static Foundation.)
-    for product in ("svae", "svae-convert"):
+    for product in ("svae", "svae-convert", "svae-bench"):
         run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product], stdout=False)
     facts = machine_facts(run)
-    probe_cmd = [SVAE, "bench", "probe", "--threads", "2", "--repetitions", str(reps)]
+    probe_cmd = [BENCH, "probe", "--threads", "2", "--repetitions", str(reps)]
     probe = run(probe_cmd)
 
     peers_md = os.path.join(args.work, "peers.md")
@@ -211,18 +235,18 @@ def main():
                "--work", os.path.join(args.work, "opt-125m"), "--out", opt_md, "--json", opt_json]
     run(opt_cmd, stdout=False)
 
-    gen_cmd = [SVAE, "bench", "generate", "--types", "f32,q8_0,q4_0", "--threads", "1,2", "--sentences", "8",
+    gen_cmd = [BENCH, "generate", "--types", "f32,q8_0,q4_0", "--threads", "1,2", "--sentences", "8",
                "--repetitions", str(max(3, reps - 2)), "--dir", os.path.join(args.work, "generate"), "--json"]
     gen_load = load_average()
     gen_table, gen_rows = render_generate(run(gen_cmd))
     gen_load_after = load_average()
 
-    all_cmd = [SVAE, "bench", "all", "--shapes", "svae-1024-h4,svae-2048-h1", "--types", "f32,q8_0,q4_0", "--threads", "1",
+    all_cmd = [BENCH, "all", "--shapes", "svae-1024-h4,svae-2048-h1", "--types", "f32,q8_0,q4_0", "--threads", "1",
                "--repetitions", str(max(3, reps - 2)), "--dir", os.path.join(args.work, "shapes")]
     all_out = run(all_cmd)
-    sizes_cmd = [SVAE, "bench", "sizes", "--shape", "svae-768-h4", "--dir", os.path.join(args.work, "shapes")]
+    sizes_cmd = [BENCH, "sizes", "--shape", "svae-768-h4", "--dir", os.path.join(args.work, "shapes")]
     sizes_out = run(sizes_cmd)
-    kernels_cmd = [SVAE, "bench", "kernels", "--threads", "2", "--repetitions", str(reps)]
+    kernels_cmd = [BENCH, "kernels", "--threads", "2", "--repetitions", str(reps)]
     kernels_out = run(kernels_cmd)
 
     conv_rows, conv_cmds, src_bytes = converter_rows(run, os.path.join(args.work, "peers"))
@@ -238,9 +262,10 @@ def main():
     hf_ids = os.path.join(args.work, "hf.ids")
     hf_cmd = [py, os.path.join(ROOT, "tools", "tokenizer", "hf_bench.py"), text, "10", hf_ids]
     hf_out = run(hf_cmd, env=tok_env)
-    run(["swift", "build", "-c", "release"], cwd=os.path.join(ROOT, "tools", "tokenizer", "bench"), stdout=False)
-    ours_tok_cmd = [os.path.join(ROOT, "tools", "tokenizer", "bench", ".build", "release", "bench"), text, "10", hf_ids]
+    ours_tok_cmd = [BENCH, "tokenizer", text, "--repetitions", "10", "--hf-ids", hf_ids]
     ours_tok = run(ours_tok_cmd)
+
+    paper = paper_run(run, args.work, args.quick)
 
     recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
                  "--bin-dir", os.path.dirname(SVAE)]
@@ -261,10 +286,33 @@ def main():
              kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
              conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
              ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
-             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load)
-    with open(os.path.join(args.work, "benchmarks.json"), "w") as f:
+             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load, **paper)
+    with open(saved, "w") as f:
         json.dump(v, f, indent=1)
+    figures(v, args.work)
     write(v, args.out)
+
+
+def paper_run(run, work, quick):
+    """tools/bench/paper.py: the released SLLM shapes against their OPT; its section and figures."""
+    md, js = os.path.join(work, "paper.md"), os.path.join(work, "paper.json")
+    cmd = [sys.executable, os.path.join(HERE, "paper.py"), "--bench", BENCH, "--work", os.path.join(work, "paper"),
+           "--out", md, "--json", js] + (["--quick"] if quick else [])
+    run(cmd, stdout=False)
+    with open(md) as f:
+        section = f.read()
+    with open(js) as f:
+        minutes = json.load(f)["minutes"]
+    return dict(paper_cmd=rel(cmd), paper=section, paper_minutes=minutes, paper_md=md, paper_json=js)
+
+
+def figures(v, work):
+    """tools/bench/figures.py: the pictures beside BENCHMARKS.md, from this run's JSON files."""
+    cmd = [sys.executable, os.path.join(HERE, "figures.py"), "--peers", os.path.join(work, "peers", "peers.json"),
+           "--opt-peers", os.path.join(work, "opt-peers.json"), "--out-dir", ROOT]
+    if "paper_json" in v:
+        cmd += ["--paper", v["paper_json"]]
+    subprocess.run(cmd, check=True)
 
 
 def cli_memory_section(v):
@@ -276,6 +324,25 @@ def cli_memory_section(v):
             f"JSON output (load {v['cli_load']}):", "",
             *[f"`{c}`  " for c in v['cli_cmds']], "",
             "| lines | peak RSS | wall |", "|---|---|---|", *v['cli_rows'], ""]
+
+
+def paper_section(v):
+    """The paper's table on a CPU (absent from runs made before it existed)."""
+    if "paper" not in v:
+        return []
+    return ["## The paper's table on a CPU: every released SLLM shape against its OPT (our runtime)", "",
+            "Random weights of the eight released SLLM shapes (SVAE-d-HN with its OPT's hidden size, heads and embedding "
+            "width — 512 with `project_in` for 350M — FFN 2d, no learnable add, then all decoder layers of that OPT: 12 "
+            "pre-norm for 125M, 24 post-norm for 350M, 24 pre-norm for 1.3B) and of OPT-125m, -350m, -1.3b, written by "
+            "`svae-bench generate` in q8 (svae-convert's q8_0 choice: the encoder's linear weights i8r, the other 2-D "
+            "weights q8_0) and q4_0. Workload of the section above (4 prompt sentences, forced sentence lengths, the same "
+            "token count on both sides), fewer generated sentences and repetitions for the larger families; an OPT runs "
+            "once per repetition for all its SLLMs. Paper: README of BestAnHongjun/SentenceVAE, GPU, fp32 (throughput Δ "
+            "and memory per token Δ as printed there). Target (issue 22): at one thread, SLLM ÷ OPT output ≥ the paper's "
+            "ratio and the KV reduction ≥ the paper's memory reduction, per row.", "",
+            "![SLLM ÷ OPT output throughput and KV bytes per token per released shape, ours beside the paper's]"
+            "(benchmarks-paper.svg)", "",
+            f"`{v['paper_cmd']}` ({v['paper_minutes']:.1f} min)", "", v["paper"].strip(), ""]
 
 
 def write(v, out):
@@ -295,7 +362,7 @@ def write(v, out):
         f"Machine: {facts['cpu']}, {facts['cpus']} CPUs, {facts['mem_gib']:.0f} GiB; SIMD {facts['simd']}; {facts['os']}; "
         f"{facts['swift']}; OpenBLAS {facts['openblas']}. Load average (1/5/15 min) at the start: {v['load_start']}; "
         f"at the end: {v['load_end']}. Every figure below comes from this run; each table gives its command. "
-        "svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and `svae-convert`; Swift runtime and Foundation linked in, as one "
+        "svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and `svae-convert`, `svae-bench`; Swift runtime and Foundation linked in, as one "
         "would ship the CLI; it starts in ≈ 7 ms instead of ≈ 13 ms with the shared runtime). "
         + (f"Environment: {', '.join(f'{k}={v}' for k, v in removed.items())} removed for the whole run (this image sets them "
            "for old OpenBLAS builds; they force OpenBLAS's AVX2 kernels on this AVX-512 CPU, which a user's machine would not do)."
@@ -305,6 +372,8 @@ def write(v, out):
         "## The machine's own limits", "",
         f"`{v['probe_cmd']}`", "", block(v['probe']), "",
         "## SentenceVAE against PyTorch and ONNX Runtime (same weights)", "",
+        "![svae f32, q8_0 and q4_0 against PyTorch, ONNX Runtime, CTranslate2 and transformers, speedups per workload]"
+        "(benchmarks-peers.svg)", "",
         f"`{v['peers_cmd']}`", "",
         demote(v["peers"], 1), "",
         "## Token-level OPT-125m against CTranslate2 and transformers (same weights)", "",
@@ -315,6 +384,7 @@ def write(v, out):
         "with lengths forced by placing EOS; SLLM and OPT alternate repetition by repetition, one child process each. "
         "Targets (issue 6): SLLM output ≥ 3× OPT's, KV bytes per token ≤ 15 % of OPT's.", "",
         f"`{v['gen_cmd']}` (load {v['gen_load']} → {v['gen_load_after']})", "", v['gen_table'], "",
+        *paper_section(v),
         "## The larger released shapes (our runtime)", "",
         f"`{v['all_cmd']}`", "", block(v['all_out']), "",
         "## File sizes", "",
@@ -329,7 +399,7 @@ def write(v, out):
         "## Tokenizer throughput (one thread, ids compared with Hugging Face `tokenizers`)", "",
         f"Text: `/usr/share/common-licenses/*` concatenated ({v['text_bytes']:,} bytes).", "",
         f"`RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false {v['hf_cmd']}`", "", block(v['hf_out']), "",
-        f"`(cd tools/tokenizer/bench && swift build -c release) && {v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
+        f"`{v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
         "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
         f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
         *([] if "ppl" not in v else [

@@ -21,10 +21,10 @@ For each shape (default SVAE-768-H1 and SVAE-768-H4) this script
      encode one 16-token sentence (ms), encode 64 × 16 tokens (sentences/s), decode with the KV
      cache (ms per token over 16 forced steps, cross-attention included) for PyTorch fp32
      (eager, `torch.set_num_threads`), ORT fp32 and ORT int8 (`intra_op_num_threads`), and
-     ours from `svae bench model --json`;
+     ours from `svae-bench model --json`;
      With --decode-batch B (default 32), also B sentences decoded greedily in lockstep, 16
      tokens each (one batched KV-step graph, cross-attention once per sentence), for ORT int8,
-     beside ours at batch 1 and at batch B (`svae bench model --decode-batch B`);
+     beside ours at batch 1 and at batch B (`svae-bench model --decode-batch B`);
   4. measures on-disk size, cold start (a child process: start → load → one sentence encoded
      and 16 decoder steps → exit) and that process's peak RSS, for ORT fp32/int8 and ours;
   5. prints one Markdown report: speed with ratios, size/RSS/cold start, and issue 8's targets.
@@ -57,7 +57,7 @@ SHAPES = {  # name: (hidden, heads, layers); vocab 50272, FFN 2·hidden, learnab
     "svae-2048-h1": (2048, 32, 1),
 }
 VOCAB, MAX_LEN, STEPS = 50272, 64, 16
-SENTENCE = [2] + [100 + i * 37 for i in range(15)]  # the sentence `svae bench` encodes
+SENTENCE = [2] + [100 + i * 37 for i in range(15)]  # the sentence `svae-bench` encodes
 BATCH = [[2] + [100 + (i * 131 + j * 37) % 50000 for j in range(15)] for i in range(64)]
 
 
@@ -407,7 +407,7 @@ def ort_decode(s, c, mem):
 
 def time_ort_batch(folder, c, threads, reps, batch):
     """Sentences/s decoding `batch` sentences in lockstep: cross-attention once for the batch,
-    then 16 greedy steps (argmax fed back), as `svae bench model`'s batched row does."""
+    then 16 greedy steps (argmax fed back), as `svae-bench model`'s batched row does."""
     import numpy as np
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -513,8 +513,8 @@ def cold_ort(folder, shape, threads, reps, drop):
 # Ours
 # ---------------------------------------------------------------------------------------------
 
-def ours_model(svae, path, shape, qtype, threads, reps, decode_batch):
-    p = subprocess.run([svae, "bench", "model", "--shape", shape, "--type", qtype, "--threads", str(threads),
+def ours_model(bench, path, shape, qtype, threads, reps, decode_batch):
+    p = subprocess.run([bench, "model", "--shape", shape, "--type", qtype, "--threads", str(threads),
                         "--repetitions", str(reps), "--file", path, "--decode-batch", str(decode_batch), "--json"],
                        env=our_env(), stdout=subprocess.PIPE, text=True, check=True)
     o = json.loads(p.stdout.strip().splitlines()[-1])
@@ -524,16 +524,16 @@ def ours_model(svae, path, shape, qtype, threads, reps, decode_batch):
             "decode_batch": o["decode_batch"], "decode_sentences": o["decode_sentences"]}
 
 
-def ours_cold(svae, path, shape, qtype, threads, reps, drop):
-    args = [svae, "bench", "cold", "--shape", shape, "--type", qtype, "--threads", str(threads), "--repetitions",
+def ours_cold(bench, path, shape, qtype, threads, reps, drop):
+    args = [bench, "cold", "--shape", shape, "--type", qtype, "--threads", str(threads), "--repetitions",
             str(reps), "--file", path, "--json"] + ([] if drop else ["--no-drop-caches"])
     p = subprocess.run(args, env=our_env(), stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def scaling_probe(svae, threads, reps):
-    """The machine's own 1 → threads scaling (`svae bench probe`), measured beside the timings."""
-    p = subprocess.run([svae, "bench", "probe", "--threads", str(threads), "--repetitions", str(reps), "--json"],
+def scaling_probe(bench, threads, reps):
+    """The machine's own 1 → threads scaling (`svae-bench probe`), measured beside the timings."""
+    p = subprocess.run([bench, "probe", "--threads", str(threads), "--repetitions", str(reps), "--json"],
                        env=our_env(), stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(p.stdout.strip().splitlines()[-1])
 
@@ -570,7 +570,7 @@ def batched_section(results, meta):
     fmt = lambda x: f"{x['median']:.3g} ({x['min']:.3g}–{x['max']:.3g})"
     out = [f"## Batched decoding: {k} sentences of 16 tokens, sentences/s", "",
            f"Greedy, 16 tokens per sentence (EOS ends a sentence earlier on our side), the same {k} vectors decoded one "
-           f"at a time (batch 1) and {b} at a time in lockstep (`svae bench model --decode-batch {b}`); ORT int8: the same "
+           f"at a time (batch 1) and {b} at a time in lockstep (`svae-bench model --decode-batch {b}`); ORT int8: the same "
            f"step graph with a batch dimension (past K/V [layers, {b}, heads, T, head_dim]), cross-attention once per "
            "sentence, argmax fed back. ×: batch B over batch 1.", "",
            "| shape | threads | " + " | ".join(f"svae {q} batch 1 | svae {q} batch {b} | ×" for q in ("f32", "q8_0", "q4_0"))
@@ -649,7 +649,7 @@ def report(results, meta):
                     f"chains, {threads} thread(s)): " + "; ".join(shares) + ".", ""]
         probes = probes if threads > 1 else []
         if probes:
-            out += [f"The machine's own 1 → {threads} thread scaling (`svae bench probe`, right after each shape's timings): "
+            out += [f"The machine's own 1 → {threads} thread scaling (`svae-bench probe`, right after each shape's timings): "
                     + "; ".join(probes) + ".", ""]
     out += batched_section(results, meta)
     out += ["## Size, cold start, peak RSS (1 thread)", "",
@@ -743,6 +743,7 @@ def main():
     ap.add_argument("--decode-batch", type=int, default=32, help="sentences decoded in lockstep (batched rows)")
     ap.add_argument("--work", default="/tmp/svae-peers", help="folder for checkpoints, .svae and .onnx files")
     ap.add_argument("--svae", default=os.path.join(ROOT, ".build", "release", "svae"))
+    ap.add_argument("--svae-bench", default=os.path.join(ROOT, ".build", "release", "svae-bench"))
     ap.add_argument("--svae-convert", default=os.path.join(ROOT, ".build", "release", "svae-convert"))
     ap.add_argument("--prepare-only", action="store_true", help="write the checkpoints, .svae and .onnx files, then stop")
     ap.add_argument("--no-drop-caches", action="store_true", help="do not try to drop the page cache for cold starts")
@@ -772,8 +773,9 @@ def main():
     threads = [int(t) for t in args.threads.split(",")]
     drop = not args.no_drop_caches
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
-    probe = subprocess.run([args.svae, "bench", "model", "--help"], env=our_env(), stdout=subprocess.PIPE, text=True)
-    assert probe.returncode == 0, f"{args.svae} does not run: swift build -c release first"
+    for tool in (args.svae, args.svae_bench):
+        probe = subprocess.run([tool, "--help"], env=our_env(), stdout=subprocess.PIPE, text=True)
+        assert probe.returncode == 0, f"{tool} does not run: swift build -c release first"
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu, "cpus": os.cpu_count(),
             "torch": torch.__version__, "ort": onnxruntime.__version__, "reps": args.repetitions, "threads": threads,
             "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]), "load_before": load_average(),
@@ -831,8 +833,8 @@ def main():
             r["int8_error"] = float(np.abs(mem8[0] - want).max())
             t["ort_int8_batch"] = time_ort_batch(onnx8, c, n, args.repetitions, args.decode_batch)
             for q, p in paths.items():
-                t[q] = ours_model(args.svae, p, shape, q, n, args.repetitions, args.decode_batch)
-            t["probe"] = scaling_probe(args.svae, n, args.repetitions)  # n = 1 too: the int8 peak
+                t[q] = ours_model(args.svae_bench, p, shape, q, n, args.repetitions, args.decode_batch)
+            t["probe"] = scaling_probe(args.svae_bench, n, args.repetitions)  # n = 1 too: the int8 peak
             t["load"] = load_average()
             r["speed"][n] = t
         print(f"[{shape}] cold start", file=sys.stderr)
@@ -840,7 +842,7 @@ def main():
         r["cold"]["ort_fp32"] = cold_ort(onnx32, shape, 1, reps, drop)
         r["cold"]["ort_int8"] = cold_ort(onnx8, shape, 1, reps, drop)
         for q, p in paths.items():
-            r["cold"][q] = ours_cold(args.svae, p, shape, q, 1, reps, drop)
+            r["cold"][q] = ours_cold(args.svae_bench, p, shape, q, 1, reps, drop)
         results[shape] = r
         del model, cross, step
     if args.prepare_only:

@@ -13,7 +13,7 @@ The baseline of the SLLM (issue 6) is token-by-token OPT. This script
      `TransformersConverter` to float32 and int8 (a word-level tokenizer.json with 50272
      placeholder tokens stands in for OPT's, which is not available offline: only the
      vocabulary size matters to the converter);
-  3. runs the same work everywhere: a 32-token prompt (BOS then the ids of `svae bench opt`),
+  3. runs the same work everywhere: a 32-token prompt (BOS then the ids of `svae-bench opt`),
      then 128 greedy tokens with EOS ignored, one and two threads; per repetition T1 = prompt + 1
      token and T = prompt + 128 tokens, each from an empty cache: decode ms/token = (T − T1)/127,
      tokens/s including the prefill = 128/T; medians after a warm-up;
@@ -34,7 +34,7 @@ VOCAB = 50272
 
 
 def prompt_ids(n):
-    """The prompt of `svae bench opt --prompt n` (BenchOPT.promptIDs)."""
+    """The prompt of `svae-bench opt --prompt n` (BenchOPT.promptIDs)."""
     return [2] + [4 + (i * 104729) % 50000 for i in range(1, n)]
 
 
@@ -140,8 +140,8 @@ def time_ct2(folder, ids, new, threads, reps):
     return two_timings(run, new, reps)
 
 
-def time_svae(svae, path, prompt, new, threads, reps):
-    p = subprocess.run([svae, "bench", "opt", path, "--prompt", str(prompt), "--new", str(new), "--threads", str(threads),
+def time_svae(bench, path, prompt, new, threads, reps):
+    p = subprocess.run([bench, "opt", path, "--prompt", str(prompt), "--new", str(new), "--threads", str(threads),
                         "--repetitions", str(reps), "--json"], stdout=subprocess.PIPE, text=True, check=True)
     o = json.loads(p.stdout.strip().splitlines()[-1])
     return o["decode_ms_per_token"], o["tokens_per_s_with_prefill"], o["generated_ids"]
@@ -184,7 +184,7 @@ def main():
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--prompt", type=int, default=32)
     ap.add_argument("--new", type=int, default=128)
-    ap.add_argument("--svae", default=os.path.join(ROOT, ".build", "release", "svae"))
+    ap.add_argument("--svae-bench", default=os.path.join(ROOT, ".build", "release", "svae-bench"))
     ap.add_argument("--svae-convert", default=os.path.join(ROOT, ".build", "release", "svae-convert"))
     ap.add_argument("--out", help="write the Markdown table here (always printed)")
     ap.add_argument("--json", help="write the figures here as JSON")
@@ -218,7 +218,7 @@ def main():
         for key, fn in [("hf_fp32", lambda: time_transformers(hf, ids, args.new, n, args.repetitions)),
                         ("ct2_float32", lambda: time_ct2(ct2["float32"], ids, args.new, n, args.repetitions)),
                         ("ct2_int8", lambda: time_ct2(ct2["int8"], ids, args.new, n, args.repetitions))] + \
-                       [(q, (lambda q=q: time_svae(args.svae, paths[q], args.prompt, args.new, n, args.repetitions)))
+                       [(q, (lambda q=q: time_svae(args.svae_bench, paths[q], args.prompt, args.new, n, args.repetitions)))
                         for q in ("f32", "q8_0", "q4_0")]:
             d, rate, got = fn()
             r[key] = {"decode": d, "rate": rate, "ids": list(got)[:16]}

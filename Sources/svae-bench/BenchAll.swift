@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import SVAEFormat
 
-/// `svae bench all`: the machine, then speed, cold start, size and peak RSS for every
-/// shape × type × thread count. Each measurement runs in its own child process (`bench model`,
-/// `bench cold`) so that peak RSS and start-up belong to that one configuration.
+/// `svae-bench all`: the machine, then speed, cold start, size and peak RSS for every
+/// shape × type × thread count. Each measurement runs in its own child process (`svae-bench model`,
+/// `svae-bench cold`) so that peak RSS and start-up belong to that one configuration.
 struct BenchAll: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "all", abstract: "Every row (speed, cold start, size, peak RSS) for shapes × types × threads.")
@@ -48,10 +48,10 @@ struct BenchAll: ParsableCommand {
                 defer { if temporary { try? FileManager.default.removeItem(atPath: path) } }
                 let size = SizeRow(type: t.description, fileBytes: fileBytes(path), shape: s)
                 for n in threadList {
-                    let c = try runSelf(["bench", "model", "--shape", s.name, "--type", t.description, "--threads", "\(n)",
+                    let c = try runSelf(["model", "--shape", s.name, "--type", t.description, "--threads", "\(n)",
                                          "--repetitions", "\(repetitions)", "--file", path, "--json"])
                     guard c.status == 0, let o = lastJSONObject(c.stdout), let m = ModelBenchResult(json: o) else {
-                        throw CLIError("bench model failed for \(s.name) \(t) (status \(c.status))")
+                        throw CLIError("model failed for \(s.name) \(t) (status \(c.status))")
                     }
                     let cold = try BenchCold.measureCold(path: path, shape: s.name, type: t.description, threads: n,
                                                          repetitions: repetitions, dropCaches: dropCaches)
@@ -75,7 +75,7 @@ struct BenchAll: ParsableCommand {
         } else {
             print("")
             print("cold start: from spawning a child process until it has opened the model, encoded one 16-token sentence and run 16 decoder steps (its exit not included)")
-            print("peak RSS: of that child (run once) / of the `bench model` child (64-sentence batches too)")
+            print("peak RSS: of that child (run once) / of the `svae-bench model` child (64-sentence batches too)")
             if let p = dropProblem { print("cold, page cache dropped: not measured (\(p))") }
         }
     }

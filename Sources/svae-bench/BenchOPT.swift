@@ -30,14 +30,14 @@ struct BenchOPT: ParsableCommand {
 
     func run() throws {
         guard prompt >= 1, new >= 2, threads >= 1, repetitions >= 1 else {
-            throw CLIError("bench opt: expected --prompt ≥ 1, --new ≥ 2, --threads ≥ 1, --repetitions ≥ 1")
+            throw CLIError("opt: expected --prompt ≥ 1, --new ≥ 2, --threads ≥ 1, --repetitions ≥ 1")
         }
         var first: [Double] = [], full: [Double] = []
         var generated: [Int32] = []
         do {
             let ctx = try KernelContext(threads: threads)
             let m = try OPTLanguageModel(path: model)
-            guard m.config.vocab > 4 else { throw CLIError("bench opt: the model's vocabulary (\(m.config.vocab)) is too small") }
+            guard m.config.vocab > 4 else { throw CLIError("opt: the model's vocabulary (\(m.config.vocab)) is too small") }
             let ids = Self.promptIDs(prompt, vocab: m.config.vocab)
             let s = m.makeSession(context: ctx)
             func once(_ count: Int) throws(ModelError) -> Double {

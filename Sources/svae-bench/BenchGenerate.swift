@@ -4,7 +4,7 @@ import SVAEFormat
 import SVAEKernels
 import SVAEModel
 
-/// SLLM vs token-level OPT generation on random-weight models of the released shapes.
+/// A released SLLM shape against its token-level OPT: generation on random-weight models.
 ///
 /// Workload (same for both): a prompt of `promptLengths` sentences, then the sentences of
 /// `generatedLengths` (tokens per sentence, EOS included; mean 20, typical of English text in
@@ -17,20 +17,29 @@ import SVAEModel
 /// tokens/s, KV-cache bytes per token in context (OPT: its cache; SLLM: the OPT layers' cache
 /// over sentence positions plus the sentence decoder's cache at its longest sentence, divided by
 /// prompt + generated tokens), peak RSS. Each repetition runs in its own child process (peak RSS
-/// belongs to that model alone), SLLM and OPT alternating so load changes hit both alike.
+/// belongs to that model alone), the OPT and its SLLMs alternating so load changes hit all alike;
+/// an OPT shared by several SLLMs of `--shapes` runs once per repetition and serves them all.
 struct BenchGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "SLLM-125M-H1 vs OPT-125m generation speed and KV-cache size (random weights, forced sentence lengths).")
+        abstract: "Released SLLM shapes vs their OPT: generation speed and KV-cache size (random weights, forced sentence lengths).",
+        discussion: """
+            Shapes: \(SLLMShape.all.map(\.name).joined(separator: ", ")); each against the OPT it is built on \
+            (\(OPTShape.all.map(\.name).joined(separator: ", "))). Model files are written one tensor chunk at a time, \
+            named SHAPE-TYPE.svae, and kept in --dir between runs (rewritten when stale).
+            """)
 
     static let promptLengths = [17, 24, 13, 21]
     static let generatedLengths = [14, 22, 9, 31, 18, 25, 12, 27, 20, 16, 35, 11, 23, 19, 28, 10]
 
-    @Option(help: "Element types of the 2-D weights, comma-separated (f32, f16, q8_0, q4_0).") var types = "f32,q8_0,q4_0"
+    @Option(help: "SLLM shapes, comma-separated.") var shapes = "sllm-125m-h1"
+    @Option(help: "Element types of the 2-D weights, comma-separated (f32, f16, q8_0, q4_0; i8r = svae-convert's q8 choice: the encoder's linear weights i8r, the others q8_0).") var types = "f32,q8_0,q4_0"
     @Option(help: "Thread counts, comma-separated.") var threads = "1,2"
     @Option(help: "Generated sentences per run (lengths cycle through the built-in list).") var sentences = 8
     @Option(help: "Repetitions after the warm-up.") var repetitions = 3
     @Option(help: "Folder for the model files (created if missing; reused when present).") var dir: String?
+    @Option(help: "Seed of the random weights.") var seed: UInt64 = 0x5EED
+    @Flag(help: "Only write the model files missing from --dir, then stop.") var prepareOnly = false
     @Flag(help: "Keep the model files (default: delete them when --dir is not given).") var keep = false
     @Flag(help: "Print JSON lines instead of a table.") var json = false
     @Option(help: .hidden) var child: String?
@@ -42,6 +51,12 @@ struct BenchGenerate: ParsableCommand {
             printJSON(try Self.measure(arch: arch, path: path, type: String(t), threads: n, sentences: sentences, repetitions: repetitions))
             return
         }
+        let shapeList = try shapes.split(separator: ",").map { (s: Substring) throws -> SLLMShape in
+            guard let shape = SLLMShape.named(String(s)) else {
+                throw ValidationError("--shapes: unknown shape \(s) (expected \(SLLMShape.all.map(\.name).joined(separator: ", ")))")
+            }
+            return shape
+        }
         let typeList = try types.split(separator: ",").map { (s: Substring) throws -> SVAEFormat.ElementType in
             guard let t = SVAEFormat.ElementType(name: String(s)) else { throw CLIError("unknown element type \(s)") }
             return t
@@ -50,79 +65,68 @@ struct BenchGenerate: ParsableCommand {
             guard let n = Int(s), n >= 1 else { throw CLIError("--threads: expected positive integers, found \(s)") }
             return n
         }
+        guard sentences >= 1, repetitions >= 1 else { throw ValidationError("expected --sentences ≥ 1 and --repetitions ≥ 1") }
+        let opts = shapeList.reduce(into: [OPTShape]()) { if !$0.contains($1.opt) { $0.append($1.opt) } }
         let folder = dir ?? NSTemporaryDirectory() + "svae-bench-generate-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { if dir == nil && !keep { try? FileManager.default.removeItem(atPath: folder) } }
         let load = { (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?" }
-        if !json {
+        if !json && !prepareOnly {
             print("machine    \(machineDescription())")
             print("load       \(load()) (/proc/loadavg at start; the machine is shared)")
-            print("workload   prompt \(Self.promptLengths.count) sentences \(Self.promptLengths), \(sentences) generated sentences of \(Array(Self.generatedLengths.prefix(sentences))) tokens; \(repetitions) repetitions, SLLM and OPT alternating, one child process each (after its own warm-up); medians")
-            print("model      sllm-125m-h1 = SVAE-768-H1 + 12 OPT-125m layers; opt-125m; random weights")
+            print("workload   prompt \(Self.promptLengths.count) sentences \(Self.promptLengths), \(sentences) generated sentences of \(Array((0..<sentences).map { Self.generatedLengths[$0 % Self.generatedLengths.count] })) tokens; \(repetitions) repetitions, the OPT and its SLLMs alternating, one child process each (after its own warm-up); medians")
+            for s in shapeList {
+                print("model      \(s.name) = SVAE-\(s.opt.hidden)-H\(s.svaeLayers)\(s.opt.embedDim == s.opt.hidden ? "" : " (embedding \(s.opt.embedDim))") + \(s.opt.layers) \(s.opt.name) layers (\(s.opt.normBefore ? "pre" : "post")-norm) against \(s.opt.name); random weights")
+            }
             print("")
-            print("type  thr | SLLM out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | OPT out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | out ×  KV %")
+            print("shape         type  thr | SLLM out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | OPT out tok/s (min–max)  prefill tok/s  KV B/tok  RSS MB | out ×  KV %")
         }
         for t in typeList {
-            let paths = ["sllm": folder + "/sllm-125m-h1-\(t).svae", "opt": folder + "/opt-125m-\(t).svae"]
-            for (arch, path) in paths where !FileManager.default.fileExists(atPath: path) {
-                try writeRandomModel(metadata: arch == "sllm" ? Self.sllmMetadata : Self.optMetadata, to: path, type: t)
+            var paths: [String: String] = [:]
+            for (name, metadata) in shapeList.map({ ($0.name, $0.metadata) }) + opts.map({ ($0.name, $0.metadata) }) {
+                let path = folder + "/\(name)-\(t).svae"
+                let t0 = now()
+                if try ensureRandomModel(metadata: metadata, at: path, type: t, seed: seed) {
+                    printErr(String(format: "wrote %@ (%.1f s)", path, now() - t0))
+                }
+                paths[name] = path
             }
+            if prepareOnly { continue }
             for n in threadList {
-                // Alternate the two models, one repetition per child, so that load changes on the
-                // shared machine hit both alike; medians over the repetitions.
+                // Alternate the models, one repetition per child, so that load changes on the
+                // shared machine hit all alike; medians over the repetitions.
                 var runs: [String: [[String: Any]]] = [:]
                 for _ in 0..<repetitions {
-                    for arch in ["sllm", "opt"] {
-                        runs[arch, default: []].append(try Self.runChild(["bench", "generate", "--child", arch, "--file", paths[arch]!, "--types", "\(t)",
-                                                                          "--threads", "\(n)", "--sentences", "\(sentences)", "--repetitions", "1"]))
+                    for o in opts {
+                        for (arch, name) in [("opt", o.name)] + shapeList.filter({ $0.opt == o }).map({ ("sllm", $0.name) }) {
+                            runs[name, default: []].append(try Self.runChild(["generate", "--child", arch, "--file", paths[name]!, "--types", "\(t)",
+                                                                              "--threads", "\(n)", "--sentences", "\(sentences)", "--repetitions", "1"]))
+                        }
                     }
                 }
-                let s = Self.summarize(runs["sllm"]!), o = Self.summarize(runs["opt"]!)
-                func d(_ r: [String: Any], _ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
-                let speedup = d(s, "output_tokens_per_s") / d(o, "output_tokens_per_s")
-                let kvRatio = d(s, "kv_bytes_per_token") / d(o, "kv_bytes_per_token")
-                if json {
-                    printJSON(["type": t.description, "threads": n, "sllm": s, "opt": o, "output_speedup": speedup, "kv_ratio": kvRatio, "loadavg": load()])
-                } else {
-                    func range(_ r: [String: Any]) -> String {
-                        let a = (r["output_tokens_per_s_range"] as? [Double]) ?? [.nan, .nan]
-                        return String(format: "%6.1f (%6.1f–%6.1f)", d(r, "output_tokens_per_s"), a[0], a[1])
+                for shape in shapeList {
+                    let s = Self.summarize(runs[shape.name]!), o = Self.summarize(runs[shape.opt.name]!)
+                    func d(_ r: [String: Any], _ k: String) -> Double { (r[k] as? NSNumber)?.doubleValue ?? .nan }
+                    let speedup = d(s, "output_tokens_per_s") / d(o, "output_tokens_per_s")
+                    let kvRatio = d(s, "kv_bytes_per_token") / d(o, "kv_bytes_per_token")
+                    if json {
+                        printJSON(["shape": shape.name, "opt_shape": shape.opt.name, "type": t.description, "threads": n, "sllm": s, "opt": o,
+                                   "output_speedup": speedup, "kv_ratio": kvRatio, "loadavg": load()])
+                    } else {
+                        func range(_ r: [String: Any]) -> String {
+                            let a = (r["output_tokens_per_s_range"] as? [Double]) ?? [.nan, .nan]
+                            return String(format: "%6.1f (%6.1f–%6.1f)", d(r, "output_tokens_per_s"), a[0], a[1])
+                        }
+                        print(String(format: "%-13@ %-5@ %3d | %@ %14.1f %9.0f %7.0f | %@ %14.1f %9.0f %7.0f | %5.2f %4.1f%%",
+                                     shape.name, t.description, n, range(s), d(s, "prefill_tokens_per_s"), d(s, "kv_bytes_per_token"),
+                                     d(s, "peak_rss_bytes") / 1e6, range(o), d(o, "prefill_tokens_per_s"),
+                                     d(o, "kv_bytes_per_token"), d(o, "peak_rss_bytes") / 1e6, speedup, 100 * kvRatio))
                     }
-                    print(String(format: "%-5@ %3d | %@ %14.1f %9.0f %7.0f | %@ %14.1f %9.0f %7.0f | %5.2f %4.1f%%",
-                                 t.description, n, range(s), d(s, "prefill_tokens_per_s"), d(s, "kv_bytes_per_token"),
-                                 d(s, "peak_rss_bytes") / 1e6, range(o), d(o, "prefill_tokens_per_s"),
-                                 d(o, "kv_bytes_per_token"), d(o, "peak_rss_bytes") / 1e6, speedup, 100 * kvRatio))
+                    fflush(nil)
                 }
             }
         }
-        if !json { print("load       \(load()) (/proc/loadavg at end)") }
-    }
-
-    /// SLLM-125M-H1: SVAE-768-H1 plus the 12 OPT-125m layers (pre-norm, 2048 positions).
-    static var sllmMetadata: Metadata {
-        var m = ReleasedShape(name: "sllm-125m-h1", hidden: 768, heads: 12, layers: 1).metadata
-        m["general.architecture"] = .string("sllm")
-        m["general.name"] = .string("sllm-125m-h1 (random weights, svae bench)")
-        for (k, v) in [("hidden_size", 768), ("num_heads", 12), ("ffn_size", 3072), ("layers", 12), ("max_positions", 2048), ("max_sentences", 64)] {
-            m["llm." + k] = .u32(UInt32(v))
-        }
-        m["llm.norm_before"] = .bool(true)
-        m["llm.prefill_attention"] = .string("bidirectional")
-        return m
-    }
-
-    /// OPT-125m: vocabulary 50272, 12 layers, hidden 768, FFN 3072, 2048 positions, pre-norm.
-    static var optMetadata: Metadata {
-        var m = Metadata()
-        m["general.architecture"] = .string("opt")
-        m["general.name"] = .string("opt-125m (random weights, svae bench)")
-        for (k, v) in [("hidden_size", 768), ("embed_dim", 768), ("num_heads", 12), ("ffn_size", 3072), ("layers", 12),
-                       ("vocab_size", 50272), ("max_positions", 2048)] {
-            m["opt." + k] = .u32(UInt32(v))
-        }
-        m["opt.norm_before"] = .bool(true)
-        m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
-        return m
+        if !json && !prepareOnly { print("load       \(load()) (/proc/loadavg at end)") }
     }
 
     /// Medians of the children's throughputs (with min–max), their largest peak RSS, the rest from the first.
@@ -142,7 +146,7 @@ struct BenchGenerate: ParsableCommand {
     static func runChild(_ arguments: [String]) throws -> [String: Any] {
         let c = try runSelf(arguments)
         guard c.status == 0, let o = lastJSONObject(c.stdout) else {
-            throw CLIError("bench child \(arguments.joined(separator: " ")) failed (status \(c.status))")
+            throw CLIError("child \(arguments.joined(separator: " ")) failed (status \(c.status))")
         }
         return o
     }

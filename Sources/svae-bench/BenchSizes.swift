@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SVAEFormat
 
-/// One row of `svae bench sizes`: a `.svae` file of one element type against the f32 source.
+/// One row of `svae-bench sizes`: a `.svae` file of one element type against the f32 source.
 struct SizeRow: Equatable {
     var type: String
     var fileBytes: Int
@@ -29,7 +29,7 @@ struct SizeRow: Equatable {
     }
 }
 
-/// `svae bench sizes`: file size per element type for a released shape.
+/// `svae-bench sizes`: file size per element type for a released shape.
 struct BenchSizes: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sizes",

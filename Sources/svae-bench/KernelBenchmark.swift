@@ -1,8 +1,10 @@
-// Benchmark.swift: kernel throughput against the machine's own read bandwidth and OpenBLAS.
-// Called by `svae bench kernels`; measure a release build (C is compiled without optimization
+// Kernel throughput against the machine's own read bandwidth and OpenBLAS, for `svae-bench
+// kernels` and `svae-bench probe`; measure a release build (C is compiled without optimization
 // in debug builds).
 import CBLAS
 import CSVAEKernels
+import SVAEFormat
+import SVAEKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,7 +15,7 @@ import Darwin
 
 /// Kernel benchmark: matvec / batched matmul per element type vs streaming read bandwidth
 /// and OpenBLAS sgemm.
-public enum KernelBenchmark {
+enum KernelBenchmark {
     static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -54,7 +56,7 @@ public enum KernelBenchmark {
     /// read bandwidth (GB/s, 256 MB buffer split between the threads) and f32 compute (GFLOP/s
     /// of independent single-threaded OpenBLAS sgemm calls, 256 × 768 × 768, one per thread on
     /// its own data, so nothing is shared but the cores). Medians of `repetitions`.
-    public static func scalingProbe(threads: Int, repetitions: Int = 7)
+    static func scalingProbe(threads: Int, repetitions: Int = 7)
         -> (bandwidth1: Double, bandwidthN: Double, gflops1: Double, gflopsN: Double)? {
         let reps = max(1, repetitions), nt = max(1, threads)
         guard let pool1 = ThreadPool(threads: 1), let poolN = ThreadPool(threads: nt) else { return nil }
@@ -85,7 +87,7 @@ public enum KernelBenchmark {
     /// Peak compute of one core and of `threads` threads at once (each running its own chains):
     /// int8 multiply-adds (vpdpbusd zmm, GOP/s, 2 per multiply-add) and f32 FMA (GFLOP/s),
     /// 16 independent chains. Medians of `repetitions`; nil without AVX-512 VNNI or a pool.
-    public static func peakProbe(threads: Int, repetitions: Int = 7) -> (int8_1: Double, int8N: Double, f32_1: Double, f32N: Double)? {
+    static func peakProbe(threads: Int, repetitions: Int = 7) -> (int8_1: Double, int8N: Double, f32_1: Double, f32N: Double)? {
         guard csvae_probe_peak(0, 1) > 0, let pool1 = ThreadPool(threads: 1), let poolN = ThreadPool(threads: max(1, threads)) else { return nil }
         func rate(_ pool: ThreadPool, _ kind: Int32) -> Double {
             let iters = 2_000_000
@@ -103,7 +105,7 @@ public enum KernelBenchmark {
     /// Runs the benchmark and returns a plain-text report.
     /// - threads: the multi-thread figure's worker count (1-thread figures are always given).
     /// - repetitions: timed runs per figure (median reported; at least 5 is sensible).
-    public static func run(threads: Int = ThreadPool.physicalCores, repetitions: Int = 7) -> String {
+    static func run(threads: Int = ThreadPool.physicalCores, repetitions: Int = 7) -> String {
         let reps = max(1, repetitions)
         var out = "svae kernel benchmark: path \(KernelPath.best), \(reps) reps (median), threads 1 and \(threads)\n"
         out += "Numbers on a shared machine are noisy; weights rotate over copies totalling >= 128 MB so they come from DRAM, not L3.\n\n"
@@ -139,7 +141,7 @@ public enum KernelBenchmark {
             var y = [Float](repeating: 0, count: s.n * s.rows)
             let flops = 2.0 * Double(s.rows * s.cols * s.n)
             var sgemm1 = 0.0
-            for type in ElementType.allCases {
+            for type in SVAEFormat.ElementType.allCases {
                 guard let one = try? Quantizer.encode(src, as: type, cols: s.cols) else { continue }
                 let copies = max(1, (128 << 20) / one.count + 1)
                 let store = UnsafeMutableRawBufferPointer.allocate(byteCount: one.count * copies, alignment: 64)

@@ -1,7 +1,7 @@
 import Foundation
 import SVAEKernels
 
-// Helpers shared by the `svae bench` subcommands: statistics, clocks, memory, the machine, and
+// Helpers shared by the `svae-bench` subcommands: statistics, clocks, memory, the machine, and
 // child processes (cold start and peak RSS are per process, so `bench all` runs each row in one).
 
 /// Median, min and max of measurements (all zero for no measurements).

@@ -18,7 +18,7 @@ func benchModelFile(_ shape: ReleasedShape, _ type: SVAEFormat.ElementType, file
 /// The sentence every bench encodes: BOS and 15 fixed ids.
 let benchSentence: [Int32] = [2] + (0..<15).map { Int32(100 + $0 * 37) }
 
-/// What one `svae bench first-sentence` child reports about itself.
+/// What one `svae-bench first-sentence` child reports about itself.
 struct FirstSentenceResult {
     var openSeconds: Double
     var encodeSeconds: Double
@@ -47,12 +47,12 @@ struct FirstSentenceResult {
     }
 }
 
-/// The child of `svae bench cold`: open a model, encode one 16-token sentence, run 16 decoder
+/// The child of `svae-bench cold`: open a model, encode one 16-token sentence, run 16 decoder
 /// steps fed with that sentence (a reconstruction's work, with a fixed length because random
 /// weights stop at an arbitrary point), print timings and peak RSS as one JSON line, exit.
 struct BenchFirstSentence: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "first-sentence", abstract: "Child of `bench cold`: open, encode one sentence, 16 decoder steps.",
+        commandName: "first-sentence", abstract: "Child of `svae-bench cold`: open, encode one sentence, 16 decoder steps.",
         shouldDisplay: false)
 
     @Argument(help: "The .svae model.") var model: String
@@ -80,7 +80,7 @@ struct BenchFirstSentence: ParsableCommand {
     }
 }
 
-/// What `svae bench cold` measures.
+/// What `svae-bench cold` measures.
 struct ColdBenchResult {
     var shape: String
     var type: String
@@ -111,7 +111,7 @@ struct ColdBenchResult {
     }
 }
 
-/// Cold start in a fresh process: `svae bench first-sentence` timed from spawn to exit.
+/// Cold start in a fresh process: `svae-bench first-sentence` timed from spawn to exit.
 struct BenchCold: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cold",
@@ -156,9 +156,9 @@ struct BenchCold: ParsableCommand {
     static func measureCold(path: String, shape: String, type: String, threads: Int, repetitions: Int,
                             dropCaches: Bool) throws -> ColdBenchResult {
         func child() throws -> (Double, FirstSentenceResult) {
-            let c = try runSelf(["bench", "first-sentence", path, "--threads", "\(threads)", "--spawned-at", "\(now())"])
+            let c = try runSelf(["first-sentence", path, "--threads", "\(threads)", "--spawned-at", "\(now())"])
             guard c.status == 0, let o = lastJSONObject(c.stdout), let r = FirstSentenceResult(json: o) else {
-                throw CLIError("bench first-sentence failed (status \(c.status)): \(c.stdout)")
+                throw CLIError("first-sentence failed (status \(c.status)): \(c.stdout)")
             }
             return (c.seconds, r)
         }

@@ -5,19 +5,6 @@ import SVAEFormat
 import SVAEKernels
 import SVAEModel
 
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Measure size and speed on this machine (medians over repetitions, after a warm-up).",
-        discussion: """
-            Examples:
-              svae bench model --shape svae-768-h4 --type q4_0 --threads 1
-              svae bench kernels
-              svae bench generate --types q8_0 --threads 1
-            """,
-        subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self, BenchOPT.self, BenchProbe.self,
-                      BenchFirstSentence.self])
-}
-
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
@@ -31,97 +18,7 @@ struct BenchKernels: ParsableCommand {
     }
 }
 
-/// Shapes of the released SentenceVAE family (docs/reference.md).
-struct ReleasedShape {
-    let name: String
-    let hidden: Int
-    let heads: Int
-    let layers: Int
-    let vocab = 50272
-    let maxSeqLen = 64
-
-    static let all = [
-        ReleasedShape(name: "svae-768-h1", hidden: 768, heads: 12, layers: 1),
-        ReleasedShape(name: "svae-768-h4", hidden: 768, heads: 12, layers: 4),
-        ReleasedShape(name: "svae-1024-h4", hidden: 1024, heads: 16, layers: 4),
-        ReleasedShape(name: "svae-2048-h1", hidden: 2048, heads: 32, layers: 1),
-    ]
-
-    /// Looks a shape up by name (nil for an unknown one).
-    static func named(_ name: String) -> ReleasedShape? { all.first { $0.name == name } }
-
-    /// Parameters in the REFERENCE checkpoint of this shape (what an f32 safetensors source holds):
-    /// two embeddings, N encoder layers (self-attention, FFN 2d, 2 LayerNorms), N decoder layers
-    /// (plus cross-attention with its unused Q/K and a third LayerNorm), `la`, `lnorm`, the
-    /// untied vocabulary projection with bias. The `.svae` file leaves cross-attention Q/K out.
-    var referenceParameters: Int {
-        let d = hidden, f = 2 * hidden, v = vocab
-        let attention = 4 * d * d + 4 * d
-        let encoderLayer = attention + (f * d + f) + (d * f + d) + 2 * 2 * d
-        let decoderLayer = encoderLayer + attention + 2 * d
-        return 2 * v * d + layers * (encoderLayer + decoderLayer) + (d + 1) + 2 * d + (v * d + v)
-    }
-
-    var metadata: Metadata {
-        var m = Metadata()
-        m["general.architecture"] = .string("svae")
-        m["general.name"] = .string("\(name) (random weights, svae bench)")
-        for (k, v) in [("hidden_size", hidden), ("embed_dim", hidden), ("num_heads", heads), ("ffn_size", 2 * hidden),
-                       ("encoder_layers", layers), ("decoder_layers", layers), ("vocab_size", vocab), ("max_seq_len", maxSeqLen)] {
-            m["svae." + k] = .u32(UInt32(v))
-        }
-        m["svae.learnable_add"] = .bool(true)
-        m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
-        return m
-    }
-
-    /// Writes a random-weight model of this shape (see `writeRandomModel`).
-    func write(to path: String, type: SVAEFormat.ElementType) throws {
-        try writeRandomModel(metadata: metadata, to: path, type: type)
-    }
-}
-
-/// Writes a random-weight model with `metadata` (weights ~ U(−a, a) with a = 1.7/√in, norm
-/// weights near 1), 2-D weights as `type`, vectors f32. Deterministic.
-func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.ElementType) throws {
-    let expected = try ModelSchema.expectedTensors(metadata: metadata)
-    // i8r: as svae-convert's q8 choice, the encoder's linear weights i8r and the other 2-D weights q8_0.
-    func typeOf(_ e: ModelSchema.Expected) -> SVAEFormat.ElementType {
-        if e.mustBeF32 { return .f32 }
-        guard type == .i8r else { return type }
-        return e.shape.count == 2 && e.name.hasPrefix("encoder.") && e.name != "encoder.embed" ? .i8r : .q8_0
-    }
-    let plans = expected.map { TensorPlan(name: $0.name, type: typeOf($0), shape: $0.shape) }
-    let w = try SVAEWriter(path: path, metadata: metadata, tensors: plans)
-    var state: UInt64 = 0x5EED
-    for p in plans {
-        let cols = p.shape.last!, rows = p.shape.count == 2 ? p.shape[0] : 1
-        let isNormWeight = p.name.hasSuffix("norm.weight") || p.name.range(of: #"norm[123]\.weight$"#, options: .regularExpression) != nil
-        let a = 1.7 / Float(cols).squareRoot()
-        let chunkRows = max(1, min(rows, (1 << 20) / cols / 16 * 16))  // whole 16-row panels for i8r
-        var values = [Float](repeating: 0, count: chunkRows * cols)
-        var r = 0
-        while r < rows {
-            let n = min(chunkRows, rows - r)
-            for i in 0..<(n * cols) {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let u = Float(state >> 40) / Float(1 << 24) * 2 - 1
-                values[i] = isNormWeight ? 1 + 0.1 * u : a * u
-            }
-            let slice = Array(values[0..<(n * cols)])
-            if p.type == .f32 {
-                try w.append(slice.withUnsafeBytes { Array($0) })
-            } else {
-                try w.append(try Quantizer.encode(slice, as: p.type, cols: cols))
-            }
-            r += n
-        }
-    }
-    try w.finish()
-}
-
-
-/// Options of `bench model` and `bench cold`: the released shape, the element type, threads, and
+/// Options of `svae-bench model` and `svae-bench cold`: the released shape, the element type, threads, and
 /// the model file to reuse or create.
 struct ModelChoice: ParsableArguments {
     @Option(help: "Shape: \(ReleasedShape.all.map(\.name).joined(separator: ", ")).") var shape = "svae-768-h4"
@@ -149,7 +46,7 @@ struct PreparedModel {
     func removeIfTemporary() { if temporary { try? FileManager.default.removeItem(atPath: path) } }
 }
 
-/// `svae bench model`: speed, in-process start-up, size and peak RSS of one shape and type.
+/// `svae-bench model`: speed, in-process start-up, size and peak RSS of one shape and type.
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
@@ -222,7 +119,7 @@ struct BenchModel: ParsableCommand {
     }
 }
 
-/// What `svae bench model` measures; `json` is the object `--json` prints (read by `bench all`
+/// What `svae-bench model` measures; `json` is the object `--json` prints (read by `bench all`
 /// and tools/bench/peers.py: keep the keys stable).
 struct ModelBenchResult {
     var shape: String
@@ -308,7 +205,7 @@ struct BenchProbe: ParsableCommand {
 
     func run() throws {
         guard let p = KernelBenchmark.scalingProbe(threads: threads, repetitions: repetitions) else {
-            throw CLIError("bench probe: could not start \(threads) threads")
+            throw CLIError("probe: could not start \(threads) threads")
         }
         let peak = KernelBenchmark.peakProbe(threads: threads, repetitions: repetitions)
         if json {
