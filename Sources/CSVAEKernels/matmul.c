@@ -14,6 +14,7 @@
 // The float check path (dequantize a row, dot with f32 x) is kept for tests.
 #include "csvae_kernels.h"
 #include "matvec.h"
+#include "transpose.h"
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -635,6 +636,95 @@ void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks) {
 int csvae_bf16_supported(void) { return 0; }
 void csvae_to_bf16(uint16_t *dst, const float *x, size_t count) { (void)dst; (void)x; (void)count; }
 void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
+#endif
+
+// MARK: f32 weights on AVX-512: activations packed, weights broadcast
+
+size_t csvae_sgemm_pack_floats(size_t n, size_t cols) { return (n + 15) / 16 * 16 * cols; }
+
+#if defined(__x86_64__)
+int csvae_sgemm_supported(void) { return csvae_path_supported(CSVAE_PATH_AVX512); }
+
+void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols) {
+    for (size_t p = 0; p * 16 < n; p++)
+        for (size_t k0 = 0; k0 < cols; k0 += 16)
+            csvae_transpose16(xt + (p * cols + k0) * 16, 16, x + p * 16 * cols + k0, cols, n - 16 * p < 16 ? n - 16 * p : 16,
+                              cols - k0 < 16 ? cols - k0 : 16);
+}
+
+/// MR weight rows from r0 times NP panels (16 activation rows each, from panel p0): MR x NP
+/// accumulators whose lanes are activation rows; per k one load per panel and MR weight
+/// broadcasts (memory operands of the FMAs), so the loop is bound by FMAs. The epilogue
+/// transposes each panel's MR x 16 block back to rows of Y, adds the bias, applies ReLU.
+AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0, const int MR, const int NP) {
+    size_t K = j->cols;
+    __m512 acc[8][3];
+    for (int m = 0; m < MR; m++)
+        for (int p = 0; p < NP; p++) acc[m][p] = _mm512_setzero_ps();
+    const float *wr = j->w + r0 * K, *xp = j->xt + p0 * 16 * K;
+    for (size_t k = 0; k < K; k++) {
+        __m512 xv[3];
+        for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * K + k) * 16);
+        for (int m = 0; m < MR; m++) {
+            __m512 b = _mm512_set1_ps(wr[m * K + k]);
+            for (int p = 0; p < NP; p++) acc[m][p] = _mm512_fmadd_ps(b, xv[p], acc[m][p]);
+        }
+    }
+    __mmask16 mm = (__mmask16)((1u << MR) - 1);
+    __m512 bv = j->bias ? _mm512_maskz_loadu_ps(mm, j->bias + r0) : _mm512_setzero_ps();
+    for (int p = 0; p < NP; p++) {
+        size_t i0 = (p0 + p) * 16;
+        if (i0 >= j->n) break;
+        size_t rows = j->n - i0 < 16 ? j->n - i0 : 16;
+        float a[16 * 16] __attribute__((aligned(64))), t[16 * 16] __attribute__((aligned(64)));
+        for (int m = 0; m < MR; m++) _mm512_store_ps(a + m * 16, acc[m][p]);
+        csvae_transpose16(t, 16, a, 16, (size_t)MR, 16);  // t[l][m] = Y[i0 + l][r0 + m]
+        for (size_t l = 0; l < rows; l++) {
+            __m512 v = _mm512_add_ps(_mm512_load_ps(t + l * 16), bv);
+            if (j->relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(j->y + (i0 + l) * j->ldy + r0, mm, v);
+        }
+    }
+}
+
+/// Activation panels kept in L2 while the weight rows of a slice pass (16 panels = 256 rows).
+#define SGEMM_XBLOCK 16
+
+AVX512_FN static void sgemm_rows(const csvae_sgemm_job *j, size_t r0, size_t r1) {
+    size_t panels = (j->n + 15) / 16;
+    for (size_t b0 = 0; b0 < panels; b0 += SGEMM_XBLOCK) {
+        size_t b1 = b0 + SGEMM_XBLOCK < panels ? b0 + SGEMM_XBLOCK : panels;
+        size_t r = r0;
+        for (; r + 8 <= r1; r += 8)
+            for (size_t p = b0; p < b1;) {
+                size_t c = b1 - p < 3 ? b1 - p : 3;
+                if (c == 3) sgemm_tile(j, p, r, 8, 3);
+                else if (c == 2) sgemm_tile(j, p, r, 8, 2);
+                else sgemm_tile(j, p, r, 8, 1);
+                p += c;
+            }
+        if (r < r1)
+            for (size_t p = b0; p < b1; p++) switch (r1 - r) {
+                case 7: sgemm_tile(j, p, r, 7, 1); break;
+                case 6: sgemm_tile(j, p, r, 6, 1); break;
+                case 5: sgemm_tile(j, p, r, 5, 1); break;
+                case 4: sgemm_tile(j, p, r, 4, 1); break;
+                case 3: sgemm_tile(j, p, r, 3, 1); break;
+                case 2: sgemm_tile(j, p, r, 2, 1); break;
+                default: sgemm_tile(j, p, r, 1, 1); break;
+                }
+    }
+}
+
+void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_sgemm_job *j = (const csvae_sgemm_job *)ctx;
+    size_t r0, r1;
+    if (task_rows(j->rows, task, ntasks, &r0, &r1)) sgemm_rows(j, r0, r1);
+}
+#else
+int csvae_sgemm_supported(void) { return 0; }
+void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols) { (void)xt; (void)x; (void)n; (void)cols; }
+void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
 #endif
 
 // MARK: NEON + dotprod (arm64)

@@ -2,6 +2,7 @@
 // that the compiler vectorizes them at -O2; none of these is bandwidth-critical next to the
 // matrix products.
 #include "csvae_kernels.h"
+#include "transpose.h"
 #include <math.h>
 #include <float.h>
 #if defined(__x86_64__)
@@ -49,10 +50,6 @@ void csvae_add(float *y, const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
-void csvae_add_bias(float *y, const float *bias, size_t rows, size_t cols) {
-    for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++) y[r * cols + c] += bias[c];
-}
 
 static float dotf(const float *a, const float *b, size_t n) {
     float s = 0.0f;
@@ -112,34 +109,7 @@ AVX512_FN static inline float dot512(const float *a, const float *b, size_t n) {
     return _mm512_reduce_add_ps(acc);
 }
 
-/// attend() without a key mask, 16 lanes at a time: the dot products of the scores and the
-/// weighted sum of the values.
-AVX512_FN static void attend_avx512(float *out, float *sc, const float *q, const float *k, const float *v,
-                                    size_t t, float scale, size_t ldkv, size_t hd) {
-    for (size_t j = 0; j < t; j++) sc[j] = scale * dot512(q, k + j * ldkv, hd);
-    csvae_softmax(sc, t);
-    for (size_t d0 = 0; d0 < hd; d0 += 16) {
-        __mmask16 m = LANES(hd - d0);
-        __m512 acc = _mm512_setzero_ps();
-        for (size_t j = 0; j < t; j++)
-            acc = _mm512_fmadd_ps(_mm512_set1_ps(sc[j]), _mm512_maskz_loadu_ps(m, v + j * ldkv + d0), acc);
-        _mm512_mask_storeu_ps(out + d0, m, acc);
-    }
-}
 #endif
-
-void csvae_attention_self(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
-                          size_t ld, size_t heads, size_t hd, size_t t, float scale) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512f")) {
-        for (size_t i = 0; i < t; i++)
-            for (size_t h = 0; h < heads; h++)
-                attend_avx512(out + i * ldo + h * hd, scratch, q + i * ld + h * hd, k + h * hd, v + h * hd, t, scale, ld, hd);
-        return;
-    }
-#endif
-    for (size_t i = 0; i < t; i++) csvae_attention_one(out + i * ldo, scratch, q + i * ld, k, v, scale, ld, heads, hd, t);
-}
 
 // MARK: bandwidth probe
 
@@ -181,12 +151,18 @@ __attribute__((target("avx2,fma,avx512f,avx512dq"))) static void add_layernorm_a
     size_t d16 = d & ~(size_t)15;
     __m512 s = _mm512_setzero_ps();
     for (size_t i = 0; i < d16; i += 16) {
-        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(r + i));
-        _mm512_storeu_ps(x + i, v);
+        __m512 v = _mm512_loadu_ps(x + i);
+        if (r) {
+            v = _mm512_add_ps(v, _mm512_loadu_ps(r + i));
+            _mm512_storeu_ps(x + i, v);
+        }
         s = _mm512_add_ps(s, v);
     }
     float sum = _mm512_reduce_add_ps(s);
-    for (size_t i = d16; i < d; i++) { x[i] += r[i]; sum += x[i]; }
+    for (size_t i = d16; i < d; i++) {
+        if (r) x[i] += r[i];
+        sum += x[i];
+    }
     float mean = sum / (float)d;
     __m512 m = _mm512_set1_ps(mean), q = _mm512_setzero_ps();
     for (size_t i = 0; i < d16; i += 16) {
@@ -207,7 +183,10 @@ __attribute__((target("avx2,fma,avx512f,avx512dq"))) static void add_layernorm_a
 
 static void add_layernorm_scalar(float *x, const float *r, const float *w, const float *b, float eps, size_t d) {
     float sum = 0.0f;
-    for (size_t i = 0; i < d; i++) { x[i] += r[i]; sum += x[i]; }
+    for (size_t i = 0; i < d; i++) {
+        if (r) x[i] += r[i];
+        sum += x[i];
+    }
     float mean = sum / (float)d, var = 0.0f;
     for (size_t i = 0; i < d; i++) { float c = x[i] - mean; var += c * c; }
     float inv = 1.0f / sqrtf(var / (float)d + eps);
@@ -217,9 +196,202 @@ static void add_layernorm_scalar(float *x, const float *r, const float *w, const
 void csvae_add_layernorm_rows(float *x, const float *r, const float *weight, const float *bias, float eps, size_t rows, size_t d) {
 #if defined(__x86_64__)
     if (csvae_path_supported(CSVAE_PATH_AVX512)) {
-        for (size_t i = 0; i < rows; i++) add_layernorm_avx512(x + i * d, r + i * d, weight, bias, eps, d);
+        for (size_t i = 0; i < rows; i++) add_layernorm_avx512(x + i * d, r ? r + i * d : NULL, weight, bias, eps, d);
         return;
     }
 #endif
-    for (size_t i = 0; i < rows; i++) add_layernorm_scalar(x + i * d, r + i * d, weight, bias, eps, d);
+    for (size_t i = 0; i < rows; i++) add_layernorm_scalar(x + i * d, r ? r + i * d : NULL, weight, bias, eps, d);
+}
+
+// MARK: fused bias + ReLU, pooling (f32, the encoder's hot path)
+
+#if defined(__x86_64__)
+AVX512_FN static void bias_relu_avx512(float *y, const float *bias, size_t rows, size_t cols, int relu) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t r = 0; r < rows; r++) {
+        float *yr = y + r * cols;
+        for (size_t c = 0; c < cols; c += 16) {
+            __mmask16 m = LANES(cols - c);
+            __m512 v = _mm512_maskz_loadu_ps(m, yr + c);
+            if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + c));
+            if (relu) v = _mm512_max_ps(v, zero);
+            _mm512_mask_storeu_ps(yr + c, m, v);
+        }
+    }
+}
+#endif
+
+void csvae_bias_relu(float *y, const float *bias, size_t rows, size_t cols, int relu) {
+    if (!bias && !relu) return;
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        bias_relu_avx512(y, bias, rows, cols, relu);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) {
+            float v = y[r * cols + c];
+            if (bias) v += bias[c];
+            if (relu) v = v > 0.0f ? v : 0.0f;
+            y[r * cols + c] = v;
+        }
+}
+
+#if defined(__x86_64__)
+AVX512_FN static void pool_rows_avx512(float *out, const float *x, size_t rows, size_t d, const float *w, float b) {
+    for (size_t c = 0; c < d; c += 16) _mm512_mask_storeu_ps(out + c, LANES(d - c), _mm512_setzero_ps());
+    for (size_t t = 0; t < rows; t++) {
+        const float *xt = x + t * d;
+        float alpha = 1.0f;
+        if (w) alpha = dot512(w, xt, d) + b;
+        __m512 a = _mm512_set1_ps(alpha);
+        for (size_t c = 0; c < d; c += 16) {
+            __mmask16 m = LANES(d - c);
+            _mm512_mask_storeu_ps(out + c, m, _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, xt + c), _mm512_maskz_loadu_ps(m, out + c)));
+        }
+    }
+}
+#endif
+
+void csvae_pool_rows(float *out, const float *x, size_t rows, size_t d, const float *w, float b) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        pool_rows_avx512(out, x, rows, d, w, b);
+        return;
+    }
+#endif
+    for (size_t c = 0; c < d; c++) out[c] = 0.0f;
+    for (size_t t = 0; t < rows; t++) {
+        const float *xt = x + t * d;
+        float alpha = 1.0f;
+        if (w) alpha = dotf(w, xt, d) + b;
+        for (size_t c = 0; c < d; c++) out[c] += alpha * xt[c];
+    }
+}
+
+// MARK: encoder self-attention of a batch of sentences
+
+size_t csvae_attention_sentences_scratch(size_t max_len, size_t hd) {
+    size_t lp = (max_len + 15) & ~(size_t)15;
+    return lp * hd + lp * lp + 16;
+}
+
+#if defined(__x86_64__)
+/// e^x for x <= 0 (scores minus their row max), 16 lanes: Cephes' expf (range reduction by
+/// ln 2 in two parts, degree-6 polynomial, 2^n by vscalefps), within ~2 ulp of expf.
+AVX512_FN static inline __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365447505f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(y, n);
+}
+
+#endif
+
+#if defined(__x86_64__)
+/// Scores of C queries (rows i0.., row stride ld) against the lp/16 key chunks of kt [hd][lp]:
+/// s[i][j] = scale * q_i . k_j (zero for j >= L, as kt's padding is zero).
+AVX512_FN static inline __attribute__((always_inline)) void scores_tile(float *s, size_t lp, const float *q, size_t ld,
+                                                                       const float *kt, size_t hd, float scale, const int C) {
+    for (size_t c = 0; c < lp; c += 16) {
+        __m512 acc[8];
+        for (int r = 0; r < C; r++) acc[r] = _mm512_setzero_ps();
+        for (size_t d = 0; d < hd; d++) {
+            __m512 kv = _mm512_loadu_ps(kt + d * lp + c);
+            for (int r = 0; r < C; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ld + d]), kv, acc[r]);
+        }
+        for (int r = 0; r < C; r++) _mm512_storeu_ps(s + r * lp + c, _mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
+    }
+}
+
+/// One head of one sentence of L positions attending each other: K transposed once into kt
+/// [hd][lp] (lp = L rounded up to 16), the L x L scores as 16-lane FMAs over kt, a 16-lane
+/// softmax per row (exp512), then out_i = sum_j p_ij v_j, 16 output columns per register.
+AVX512_FN static void self_head_avx512(float *out, size_t ldo, const float *q, const float *k, const float *v, size_t ld,
+                                       size_t L, size_t hd, float scale, float *kt, float *s) {
+    size_t lp = (L + 15) & ~(size_t)15;
+    for (size_t j0 = 0; j0 < L; j0 += 16)
+        for (size_t d0 = 0; d0 < hd; d0 += 16)
+            csvae_transpose16(kt + d0 * lp + j0, lp, k + j0 * ld + d0, ld, L - j0 < 16 ? L - j0 : 16, hd - d0 < 16 ? hd - d0 : 16);
+    for (size_t i0 = 0; i0 < L; i0 += 8) {
+        float *si = s + i0 * lp;
+        const float *qi = q + i0 * ld;
+        switch (L - i0 < 8 ? L - i0 : 8) {
+        case 8: scores_tile(si, lp, qi, ld, kt, hd, scale, 8); break;
+        case 7: scores_tile(si, lp, qi, ld, kt, hd, scale, 7); break;
+        case 6: scores_tile(si, lp, qi, ld, kt, hd, scale, 6); break;
+        case 5: scores_tile(si, lp, qi, ld, kt, hd, scale, 5); break;
+        case 4: scores_tile(si, lp, qi, ld, kt, hd, scale, 4); break;
+        case 3: scores_tile(si, lp, qi, ld, kt, hd, scale, 3); break;
+        case 2: scores_tile(si, lp, qi, ld, kt, hd, scale, 2); break;
+        default: scores_tile(si, lp, qi, ld, kt, hd, scale, 1); break;
+        }
+    }
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (size_t i = 0; i < L; i++) {
+        float *si = s + i * lp;
+        __m512 mx = ninf;
+        for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), si + c));
+        float m = _mm512_reduce_max_ps(mx);
+        float *oi = out + i * ldo;
+        if (m == -INFINITY) {  // every score -inf (infinite inputs): zeros, as csvae_softmax
+            for (size_t d = 0; d < hd; d++) oi[d] = 0.0f;
+            continue;
+        }
+        __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+        for (size_t c = 0; c < L; c += 16) {
+            __m512 e = _mm512_maskz_mov_ps(LANES(L - c), exp512(_mm512_sub_ps(_mm512_loadu_ps(si + c), mv)));
+            _mm512_storeu_ps(si + c, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        float inv = 1.0f / _mm512_reduce_add_ps(sum);
+        for (size_t d0 = 0; d0 < hd; d0 += 64) {
+            __mmask16 m0 = d0 < hd ? LANES(hd - d0) : 0, m1 = d0 + 16 < hd ? LANES(hd - d0 - 16) : 0;
+            __mmask16 m2 = d0 + 32 < hd ? LANES(hd - d0 - 32) : 0, m3 = d0 + 48 < hd ? LANES(hd - d0 - 48) : 0;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t j = 0; j < L; j++) {
+                __m512 p = _mm512_set1_ps(si[j]);
+                const float *vj = v + j * ld + d0;
+                a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m0, vj), a0);
+                a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m1, vj + 16), a1);
+                a2 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m2, vj + 32), a2);
+                a3 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m3, vj + 48), a3);
+            }
+            __m512 iv = _mm512_set1_ps(inv);
+            _mm512_mask_storeu_ps(oi + d0, m0, _mm512_mul_ps(a0, iv));
+            _mm512_mask_storeu_ps(oi + d0 + 16, m1, _mm512_mul_ps(a1, iv));
+            _mm512_mask_storeu_ps(oi + d0 + 32, m2, _mm512_mul_ps(a2, iv));
+            _mm512_mask_storeu_ps(oi + d0 + 48, m3, _mm512_mul_ps(a3, iv));
+        }
+    }
+}
+#endif
+
+void csvae_attention_sentences(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
+                               size_t ld, const size_t *offsets, size_t count, size_t heads, size_t hd, float scale) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) {
+        for (size_t s = 0; s < count; s++) {
+            size_t o = offsets[s], L = offsets[s + 1] - o, lp = (L + 15) & ~(size_t)15;
+            for (size_t h = 0; h < heads; h++)
+                self_head_avx512(out + o * ldo + h * hd, ldo, q + o * ld + h * hd, k + o * ld + h * hd, v + o * ld + h * hd, ld,
+                                 L, hd, scale, scratch, scratch + lp * hd);
+        }
+        return;
+    }
+#endif
+    for (size_t s = 0; s < count; s++) {
+        size_t o = offsets[s], L = offsets[s + 1] - o;
+        for (size_t i = 0; i < L; i++)
+            csvae_attention_one(out + (o + i) * ldo, scratch, q + (o + i) * ld, k + o * ld, v + o * ld, scale, ld, heads, hd, L);
+    }
 }

@@ -91,6 +91,27 @@ public final class KernelContext: @unchecked Sendable {
 
     deinit { free(scratch) }
 
+    private let attachmentLock = PthreadMutex()
+    private var attachments: [ObjectIdentifier: AnyObject] = [:]
+
+    /// Runs `body` with this context's instance of `T` (for example a higher layer's scratch
+    /// buffers), made by `make` on first use and kept as long as the context, so steady-state
+    /// callers allocate nothing. Calls on one context take turns (the instance is never shared
+    /// by two bodies at once); `body` may run products on this context, not `withAttachment`.
+    public func withAttachment<T: AnyObject, R, E: Error>(_ make: () -> T, _ body: (T) throws(E) -> R) throws(E) -> R {
+        try attachmentLock.locked { () throws(E) -> R in
+            let key = ObjectIdentifier(T.self)
+            let a: T
+            if let found = attachments[key] {
+                a = unsafeDowncast(found, to: T.self)
+            } else {
+                a = make()
+                attachments[key] = a
+            }
+            return try body(a)
+        }
+    }
+
     private var workerContexts: [KernelContext] = []
     /// One single-threaded context per pool worker (same path and check mode), created on first
     /// use and kept: for splitting a batch by independent items (for example sentences), each
@@ -120,7 +141,9 @@ public final class KernelContext: @unchecked Sendable {
     ///
     /// - y: n × w.rows floats (row stride w.rows); x: n × w.cols floats.
     /// Preconditions (programmer errors): n >= 0, the buffers hold at least those counts.
-    /// f32 weights with n >= 2 and f16/bf16 weights with n >= 16 go through `cblas_sgemm`
+    /// f32 weights with n >= 2 take our packed AVX-512 kernel on the AVX-512 path
+    /// (`usesPackedF32`; OpenBLAS from `blasMinRows` rows when it has an AVX-512 sgemm), else
+    /// `cblas_sgemm`; f16/bf16 weights with n >= 16 go through `cblas_sgemm`
     /// (except on the scalar path, and for n >= 4 on the AVX-512 path when OpenBLAS has no
     /// AVX-512 kernel: see `blasHasAVX512`; 16- and 2-byte weights are converted to f32 64 rows at a time); quantized
     /// weights quantize X to int8 blocks once per call, then use integer dot products (or, for
@@ -142,10 +165,12 @@ public final class KernelContext: @unchecked Sendable {
             lock.locked { i8r(yp, w, x.baseAddress!, n: n, bias: bias?.baseAddress, relu: relu) }
             return
         }
+        if usesPackedF32(w, n: n) {
+            lock.locked { packedF32(yp, w, x.baseAddress!, n: n, bias: bias?.baseAddress, relu: relu) }
+            return
+        }
         product(yp, w, x, n: n)
-        let out = UnsafeMutableBufferPointer(start: yp, count: n * w.rows)
-        if let bias { Ops.addBias(out, bias) }
-        if relu { Ops.relu(out, UnsafeBufferPointer(out)) }
+        Ops.addBias(UnsafeMutableBufferPointer(start: yp, count: n * w.rows), bias, cols: w.rows, relu: relu)
     }
 
     /// Per-row int8 product: activations quantized per row once, then the panel kernel split
@@ -161,6 +186,31 @@ public final class KernelContext: @unchecked Sendable {
                                     path: path.rawValue, n: n, rows: w.rows, cols: w.cols)
             withUnsafeMutablePointer(to: &job) { pool.run(csvae_i8r_task, UnsafeMutableRawPointer($0), tasks: tasks) }
         }
+    }
+
+    /// Activation rows from which f32 products go to OpenBLAS rather than our packed kernel when
+    /// OpenBLAS has an AVX-512 sgemm (`blasHasAVX512`). Measured on one core of this machine
+    /// (CPU time, OPENBLAS_CORETYPE=SkylakeX forced on OpenBLAS 0.3.21, which otherwise detects
+    /// this CPU as Prescott): at n = 16 our kernel 105–115 GFLOP/s against OpenBLAS's 31–42; at
+    /// n = 1024 77–120 against 106–139 (16 × / 1024 × {2304, 768, 1536} × 768 and 768 × 1536).
+    static let blasMinRows = 256
+
+    /// Whether f32 `w` times n rows runs our AVX-512 packed kernel (`csvae_sgemm_task`): batches
+    /// (n ≥ 2) on the AVX-512 path unless OpenBLAS's own AVX-512 sgemm takes n ≥ `blasMinRows`.
+    func usesPackedF32(_ w: WeightMatrix, n: Int) -> Bool {
+        w.type == .f32 && n >= 2 && w.cols > 0 && path == .avx512 && !(Self.blasHasAVX512 && n >= Self.blasMinRows)
+    }
+
+    /// The packed f32 kernel: X packed into 16-row panels once (this context's scratch), then
+    /// output-row slices over the pool, bias and ReLU in the epilogue.
+    private func packedF32(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ xp: UnsafePointer<Float>, n: Int,
+                           bias: UnsafePointer<Float>?, relu: Bool) {
+        let xt = ensureScratch(csvae_sgemm_pack_floats(n, w.cols) * MemoryLayout<Float>.size).assumingMemoryBound(to: Float.self)
+        csvae_sgemm_pack(xt, xp, n, w.cols)
+        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, (w.rows + 15) / 16)
+        var job = csvae_sgemm_job(y: yp, ldy: w.rows, w: w.base.assumingMemoryBound(to: Float.self), xt: xt, bias: bias,
+                                  relu: relu ? 1 : 0, n: n, rows: w.rows, cols: w.cols)
+        withUnsafeMutablePointer(to: &job) { pool.run(csvae_sgemm_task, UnsafeMutableRawPointer($0), tasks: tasks) }
     }
 
     private func product(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int) {

@@ -15,14 +15,15 @@ package enum Ops {
         csvae_layernorm(y.baseAddress, x.baseAddress, weight?.baseAddress, bias?.baseAddress, eps, n)
     }
 
-    /// x = LayerNorm(x + r) for each of the x.count / weight.count rows (post-norm residual), in
-    /// f32 SIMD (`layerNorm`, with f64 sums, is the reference the tests compare it with).
-    package static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>,
+    /// x = LayerNorm(x + r) (r nil: LayerNorm(x)) for each of the x.count / weight.count rows
+    /// (post-norm residual), in f32 SIMD (`layerNorm`, with f64 sums, is the reference the tests
+    /// compare it with).
+    package static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>?,
                                     weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>, eps: Float) {
         let d = weight.count
-        precondition(d > 0 && bias.count == d && x.count == r.count && x.count % d == 0, "addLayerNorm: shape mismatch")
+        precondition(d > 0 && bias.count == d && (r?.count ?? x.count) == x.count && x.count % d == 0, "addLayerNorm: shape mismatch")
         guard x.count > 0 else { return }
-        csvae_add_layernorm_rows(x.baseAddress, r.baseAddress, weight.baseAddress, bias.baseAddress, eps, x.count / d, d)
+        csvae_add_layernorm_rows(x.baseAddress, r?.baseAddress, weight.baseAddress, bias.baseAddress, eps, x.count / d, d)
     }
 
     /// In place, numerically stable softmax over x (all −Inf → all 0).
@@ -52,12 +53,22 @@ package enum Ops {
         csvae_add(y.baseAddress, a.baseAddress, b.baseAddress, a.count)
     }
 
-    /// y[rows, bias.count] += bias for every row.
-    package static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>) {
-        let cols = bias.count
-        precondition(cols > 0 ? y.count % cols == 0 : y.count == 0, "addBias: y.count not a multiple of bias.count")
-        guard cols > 0, y.count > 0 else { return }
-        csvae_add_bias(y.baseAddress, bias.baseAddress, y.count / cols, cols)
+    /// y[rows, cols] += bias for every row (nil: no bias), then max(·, 0) when `relu`: one pass
+    /// (the fused epilogue of products whose kernel has none).
+    package static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>?, cols: Int, relu: Bool = false) {
+        precondition(cols > 0 ? y.count % cols == 0 : y.count == 0, "addBias: y.count not a multiple of cols")
+        precondition(bias == nil || bias!.count == cols, "addBias: bias.count != cols")
+        guard cols > 0, y.count > 0, bias != nil || relu else { return }
+        csvae_bias_relu(y.baseAddress, bias?.baseAddress, y.count / cols, cols, relu ? 1 : 0)
+    }
+
+    /// out[d] = Σ_t α_t x_t over the rows of x [rows, d]: α_t = w · x_t + b (learnable-add
+    /// pooling, `weight` = (w, b)) or 1 (sum pooling, `weight` nil).
+    package static func pool(_ out: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+                            weight: (w: UnsafeBufferPointer<Float>, b: Float)?) {
+        let d = out.count
+        precondition(d > 0 && x.count % d == 0 && (weight?.w.count ?? d) == d, "pool: shape mismatch")
+        csvae_pool_rows(out.baseAddress, x.baseAddress, x.count / d, d, weight?.w.baseAddress, weight?.b ?? 0)
     }
 
     /// Multi-head attention of one query over a KV cache.
@@ -103,23 +114,36 @@ package enum Ops {
         csvae_attention(out.baseAddress, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
                         keyMask?.baseAddress, causal ? 1 : 0, scale, width, width, ld, heads, headDim, queries, length)
     }
-    /// Self-attention of `length` positions over each other, no mask, not causal (the encoder):
-    /// row i of q, k and v starts at i·stride (heads in the first heads·headDim columns), so
-    /// q, k and v may be column slices of one fused QKV buffer.
+    /// Floats of scratch `selfAttention` needs for sentences of at most `maxLength` positions.
+    package static func selfAttentionScratch(maxLength: Int, headDim: Int) -> Int {
+        csvae_attention_sentences_scratch(max(maxLength, 1), headDim)
+    }
+
+    /// Self-attention of a batch of sentences (the encoder: no mask, not causal): sentence s is
+    /// rows [offsets[s], offsets[s + 1]) and attends only to itself. Row i of q, k and v starts
+    /// at i·stride (heads in the first heads·headDim columns), so q, k and v may be column slices
+    /// of one fused QKV buffer.
     ///
-    /// - out: [length, heads·headDim]; scratch: ≥ length floats.
-    /// out_i,h = softmax(scale · K_h q_i,h) · V_h, the result of `attention(out:…length:)` for
-    /// every i up to the order of float sums.
+    /// - out: [offsets.last, heads·headDim]; scratch: ≥ `selfAttentionScratch(maxLength:headDim:)`
+    ///   for the longest sentence.
+    /// out_i,h = softmax(scale · K_h q_i,h) · V_h over the sentence's own positions, the result of
+    /// `attention(out:…length:)` for every i up to the order of float sums.
     package static func selfAttention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                      q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
-                                     scale: Float, heads: Int, headDim: Int, length: Int, stride: Int) {
+                                     scale: Float, heads: Int, headDim: Int, offsets: UnsafeBufferPointer<Int>, stride: Int) {
         let width = heads * headDim
-        precondition(heads > 0 && headDim > 0 && stride >= width && length >= 0, "selfAttention: bad shape")
-        guard length > 0 else { return }
-        let need = (length - 1) * stride + width
-        precondition(out.count >= length * width && scratch.count >= length && q.count >= need && k.count >= need && v.count >= need,
-                     "selfAttention: buffers too short")
-        csvae_attention_self(out.baseAddress, width, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
-                             stride, heads, headDim, length, scale)
+        precondition(heads > 0 && headDim > 0 && stride >= width && !offsets.isEmpty && offsets[0] == 0, "selfAttention: bad shape")
+        var longest = 0
+        for s in 1..<offsets.count {
+            precondition(offsets[s] >= offsets[s - 1], "selfAttention: offsets not ascending")
+            longest = max(longest, offsets[s] - offsets[s - 1])
+        }
+        let rows = offsets[offsets.count - 1]
+        guard rows > 0 else { return }
+        let need = (rows - 1) * stride + width
+        precondition(out.count >= rows * width && scratch.count >= selfAttentionScratch(maxLength: longest, headDim: headDim)
+                     && q.count >= need && k.count >= need && v.count >= need, "selfAttention: buffers too short")
+        csvae_attention_sentences(out.baseAddress, width, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
+                                  stride, offsets.baseAddress, offsets.count - 1, heads, headDim, scale)
     }
 }

@@ -76,7 +76,7 @@ final class PthreadMutex: @unchecked Sendable {
         pthread_mutex_destroy(m)
         m.deallocate()
     }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
+    func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(m)
         defer { pthread_mutex_unlock(m) }
         return try body()

@@ -9,69 +9,108 @@ extension SentenceVAE {
     ///
     /// Each sentence is processed at its own length, which is exactly the reference's padded batch
     /// with a key-padding mask and zeroed padded outputs; all sentences' tokens share the linear
-    /// layers as one matrix product.
+    /// layers as one matrix product, and one attention call covers every sentence and head.
     ///
     /// With several threads and at least two sentences per thread, the batch is split by
     /// sentences into one contiguous group per thread (about equal token counts), each encoded
     /// with whole products on its own core (`KernelContext.workers`); otherwise every product is
-    /// split by rows over the pool.
+    /// split by rows over the pool. Each thread runs its sentences through all layers in groups
+    /// of about `chunkTokens` tokens. The working memory is the context's (`EncoderScratch`):
+    /// once warm, a call allocates only the vectors it returns.
     public func encode(_ sentences: [[Int32]], context: KernelContext) throws(ModelError) -> [[Float]] {
         for (i, s) in sentences.enumerated() { try check(s, index: i) }
         if sentences.isEmpty { return [] }
+        var out = [[Float]](repeating: [], count: sentences.count)
         let threads = context.pool.threads
         let workers = threads > 1 && sentences.count >= 2 * threads ? context.workers() : []
-        guard workers.count > 1 else { return try encodeChecked(sentences, context: context) }
+        guard workers.count > 1 else {
+            try out.withUnsafeMutableBufferPointer { (o) throws(ModelError) in try encodeChecked(sentences[...], into: o, context: context) }
+            return out
+        }
         let total = sentences.reduce(0) { $0 + $1.count }
-        var bounds = [0], tokens = 0, next = 0
-        for t in 1..<workers.count {
-            while next < sentences.count && 2 * (tokens + sentences[next].count) <= 2 * total * t / workers.count + sentences[next].count {
-                tokens += sentences[next].count
-                next += 1
+        let n = workers.count
+        return try withUnsafeTemporaryAllocation(of: Int.self, capacity: n + 1) { (bounds) throws(ModelError) -> [[Float]] in
+            bounds[0] = 0
+            var tokens = 0, next = 0
+            for t in 1..<n {
+                while next < sentences.count && 2 * (tokens + sentences[next].count) <= 2 * total * t / n + sentences[next].count {
+                    tokens += sentences[next].count
+                    next += 1
+                }
+                bounds[t] = next
             }
-            bounds.append(next)
-        }
-        bounds.append(sentences.count)
-        var results = [Result<[[Float]], ModelError>](repeating: .success([]), count: workers.count)
-        results.withUnsafeMutableBufferPointer { rp in
-            context.pool.parallelFor(workers.count) { t, _ in
-                let part = Array(sentences[bounds[t]..<bounds[t + 1]])
-                rp[t] = Result { () throws(ModelError) in part.isEmpty ? [] : try self.encodeChecked(part, context: workers[t]) }
+            bounds[n] = sentences.count
+            return try withUnsafeTemporaryAllocation(of: ModelError?.self, capacity: n) { (errors) throws(ModelError) -> [[Float]] in
+                errors.initialize(repeating: nil)
+                defer { errors.deinitialize() }
+                out.withUnsafeMutableBufferPointer { o in
+                    context.pool.parallelFor(n) { t, _ in
+                        let range = bounds[t]..<bounds[t + 1]
+                        guard !range.isEmpty else { return }
+                        do throws(ModelError) {
+                            try self.encodeChecked(sentences[range], into: UnsafeMutableBufferPointer(rebasing: o[range]), context: workers[t])
+                        } catch {
+                            errors[t] = error
+                        }
+                    }
+                }
+                for e in errors { if let e { throw e } }
+                return out
             }
         }
-        var out: [[Float]] = []
-        out.reserveCapacity(sentences.count)
-        for r in results { out += try r.get() }
-        return out
     }
 
-    /// `encode` of checked sentences on one context (products split over its pool).
-    func encodeChecked(_ sentences: [[Int32]], context: KernelContext) throws(ModelError) -> [[Float]] {
-        let c = config, d = c.hidden, f = c.ffn
-        let total = sentences.reduce(0) { $0 + $1.count }
-        var starts: [Int] = []
-        var flat: [Int32] = []
-        var pos: [Int] = []
-        flat.reserveCapacity(total)
-        for s in sentences {
-            starts.append(flat.count)
-            flat += s
-            pos += 0..<s.count
+    /// `encode` of checked sentences on one context (products split over its pool): vector i
+    /// into out[i].
+    func encodeChecked(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,
+                       context: KernelContext) throws(ModelError) {
+        try context.withAttachment(EncoderScratch.init) { (scratch) throws(ModelError) in
+            var first = sentences.startIndex
+            while first < sentences.endIndex {
+                var end = first + 1, tokens = sentences[first].count
+                while end < sentences.endIndex && tokens + sentences[end].count <= Self.chunkTokens {
+                    tokens += sentences[end].count
+                    end += 1
+                }
+                let o = first - sentences.startIndex
+                try encode(sentences[first..<end], into: UnsafeMutableBufferPointer(rebasing: out[o..<(o + end - first)]),
+                           scratch: scratch, context: context)
+                first = end
+            }
         }
-        let xb = FloatBuffer(total * d), qkvb = FloatBuffer(total * 3 * d), attb = FloatBuffer(total * d)
-        let tmpb = FloatBuffer(total * d), hb = FloatBuffer(total * f), eb = FloatBuffer(), sb = FloatBuffer(c.maxSeqLen)
-        let x = xb.view(total * d), qkv = qkvb.view(total * 3 * d), att = attb.view(total * d)
-        let tmp = tmpb.view(total * d), h = hb.view(total * f), scores = sb.view(c.maxSeqLen)
-        try embed(x, encEmbed, ids: flat, position: { pos[$0] }, scratchE: eb, context: context)
+    }
+
+    /// Tokens encoded together through all layers (whole sentences; a longer sentence alone):
+    /// the int8 kernel streams the weights once per 128 activation rows anyway, so larger groups
+    /// save no weight traffic, while a 128-token group keeps the activations (x, QKV, FFN) in L2
+    /// from one op to the next and bounds the scratch.
+    static let chunkTokens = 128
+
+    private func encode(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,
+                        scratch: EncoderScratch, context: KernelContext) throws(ModelError) {
+        let c = config, d = c.hidden, f = c.ffn
+        scratch.offsets.removeAll(keepingCapacity: true)
+        scratch.flat.removeAll(keepingCapacity: true)
+        scratch.positions.removeAll(keepingCapacity: true)
+        scratch.offsets.append(0)
+        for s in sentences {
+            scratch.flat.append(contentsOf: s)
+            scratch.positions.append(contentsOf: 0..<s.count)
+            scratch.offsets.append(scratch.flat.count)
+        }
+        let total = scratch.flat.count
+        let x = scratch.x.view(total * d), qkv = scratch.qkv.view(total * 3 * d), att = scratch.att.view(total * d)
+        let tmp = scratch.tmp.view(total * d), h = scratch.h.view(total * f)
+        let scores = scratch.attention.view(Ops.selfAttentionScratch(maxLength: c.maxSeqLen, headDim: c.headDim))
+        let pos = scratch.positions
+        try embed(x, encEmbed, ids: scratch.flat, position: { pos[$0] }, scratchE: scratch.e, context: context)
         let scale = 1 / Float(c.headDim).squareRoot()
         for layer in encLayers {
             context.linear(qkv, layer.qkv, x.readOnly, n: total)
-            for (si, s) in sentences.enumerated() {
-                let s0 = starts[si], L = s.count
-                Ops.selfAttention(out: UnsafeMutableBufferPointer(rebasing: att[(s0 * d)..<((s0 + L) * d)]), scratch: scores,
-                                  q: UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d)...]),
-                                  k: UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + d)...]),
-                                  v: UnsafeBufferPointer(rebasing: qkv[(s0 * 3 * d + 2 * d)...]),
-                                  scale: scale, heads: c.heads, headDim: c.headDim, length: L, stride: 3 * d)
+            scratch.offsets.withUnsafeBufferPointer { offsets in
+                Ops.selfAttention(out: att, scratch: scores, q: qkv.readOnly, k: UnsafeBufferPointer(rebasing: qkv[d...]),
+                                  v: UnsafeBufferPointer(rebasing: qkv[(2 * d)...]), scale: scale, heads: c.heads, headDim: c.headDim,
+                                  offsets: offsets, stride: 3 * d)
             }
             context.linear(tmp, layer.out, att.readOnly, n: total)
             Ops.addLayerNorm(x, tmp.readOnly, weight: layer.norm1.w, bias: layer.norm1.b, eps: c.eps)
@@ -80,25 +119,24 @@ extension SentenceVAE {
             Ops.addLayerNorm(x, tmp.readOnly, weight: layer.norm2.w, bias: layer.norm2.b, eps: c.eps)
         }
         // Pooling: learnable add s = Σ_t h_t (w·h_t + b), or the plain sum; then LayerNorm.
-        var out: [[Float]] = []
-        out.reserveCapacity(sentences.count)
-        let sum = tmpb.view(d)
-        for (si, s) in sentences.enumerated() {
-            sum.update(repeating: 0)
-            for t in 0..<s.count {
-                let row = x.row(starts[si] + t, d)
-                var alpha: Float = 1
-                if let p = pool {
-                    var dot: Float = 0
-                    for j in 0..<d { dot += p.w[j] * row[j] }
-                    alpha = dot + p.b
-                }
-                for j in 0..<d { sum[j] += alpha * row[j] }
+        for i in 0..<sentences.count {
+            let s0 = scratch.offsets[i], s1 = scratch.offsets[i + 1]
+            out[i] = [Float](unsafeUninitializedCapacity: d) { v, count in
+                Ops.pool(v, UnsafeBufferPointer(rebasing: x[(s0 * d)..<(s1 * d)]), weight: pool)
+                Ops.addLayerNorm(v, nil, weight: encNorm.w, bias: encNorm.b, eps: c.eps)
+                count = d
             }
-            var v = [Float](repeating: 0, count: d)
-            v.withUnsafeMutableBufferPointer { Ops.layerNorm($0, sum.readOnly, weight: encNorm.w, bias: encNorm.b, eps: c.eps) }
-            out.append(v)
         }
-        return out
     }
+}
+
+/// The encoder's working memory for one `KernelContext` (`withAttachment`): activations, fused
+/// QKV, attention and FFN buffers grown to the largest batch seen and reused.
+final class EncoderScratch {
+    let x = FloatBuffer(), qkv = FloatBuffer(), att = FloatBuffer(), tmp = FloatBuffer(), h = FloatBuffer()
+    let e = FloatBuffer(), attention = FloatBuffer()
+    /// Sentence s is token rows [offsets[s], offsets[s + 1]).
+    var offsets: [Int] = []
+    var flat: [Int32] = []
+    var positions: [Int] = []
 }

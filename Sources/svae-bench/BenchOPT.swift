@@ -7,8 +7,9 @@ import SVAEModel
 /// (`tools/bench/peers_generate.py`, CTranslate2 / transformers): a fixed prompt, then greedy
 /// tokens with EOS ignored, so every engine produces exactly the same number of tokens.
 ///
-/// Per repetition: T1 = prompt + 1 new token, T = prompt + `new` tokens, both from an empty
-/// cache. Decode ms/token = (T − T1) / (new − 1); tokens/s including the prefill = new / T.
+/// Per repetition, from an empty cache: T1 = until the prompt and the first new token, T = until
+/// all `new` tokens, clocked in the same run. Decode ms/token = (T − T1) / (new − 1) (the decode
+/// steps alone, never a difference of two runs); tokens/s including the prefill = new / T.
 struct BenchOPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "opt",
@@ -40,21 +41,24 @@ struct BenchOPT: ParsableCommand {
             guard m.config.vocab > 4 else { throw CLIError("opt: the model's vocabulary (\(m.config.vocab)) is too small") }
             let ids = Self.promptIDs(prompt, vocab: m.config.vocab)
             let s = m.makeSession(context: ctx)
-            func once(_ count: Int) throws(ModelError) -> Double {
+            /// (T1, T) of one run.
+            func once() throws(ModelError) -> (Double, Double) {
                 s.reset()
                 let t0 = now()
                 var next = Sampler.argmax(try s.feed(ids))
+                let t1 = now()
                 generated = [next]
-                for _ in 1..<count {
+                for _ in 1..<new {
                     next = Sampler.argmax(try s.feed([next]))
                     generated.append(next)
                 }
-                return now() - t0
+                return (t1 - t0, now() - t0)
             }
-            _ = try once(new)
+            _ = try once()
             for _ in 0..<repetitions {
-                first.append(try once(1))
-                full.append(try once(new))
+                let (t1, t) = try once()
+                first.append(t1)
+                full.append(t)
             }
         } catch let e as ModelError {
             throw CLIError(e.description)

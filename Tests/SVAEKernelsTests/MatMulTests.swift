@@ -134,6 +134,47 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// f32 batches on the AVX-512 path take the packed kernel (activations in 16-row panels,
+    /// weights broadcast): 8-row weight groups and a 5-row tail, 1 to 3 panels per tile with a
+    /// partial last panel, columns not a multiple of 16, 1 and 2 threads, with and without the
+    /// fused bias + ReLU epilogue, against the f64 reference.
+    @Test func packedF32KernelWithEpilogue() throws {
+        let rows = 37, cols = 790
+        let (bytes, w) = try randomWeights(.f32, rows: rows, cols: cols, seed: 41)
+        var brng = SeededRNG(42)
+        let bias = brng.floats(rows)
+        try bytes.withWeight(.f32, rows: rows, cols: cols) { wm in
+            let probe = try KernelContext(threads: 1, path: .best)
+            #expect(!probe.usesPackedF32(wm, n: 1))
+            #expect(probe.usesPackedF32(wm, n: 2) == (probe.path == .avx512))
+            #expect(probe.usesPackedF32(wm, n: 1024) == (probe.path == .avx512 && !KernelContext.blasHasAVX512))
+            for n in [2, 17, 50, 300] {
+                var rng = SeededRNG(UInt64(n))
+                let x = rng.floats(n * cols)
+                let refs = references(.f32, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+                for path in testedPaths() {
+                    for threads in [1, 2] {
+                        let context = try KernelContext(threads: threads, path: path)
+                        for fused in [false, true] {
+                            var y = [Float](repeating: .nan, count: n * rows)
+                            y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
+                                context.linear(yb, wm, xb, n: n, bias: fused ? bb : nil, relu: fused)
+                            } } }
+                            var biased = refs
+                            if fused { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
+                            let (r, what) = worst(y, biased) { ref in
+                                let limit = kFloatDotLimit * ref.absSum + 1e-6
+                                // ReLU: a negative reference may come out as 0 (and a reference within the limit of 0 either way).
+                                return (fused ? max(ref.exact, 0) : ref.exact, limit)
+                            }
+                            #expect(r <= 1, "f32 \(path) \(threads)T n=\(n) fused \(fused): \(what)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The bf16 path (where the CPU has it): batches of 64 and more rows, row counts that are
     /// not multiples of 4 (partial weight groups), several panels, longest rows it takes.
     @Test(arguments: [ElementType.q8_0, .q4_0])

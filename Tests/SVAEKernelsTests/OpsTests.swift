@@ -46,19 +46,21 @@ func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Floa
             let rows = 3
             let x0 = rng.floats(rows * d).map { $0 * 3 + 10 }, r = rng.floats(rows * d)
             let w = rng.floats(d), b = rng.floats(d)
-            var x = x0
-            x.withUnsafeMutableBufferPointer { xb in
-                r.withUnsafeBufferPointer { rb in w.withUnsafeBufferPointer { wb in b.withUnsafeBufferPointer { bb in
-                    Ops.addLayerNorm(xb, rb, weight: wb, bias: bb, eps: 1e-5)
-                } } }
-            }
-            for i in 0..<rows {
-                let s = (0..<d).map { Double(x0[i * d + $0] + r[i * d + $0]) }  // the f32 sum, as the kernel stores it
-                let mean = s.reduce(0, +) / Double(d)
-                let v = s.reduce(0.0) { $0 + ($1 - mean) * ($1 - mean) } / Double(d)
-                for k in 0..<d {
-                    let want = (s[k] - mean) / (v + 1e-5).squareRoot() * Double(w[k]) + Double(b[k])
-                    #expect(close(x[i * d + k], want, rel: 1e-4, abs: 1e-5), "d=\(d) row \(i) k=\(k): \(x[i * d + k]) vs \(want)")
+            for residual in [true, false] {  // x = LayerNorm(x + r), and x = LayerNorm(x) (r nil)
+                var x = x0
+                x.withUnsafeMutableBufferPointer { xb in
+                    r.withUnsafeBufferPointer { rb in w.withUnsafeBufferPointer { wb in b.withUnsafeBufferPointer { bb in
+                        Ops.addLayerNorm(xb, residual ? rb : nil, weight: wb, bias: bb, eps: 1e-5)
+                    } } }
+                }
+                for i in 0..<rows {
+                    let s = (0..<d).map { Double(residual ? x0[i * d + $0] + r[i * d + $0] : x0[i * d + $0]) }  // the f32 sum, as the kernel stores it
+                    let mean = s.reduce(0, +) / Double(d)
+                    let v = s.reduce(0.0) { $0 + ($1 - mean) * ($1 - mean) } / Double(d)
+                    for k in 0..<d {
+                        let want = (s[k] - mean) / (v + 1e-5).squareRoot() * Double(w[k]) + Double(b[k])
+                        #expect(close(x[i * d + k], want, rel: 1e-4, abs: 1e-5), "d=\(d) row \(i) k=\(k) residual \(residual): \(x[i * d + k]) vs \(want)")
+                    }
                 }
             }
         }
@@ -87,9 +89,42 @@ func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Floa
         #expect(y == x.map { max($0, 0) })
         y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in z.withUnsafeBufferPointer { Ops.add(yb, xb, $0) } } }
         #expect(y == zip(x, z).map { $0 + $1 })
-        var m = x
-        m.withUnsafeMutableBufferPointer { mb in z.withUnsafeBufferPointer { Ops.addBias(mb, UnsafeBufferPointer(rebasing: $0[0..<10])) } }
-        #expect(m == x.enumerated().map { $0.element + z[$0.offset % 10] })
+        // Bias and ReLU in one pass, 10 and 37 columns (a masked 16-lane tail); no bias, ReLU only.
+        for cols in [10, 25] {
+            let rows = x.count / cols, n = rows * cols
+            for relu in [false, true] {
+                var m = Array(x[0..<n])
+                m.withUnsafeMutableBufferPointer { mb in z.withUnsafeBufferPointer { Ops.addBias(mb, UnsafeBufferPointer(rebasing: $0[0..<cols]), cols: cols, relu: relu) } }
+                #expect(m == (0..<n).map { relu ? max(x[$0] + z[$0 % cols], 0) : x[$0] + z[$0 % cols] }, "cols \(cols) relu \(relu)")
+            }
+            var m = Array(x[0..<n])
+            m.withUnsafeMutableBufferPointer { Ops.addBias($0, nil, cols: cols, relu: true) }
+            #expect(m == x[0..<n].map { max($0, 0) })
+        }
+    }
+
+    /// Pooling of the encoder's token rows: the plain sum, and learnable add (each row weighted by
+    /// w · row + b), against f64 sums, d around the 16-lane vectors.
+    @Test func poolRows() {
+        var rng = SeededRNG(26)
+        for d in [1, 16, 21, 768] {
+            let rows = 5
+            let x = rng.floats(rows * d), w = rng.floats(d), b: Float = 0.25
+            for learnable in [false, true] {
+                var out = [Float](repeating: .nan, count: d)
+                out.withUnsafeMutableBufferPointer { o in x.withUnsafeBufferPointer { xb in w.withUnsafeBufferPointer { wb in
+                    Ops.pool(o, xb, weight: learnable ? (wb, b) : nil)
+                } } }
+                for k in 0..<d {
+                    var want = 0.0
+                    for t in 0..<rows {
+                        let alpha = learnable ? (0..<d).reduce(Double(b)) { $0 + Double(w[$1]) * Double(x[t * d + $1]) } : 1
+                        want += alpha * Double(x[t * d + k])
+                    }
+                    #expect(close(out[k], want, rel: 1e-4, abs: 1e-4), "d=\(d) learnable \(learnable) k=\(k): \(out[k]) vs \(want)")
+                }
+            }
+        }
     }
 
     /// f64 attention for one query, one head.
@@ -141,30 +176,37 @@ func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Floa
         }
     }
 
-    /// The encoder's self-attention over a fused QKV buffer equals per-position attention
-    /// up to float summation order (absolute 1e-5 for values of size 1; masked 16-lane tails:
-    /// head sizes 20 and 64).
-    @Test(arguments: [(3, 20, 7), (2, 64, 16), (1, 64, 1)])
-    func selfAttentionMatchesPerPosition(heads: Int, hd: Int, length: Int) {
+    /// The encoder's self-attention of a batch of sentences over a fused QKV buffer equals
+    /// per-position attention inside each sentence, up to float summation order and exp's last
+    /// bits (absolute 1e-5 for values of size 1; masked 16-lane tails: head sizes 20 and 64;
+    /// sentence lengths 1, 7, 16, 17 and 33 around the 16-key chunks).
+    @Test(arguments: [(3, 20, [7]), (2, 64, [16]), (1, 64, [1]), (2, 64, [16, 1, 17, 33, 7]), (3, 20, [5, 16, 2])])
+    func selfAttentionMatchesPerPosition(heads: Int, hd: Int, lengths: [Int]) {
         var rng = SeededRNG(25)
-        let w = heads * hd, ld = 3 * w
-        let qkv = rng.floats(length * ld)
-        var out = [Float](repeating: .nan, count: length * w), want = out
-        var scratch = [Float](repeating: 0, count: length)
+        let w = heads * hd, ld = 3 * w, rows = lengths.reduce(0, +)
+        let qkv = rng.floats(rows * ld).map { $0 * 2 }
+        var offsets = [0]
+        for l in lengths { offsets.append(offsets.last! + l) }
+        var out = [Float](repeating: .nan, count: rows * w), want = out
+        var scratch = [Float](repeating: .nan, count: Ops.selfAttentionScratch(maxLength: lengths.max()!, headDim: hd))
         qkv.withUnsafeBufferPointer { b in scratch.withUnsafeMutableBufferPointer { sc in
             let q = UnsafeBufferPointer(rebasing: b[...]), k = UnsafeBufferPointer(rebasing: b[w...]), v = UnsafeBufferPointer(rebasing: b[(2 * w)...])
-            out.withUnsafeMutableBufferPointer { o in
-                Ops.selfAttention(out: o, scratch: sc, q: q, k: k, v: v, scale: 0.3, heads: heads, headDim: hd, length: length, stride: ld)
-            }
+            out.withUnsafeMutableBufferPointer { o in offsets.withUnsafeBufferPointer { ob in
+                Ops.selfAttention(out: o, scratch: sc, q: q, k: k, v: v, scale: 0.3, heads: heads, headDim: hd, offsets: ob, stride: ld)
+            } }
             want.withUnsafeMutableBufferPointer { o in
-                for i in 0..<length {
-                    Ops.attention(out: UnsafeMutableBufferPointer(rebasing: o[(i * w)..<((i + 1) * w)]), scratch: sc,
-                                  q: UnsafeBufferPointer(rebasing: b[(i * ld)..<(i * ld + w)]), k: k, v: v, scale: 0.3,
-                                  heads: heads, headDim: hd, length: length, kvStride: ld)
+                for (s, l) in lengths.enumerated() {
+                    let s0 = offsets[s]
+                    for i in s0..<(s0 + l) {
+                        Ops.attention(out: UnsafeMutableBufferPointer(rebasing: o[(i * w)..<((i + 1) * w)]), scratch: sc,
+                                      q: UnsafeBufferPointer(rebasing: b[(i * ld)..<(i * ld + w)]),
+                                      k: UnsafeBufferPointer(rebasing: b[(s0 * ld + w)...]), v: UnsafeBufferPointer(rebasing: b[(s0 * ld + 2 * w)...]),
+                                      scale: 0.3, heads: heads, headDim: hd, length: l, kvStride: ld)
+                    }
                 }
             }
         } }
-        for j in 0..<(length * w) { #expect(close(out[j], Double(want[j]), rel: 1e-5, abs: 1e-5), "element \(j): \(out[j]) vs \(want[j])") }
+        for j in 0..<(rows * w) { #expect(close(out[j], Double(want[j]), rel: 1e-5, abs: 1e-5), "element \(j): \(out[j]) vs \(want[j])") }
     }
 
     @Test func fullyMaskedQueryGetsZeros() {

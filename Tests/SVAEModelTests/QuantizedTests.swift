@@ -65,4 +65,23 @@ import Testing
             #expect(worstRelative <= limit.maxRelativeLogitError, "\(name) \(type): relative logit error \(worstRelative)")
         }
     }
+
+    /// Issue 20's bound between svae-convert's q8 choice (`.i8r` here: the encoder's linear
+    /// weights i8r, the rest q8_0) and the f32 file, both through our runtime: cosine ≥ 0.999 on
+    /// h32_l2_sum_proj. h32_l1_la (random weights; learnable-add pooling weighs each token by a
+    /// linear function of itself, so weight error enters twice) does not reach it: min cosine 0.99352 (2026-12-02; 0.99993 on h32_l2_sum_proj),
+    /// so there the bound is the 0.99 of `limits` (as for q8_0, 0.9955 against the golden).
+    @Test func q8ChoiceAgainstF32() throws {
+        for (name, bound) in [("h32_l2_sum_proj", 0.999), ("h32_l1_la", 0.99)] {
+            let g = try loadGolden(name)
+            let ctx = try KernelContext(threads: 1)
+            let f32 = try SentenceVAE(path: try convertFixture(name, type: .f32, golden: g)).encode(g.sentences, context: ctx)
+            let q8 = try SentenceVAE(path: try convertFixture(name, type: .i8r, golden: g)).encode(g.sentences, context: ctx)
+            try #require(f32.count == g.sentences.count && q8.count == f32.count)
+            var worst = 1.0
+            for (a, b) in zip(f32, q8) { worst = min(worst, try cosine(a, b)) }
+            print("q8-choice-vs-f32 \(name): min cosine \(worst) over \(f32.count) sentences")
+            #expect(worst >= bound, "\(name): min cosine \(worst)")
+        }
+    }
 }

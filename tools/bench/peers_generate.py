@@ -16,7 +16,9 @@ The baseline of the SLLM (issue 6) is token-by-token OPT. This script
   3. runs the same work everywhere: a 32-token prompt (BOS then the ids of `svae-bench opt`),
      then 128 greedy tokens with EOS ignored, one and two threads; per repetition T1 = prompt + 1
      token and T = prompt + 128 tokens, each from an empty cache: decode ms/token = (T − T1)/127,
-     tokens/s including the prefill = 128/T; medians after a warm-up;
+     tokens/s including the prefill = 128/T; medians after a warm-up (the peers' T1 and T are two
+     runs, as their generate calls cannot be clocked inside; `svae-bench opt` clocks T1 inside the
+     run that gives T, so its decode time is never a difference of two noisy runs);
   4. checks that every engine's first greedy ids agree with transformers fp32 (printed);
   5. prints a Markdown table, and writes the figures as JSON (--json) for tools/bench/benchmarks.py.
 """

@@ -221,12 +221,33 @@ void csvae_to_bf16(uint16_t *dst, const float *x, size_t count);
 /// Task body for csvae_pool_run with ctx = csvae_bf16_job* (slices of 16 output rows).
 void csvae_matmul_bf16_task(void *ctx, size_t task, size_t ntasks);
 
+/// f32 weights on AVX-512 (csvae_sgemm_supported): Y[n, rows] = X[n, cols] W^T (+ bias) (ReLU),
+/// with X first packed by csvae_sgemm_pack into ceil(n/16) panels of [cols][16] (activation
+/// rows as lanes, zero past n; csvae_sgemm_pack_floats(n, cols) floats) and W [rows, cols]
+/// row-major read in place, each weight broadcast against a panel. Bias (may be NULL) and
+/// ReLU are the epilogue.
+typedef struct {
+    float *y;
+    size_t ldy;
+    const float *w;
+    const float *xt;
+    const float *bias;
+    int relu;
+    size_t n, rows, cols;
+} csvae_sgemm_job;
+int csvae_sgemm_supported(void);
+size_t csvae_sgemm_pack_floats(size_t n, size_t cols);
+void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols);
+/// Task body for csvae_pool_run with ctx = csvae_sgemm_job* (slices of 16 output rows).
+void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks);
+
 // MARK: other ops (f32)
 
 /// y[n] = (x - mean) / sqrt(var + eps) * weight + bias (weight/bias may be NULL = 1/0).
 void csvae_layernorm(float *y, const float *x, const float *weight, const float *bias, float eps, size_t n);
 /// x[rows, d] = LayerNorm(x + r) row by row (post-norm residual), f32 sums (16-lane on AVX-512;
-/// csvae_layernorm, with f64 sums, is the reference). weight and bias [d], not NULL.
+/// csvae_layernorm, with f64 sums, is the reference). weight and bias [d], not NULL; r NULL:
+/// x = LayerNorm(x).
 void csvae_add_layernorm_rows(float *x, const float *r, const float *weight, const float *bias, float eps, size_t rows, size_t d);
 /// In place, numerically stable (subtracts the max). n >= 1.
 void csvae_softmax(float *x, size_t n);
@@ -235,8 +256,12 @@ void csvae_relu(float *y, const float *x, size_t n);
 void csvae_gelu(float *y, const float *x, size_t n);
 /// y[n] = a[n] + b[n] (y may alias a or b).
 void csvae_add(float *y, const float *a, const float *b, size_t n);
-/// y[rows, cols] += bias[cols] for every row.
-void csvae_add_bias(float *y, const float *bias, size_t rows, size_t cols);
+/// y[rows, cols] += bias[cols] for every row (bias may be NULL: none), then max(y, 0) when relu:
+/// one pass over y.
+void csvae_bias_relu(float *y, const float *bias, size_t rows, size_t cols, int relu);
+/// out[d] = sum_t alpha_t x_t over the rows x [rows, d], alpha_t = w . x_t + b (learnable-add
+/// pooling) or 1 when w is NULL (sum pooling).
+void csvae_pool_rows(float *out, const float *x, size_t rows, size_t d, const float *w, float b);
 
 /// Attention for one query position.
 /// out [heads*hd], q [heads*hd], k and v caches [t, ldkv] (row j = position j; the heads are
@@ -252,12 +277,15 @@ void csvae_attention(float *out, float *scratch, const float *q, const float *k,
                      const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
                      size_t ldkv, size_t heads, size_t hd, size_t s, size_t t);
 
-/// Self-attention of t positions over each other (no mask, not causal: the encoder). Row i of
-/// q, k and v is at q + i*ld, k + i*ld, v + i*ld (heads in the first heads*hd columns); out
-/// [t, ldo]. scratch [t] floats. Same result as csvae_attention_one per position up to the
-/// order of float sums (16-lane dot products on AVX-512).
-void csvae_attention_self(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
-                          size_t ld, size_t heads, size_t hd, size_t t, float scale);
+/// Self-attention of a batch of sentences (the encoder: no mask, not causal). Sentence s is rows
+/// [offsets[s], offsets[s+1]) and attends only to itself; row i of q, k and v is at q + i*ld,
+/// k + i*ld, v + i*ld (heads in the first heads*hd columns), of out at out + i*ldo. scratch:
+/// csvae_attention_sentences_scratch(longest sentence, hd) floats. Same result as
+/// csvae_attention_one per position up to the order of float sums and exp's last bits
+/// (AVX-512: K transposed per head, 16-lane scores, softmax and weighted sums).
+void csvae_attention_sentences(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
+                               size_t ld, const size_t *offsets, size_t count, size_t heads, size_t hd, float scale);
+size_t csvae_attention_sentences_scratch(size_t max_len, size_t hd);
 
 // MARK: memory bandwidth probe (benchmark)
 
