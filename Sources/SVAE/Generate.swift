@@ -1,36 +1,6 @@
 import SVAEModel
 import SVAETokenizer
 
-/// Options of `generate`: limits and sampling. `Sendable`, defaults = greedy.
-public struct GenerateOptions: Sendable {
-    /// SLLM: most sentences generated after the prompt (ignored by OPT).
-    public var maxSentences: Int = 16
-    /// Most tokens generated (EOS included).
-    public var maxTokens: Int = 256
-    /// 0 = greedy (argmax); otherwise sample with temperature, top-k and top-p.
-    public var temperature: Float = 0
-    /// Keep the k most likely tokens (0 = all).
-    public var topK: Int = 0
-    /// Nucleus: keep the most likely tokens up to this probability mass (1 = all).
-    public var topP: Float = 1
-    /// Seed of the sampler: the same seed gives the same output.
-    public var seed: UInt64 = 0
-
-    public init(maxSentences: Int = 16, maxTokens: Int = 256, temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
-        self.maxSentences = maxSentences
-        self.maxTokens = maxTokens
-        self.temperature = temperature
-        self.topK = topK
-        self.topP = topP
-        self.seed = seed
-    }
-
-    var model: GenerationOptions {
-        GenerationOptions(maxSentences: maxSentences, maxTokens: maxTokens,
-                          sampler: temperature == 0 ? nil : Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed))
-    }
-}
-
 /// What `generate` returns.
 public struct Generation: Sendable, Equatable {
     /// Prompt as the model saw it: SLLM, one entry per sentence (ids BOS first); OPT, one entry.
@@ -55,7 +25,7 @@ extension Model {
     ///   - onToken: each generated id as it is produced; return false to stop.
     ///   - onSentence: SLLM, each generated sentence (ids, text) when finished; OPT, the whole
     ///     output once at the end. Return false to stop.
-    public func generate(prompt: String, options: GenerateOptions = GenerateOptions(),
+    public func generate(prompt: String, options: GenerationOptions = GenerationOptions(),
                          onToken: ((Int32) -> Bool)? = nil, onSentence: (([Int32], String) -> Bool)? = nil) throws(SVAEError) -> Generation {
         try withSession { (s) throws(SVAEError) in try s.generate(prompt: prompt, options: options, onToken: onToken, onSentence: onSentence) }
     }
@@ -63,7 +33,7 @@ extension Model {
 
 extension Session {
     /// See `Model.generate(prompt:options:onToken:onSentence:)`.
-    public func generate(prompt: String, options: GenerateOptions = GenerateOptions(),
+    public func generate(prompt: String, options: GenerationOptions = GenerationOptions(),
                          onToken: ((Int32) -> Bool)? = nil, onSentence: (([Int32], String) -> Bool)? = nil) throws(SVAEError) -> Generation {
         let t = try model.requireTokenizer()
         if let l = model.sentenceLLM {
@@ -76,7 +46,7 @@ extension Session {
     /// Id-based generation. SLLM: `promptIDs` are the prompt's sentences (ids, BOS first, each at
     /// most `svae.max_seq_len`). OPT: the rows are concatenated into one token prompt.
     /// Throws `.model(.wrongArchitecture)` for an `svae` file.
-    public func generate(promptIDs: [[Int32]], options: GenerateOptions = GenerateOptions(),
+    public func generate(promptIDs: [[Int32]], options: GenerationOptions = GenerationOptions(),
                          onToken: ((Int32) -> Bool)? = nil, onSentence: (([Int32], String) -> Bool)? = nil) throws(SVAEError) -> Generation {
         // Ids the model can produce but the tokenizer does not know (OPT pads 50265 tokens to
         // 50272 rows) render as nothing rather than failing a whole generation: `Model.text(of:)`.
@@ -93,7 +63,7 @@ extension Session {
             }
             let out: SLLMOutput
             do {
-                out = try s.generate(promptSentences: promptIDs, options: options.model, onToken: onToken, onSentence: sentenceCallback)
+                out = try s.generate(promptSentences: promptIDs, options: options, onToken: onToken, onSentence: sentenceCallback)
             } catch {
                 throw .model(error)
             }
@@ -105,7 +75,7 @@ extension Session {
         if let o = model.opt {
             let prompt = promptIDs.flatMap { $0 }
             let out: OPTOutput
-            do { out = try optSession(o).generate(prompt: prompt, options: options.model, onToken: onToken) } catch { throw .model(error) }
+            do { out = try optSession(o).generate(prompt: prompt, options: options, onToken: onToken) } catch { throw .model(error) }
             let t = try text(out.ids)
             var reason = out.stopReason
             if let cb = onSentence, !cb(out.ids, t) { reason = .callback }

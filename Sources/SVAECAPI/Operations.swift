@@ -256,7 +256,9 @@ public func cReconstruct(_ ctx: OpaquePointer?, _ text: UnsafePointer<CChar>?,
         guard let tokenizer = c.model.tokenizer else { throw CAPIError(.noTokenizer(file: c.model.path)) }
         let ids = tokenizer.encode(s)
         let maxLen = try c.handle.config().maxSeqLen
-        guard ids.count <= maxLen else { throw CAPIError(.model(.sentenceTooLong(input: 0, tokens: ids.count, max: maxLen))) }
+        guard ids.count <= maxLen else {
+            throw .tooLong("text: expected at most \(maxLen) tokens (max_seq_len, BOS included), found \(ids.count)")
+        }
         let r: Reconstruction
         do throws(SVAEError) { r = try c.session.reconstruct(ids: ids, text: s) } catch { throw CAPIError(error) }
         try out.writeOrThrow(text: r.output)
@@ -289,8 +291,8 @@ public func cGenerate(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ 
         guard c.model.architecture == "sllm" || c.model.architecture == "opt" else {
             throw .model("\(c.model.path): svae_generate needs an sllm or opt file, found architecture \(c.model.architecture)")
         }
-        let options = GenerateOptions(maxSentences: maxSentences == 0 ? 16 : maxSentences, maxTokens: maxTokens == 0 ? 256 : maxTokens,
-                                      temperature: p.temperature, topK: Int(p.top_k), topP: p.top_p, seed: p.seed)
+        let options = GenerationOptions(maxSentences: maxSentences == 0 ? 16 : maxSentences, maxTokens: maxTokens == 0 ? 256 : maxTokens,
+                                        temperature: p.temperature, topK: Int(p.top_k), topP: p.top_p, seed: p.seed)
         let user = p.user_data
         let onToken: ((Int32) -> Bool)? = p.on_token.map { cb in { cb($0, user) != 0 } }
         let onSentence: (([Int32], String) -> Bool)? = p.on_sentence.map { cb in { _, t in t.withCString { cb($0, user) != 0 } } }

@@ -135,36 +135,28 @@ public struct Metadata: Equatable, Sendable {
     public func string(_ key: String) -> String? { self[key]?.stringValue }
     public func bool(_ key: String) -> Bool? { self[key]?.boolValue }
     public func float(_ key: String) -> Double? { self[key]?.floatValue }
+
+    /// The value under a registered key (Names.swift).
+    public subscript(key: MetadataKey) -> MetadataValue? {
+        get { self[key.rawValue] }
+        set { self[key.rawValue] = newValue }
+    }
+    public func int(_ key: MetadataKey) -> Int? { self[key]?.intValue }
+    public func string(_ key: MetadataKey) -> String? { self[key]?.stringValue }
+    public func bool(_ key: MetadataKey) -> Bool? { self[key]?.boolValue }
+    public func float(_ key: MetadataKey) -> Double? { self[key]?.floatValue }
 }
 
 // MARK: - Registry (§5.1)
 
 public enum MetadataRegistry {
-    /// Every registered key with its required type.
-    public static let types: [String: MetadataType] = {
-        var t: [String: MetadataType] = [
-            "general.architecture": .string, "general.name": .string, "general.converter": .string,
-            "general.source_digest": .string, "general.quantization": .string, "general.license": .string,
-            "svae.learnable_add": .bool, "svae.layer_norm_eps": .f32,
-            "tokens.bos_id": .i32, "tokens.eos_id": .i32, "tokens.pad_id": .i32, "tokens.unk_id": .i32,
-            "tokens.add_bos": .bool,
-            "llm.norm_before": .bool, "llm.prefill_attention": .string, "llm.layer_norm_eps": .f32,
-            "opt.norm_before": .bool, "opt.layer_norm_eps": .f32,
-        ]
-        for k in ["hidden_size", "embed_dim", "num_heads", "ffn_size", "encoder_layers", "decoder_layers",
-                  "vocab_size", "max_seq_len"] { t["svae." + k] = .u32 }
-        for k in ["hidden_size", "num_heads", "ffn_size", "layers", "max_positions", "max_sentences"] { t["llm." + k] = .u32 }
-        for k in ["hidden_size", "embed_dim", "num_heads", "ffn_size", "layers", "vocab_size", "max_positions"] {
-            t["opt." + k] = .u32
-        }
-        return t
-    }()
+    /// Every registered key with its required type (the names table, Names.swift).
+    public static let types: [String: MetadataType] =
+        Dictionary(uniqueKeysWithValues: MetadataKey.allCases.map { ($0.rawValue, $0.type) })
 
     /// Allowed string values for enumerated keys.
-    public static let allowedStrings: [String: Set<String>] = [
-        "general.architecture": ["svae", "sllm", "opt"],
-        "llm.prefill_attention": ["bidirectional", "causal"],
-    ]
+    public static let allowedStrings: [String: Set<String>] =
+        Dictionary(uniqueKeysWithValues: MetadataKey.allCases.compactMap { k in k.allowedValues.map { (k.rawValue, Set($0)) } })
 
     /// Check a key against the registry: registered keys must have their type (and allowed
     /// value), unregistered keys must start with `x.`.

@@ -34,163 +34,169 @@ public enum ModelSchema {
         }
     }
 
-    static func vocabKey(_ m: Metadata) -> String { m.string("general.architecture") == "opt" ? "opt.vocab_size" : "svae.vocab_size" }
+    static func vocabKey(_ m: Metadata) -> MetadataKey {
+        m.string(.architecture) == ArchitectureName.opt.rawValue ? .optVocabSize : .svaeVocabSize
+    }
 
-    static func u32(_ m: Metadata, _ key: String, min lo: Int = 1, max hi: Int = 1 << 24) throws(FormatProblem) -> Int {
-        guard let v = m[key] else { throw .missingMetadata(key: key) }
-        guard let i = v.intValue else { throw .wrongMetadataType(key: key, expected: "u32", found: v.type.description) }
-        guard i >= lo, i <= hi else { throw .hyperparameter(key: key, expected: "\(lo)–\(hi)", found: "\(i)") }
+    static func u32(_ m: Metadata, _ key: MetadataKey, min lo: Int = 1, max hi: Int = 1 << 24) throws(FormatProblem) -> Int {
+        guard let v = m[key] else { throw .missingMetadata(key: key.rawValue) }
+        guard let i = v.intValue else { throw .wrongMetadataType(key: key.rawValue, expected: "u32", found: v.type.description) }
+        guard i >= lo, i <= hi else { throw .hyperparameter(key: key.rawValue, expected: "\(lo)–\(hi)", found: "\(i)") }
         return i
     }
 
-    static func flag(_ m: Metadata, _ key: String) throws(FormatProblem) -> Bool {
-        guard let v = m[key] else { throw .missingMetadata(key: key) }
-        guard let b = v.boolValue else { throw .wrongMetadataType(key: key, expected: "bool", found: v.type.description) }
+    static func flag(_ m: Metadata, _ key: MetadataKey) throws(FormatProblem) -> Bool {
+        guard let v = m[key] else { throw .missingMetadata(key: key.rawValue) }
+        guard let b = v.boolValue else { throw .wrongMetadataType(key: key.rawValue, expected: "bool", found: v.type.description) }
         return b
     }
 
-    static func positiveEps(_ m: Metadata, _ key: String) throws(FormatProblem) {
+    static func positiveEps(_ m: Metadata, _ key: MetadataKey) throws(FormatProblem) {
         guard let v = m[key] else { return }
-        guard let f = v.floatValue, f > 0, f < 1 else { throw .hyperparameter(key: key, expected: "a number in (0, 1)", found: v.description) }
+        guard let f = v.floatValue, f > 0, f < 1 else { throw .hyperparameter(key: key.rawValue, expected: "a number in (0, 1)", found: v.description) }
     }
 
     /// The tensors a file with this metadata must hold, in the writer's canonical order.
     public static func expectedTensors(metadata m: Metadata) throws(FormatProblem) -> [Expected] {
-        guard let arch = m["general.architecture"] else { throw .missingMetadata(key: "general.architecture") }
-        guard let a = arch.stringValue else { throw .wrongMetadataType(key: "general.architecture", expected: "string", found: arch.type.description) }
-        switch a {
-        case "svae": return try svaeTensors(m)
-        case "sllm": return try svaeTensors(m) + (try llmTensors(m))
-        case "opt": return try optTensors(m)
-        default: throw .wrongMetadataType(key: "general.architecture", expected: "svae, sllm or opt", found: quoted(a))
+        let key = MetadataKey.architecture
+        guard let arch = m[key] else { throw .missingMetadata(key: key.rawValue) }
+        guard let a = arch.stringValue else { throw .wrongMetadataType(key: key.rawValue, expected: "string", found: arch.type.description) }
+        switch ArchitectureName(rawValue: a) {
+        case .svae: return try svaeTensors(m)
+        case .sllm: return try svaeTensors(m) + (try llmTensors(m))
+        case .opt: return try optTensors(m)
+        case nil: throw .wrongMetadataType(key: key.rawValue, expected: "svae, sllm or opt", found: quoted(a))
         }
     }
 
     /// Tensors a file may hold in addition: an untied OPT LM head.
     public static func optionalTensors(metadata m: Metadata) throws(FormatProblem) -> [Expected] {
-        guard m.string("general.architecture") == "opt" else { return [] }
-        let d = try u32(m, "opt.hidden_size")
-        let e = m["opt.embed_dim"] == nil ? d : try u32(m, "opt.embed_dim")
-        return [Expected(name: "opt.lm_head.weight", shape: [try u32(m, "opt.vocab_size"), e], mustBeF32: false)]
+        guard m.string(.architecture) == ArchitectureName.opt.rawValue else { return [] }
+        let d = try u32(m, .optHiddenSize)
+        let e = m[.optEmbedDim] == nil ? d : try u32(m, .optEmbedDim)
+        return [Expected(name: TensorName.weight(TensorName.optLMHead), shape: [try u32(m, .optVocabSize), e], mustBeF32: false)]
     }
 
-    static func heads(_ m: Metadata, _ prefix: String, hidden d: Int) throws(FormatProblem) {
-        let h = try u32(m, prefix + ".num_heads", max: 4096)
+    static func heads(_ m: Metadata, _ key: MetadataKey, hidden d: Int, _ hiddenKey: MetadataKey) throws(FormatProblem) {
+        let h = try u32(m, key, max: 4096)
         guard d % h == 0 else {
-            throw .hyperparameter(key: prefix + ".num_heads", expected: "a divisor of \(prefix).hidden_size = \(d)", found: "\(h)")
+            throw .hyperparameter(key: key.rawValue, expected: "a divisor of \(hiddenKey) = \(d)", found: "\(h)")
         }
     }
 
     static func tokenIDs(_ m: Metadata, vocab: Int) throws(FormatProblem) {
-        for k in ["tokens.bos_id", "tokens.eos_id", "tokens.pad_id"] {
-            guard let v = m[k] else { throw .missingMetadata(key: k) }
+        for k in [MetadataKey.bosID, .eosID, .padID] {
+            guard let v = m[k] else { throw .missingMetadata(key: k.rawValue) }
             guard let i = v.intValue, i >= 0, i < vocab else {
-                throw .hyperparameter(key: k, expected: "an id in 0..<\(vocab)", found: v.description)
+                throw .hyperparameter(key: k.rawValue, expected: "an id in 0..<\(vocab)", found: v.description)
             }
         }
-        if let v = m["tokens.unk_id"], let i = v.intValue, i < -1 || i >= vocab {
-            throw .hyperparameter(key: "tokens.unk_id", expected: "-1 or an id in 0..<\(vocab)", found: v.description)
+        if let v = m[.unkID], let i = v.intValue, i < -1 || i >= vocab {
+            throw .hyperparameter(key: MetadataKey.unkID.rawValue, expected: "-1 or an id in 0..<\(vocab)", found: v.description)
         }
     }
 
-    /// A bias-free projection is stored under its bare name (`encoder.project_in`, §8).
+    /// A bias-free projection is stored under its bare name (`TensorName.encoderProjectIn`, §8).
     private static func projection(_ n: String, _ out: Int, _ inp: Int) -> [Expected] {
         [Expected(name: n, shape: [out, inp], mustBeF32: false)]
     }
 
     private static func linear(_ n: String, _ out: Int, _ inp: Int, bias: Bool = true) -> [Expected] {
-        [Expected(name: n + ".weight", shape: [out, inp], mustBeF32: false)]
-            + (bias ? [Expected(name: n + ".bias", shape: [out], mustBeF32: true)] : [])
+        [Expected(name: TensorName.weight(n), shape: [out, inp], mustBeF32: false)]
+            + (bias ? [Expected(name: TensorName.bias(n), shape: [out], mustBeF32: true)] : [])
     }
 
     private static func norm(_ n: String, _ d: Int) -> [Expected] {
-        [Expected(name: n + ".weight", shape: [d], mustBeF32: true), Expected(name: n + ".bias", shape: [d], mustBeF32: true)]
+        [Expected(name: TensorName.weight(n), shape: [d], mustBeF32: true), Expected(name: TensorName.bias(n), shape: [d], mustBeF32: true)]
     }
 
     static func svaeTensors(_ m: Metadata) throws(FormatProblem) -> [Expected] {
-        let d = try u32(m, "svae.hidden_size")
-        let e = m["svae.embed_dim"] == nil ? d : try u32(m, "svae.embed_dim")
-        try heads(m, "svae", hidden: d)
-        let f = try u32(m, "svae.ffn_size")
-        let encL = try u32(m, "svae.encoder_layers", max: 256)
-        let decL = try u32(m, "svae.decoder_layers", max: 256)
-        let v = try u32(m, "svae.vocab_size")
-        _ = try u32(m, "svae.max_seq_len", min: 2, max: 1 << 16)
-        let la = try flag(m, "svae.learnable_add")
-        try positiveEps(m, "svae.layer_norm_eps")
+        typealias N = TensorName
+        let d = try u32(m, .svaeHiddenSize)
+        let e = m[.svaeEmbedDim] == nil ? d : try u32(m, .svaeEmbedDim)
+        try heads(m, .svaeNumHeads, hidden: d, .svaeHiddenSize)
+        let f = try u32(m, .svaeFFNSize)
+        let encL = try u32(m, .svaeEncoderLayers, max: 256)
+        let decL = try u32(m, .svaeDecoderLayers, max: 256)
+        let v = try u32(m, .svaeVocabSize)
+        _ = try u32(m, .svaeMaxSeqLen, min: 2, max: 1 << 16)
+        let la = try flag(m, .svaeLearnableAdd)
+        try positiveEps(m, .svaeLayerNormEps)
         try tokenIDs(m, vocab: v)
 
         var out: [Expected] = []
-        out.append(Expected(name: "encoder.embed", shape: [v, e], mustBeF32: false))
-        if e != d { out += projection("encoder.project_in", d, e) }
+        out.append(Expected(name: N.encoderEmbed, shape: [v, e], mustBeF32: false))
+        if e != d { out += projection(N.encoderProjectIn, d, e) }
         for k in 0..<encL {
-            let p = "encoder.layers.\(k)."
-            out += linear(p + "attn_qkv", 3 * d, d) + linear(p + "attn_out", d, d) + norm(p + "norm1", d)
-            out += linear(p + "ffn_up", f, d) + linear(p + "ffn_down", d, f) + norm(p + "norm2", d)
+            let l = N.EncoderLayer(k)
+            out += linear(l.qkv, 3 * d, d) + linear(l.out, d, d) + norm(l.norm1, d)
+            out += linear(l.up, f, d) + linear(l.down, d, f) + norm(l.norm2, d)
         }
         if la {
-            out.append(Expected(name: "encoder.pool.weight", shape: [d], mustBeF32: true))
-            out.append(Expected(name: "encoder.pool.bias", shape: [1], mustBeF32: true))
+            out.append(Expected(name: N.weight(N.encoderPool), shape: [d], mustBeF32: true))
+            out.append(Expected(name: N.bias(N.encoderPool), shape: [1], mustBeF32: true))
         }
-        out += norm("encoder.norm", d)
-        out.append(Expected(name: "decoder.embed", shape: [v, e], mustBeF32: false))
-        if e != d { out += projection("decoder.project_in", d, e) }
+        out += norm(N.encoderNorm, d)
+        out.append(Expected(name: N.decoderEmbed, shape: [v, e], mustBeF32: false))
+        if e != d { out += projection(N.decoderProjectIn, d, e) }
         for k in 0..<decL {
-            let p = "decoder.layers.\(k)."
-            out += linear(p + "self_qkv", 3 * d, d) + linear(p + "self_out", d, d) + norm(p + "norm1", d)
-            out += linear(p + "cross_v", d, d) + linear(p + "cross_out", d, d) + norm(p + "norm2", d)
-            out += linear(p + "ffn_up", f, d) + linear(p + "ffn_down", d, f) + norm(p + "norm3", d)
+            let l = N.DecoderLayer(k)
+            out += linear(l.selfQKV, 3 * d, d) + linear(l.selfOut, d, d) + norm(l.norm1, d)
+            out += linear(l.crossV, d, d) + linear(l.crossOut, d, d) + norm(l.norm2, d)
+            out += linear(l.up, f, d) + linear(l.down, d, f) + norm(l.norm3, d)
         }
-        out += linear("decoder.lm_head", v, d)
+        out += linear(N.decoderLMHead, v, d)
         return out
     }
 
-    private static func optLayers(_ prefix: String, count: Int, d: Int, f: Int) -> [Expected] {
+    private static func optLayers(_ stack: TensorName.OPTStack, count: Int, d: Int, f: Int) -> [Expected] {
         var out: [Expected] = []
         for k in 0..<count {
-            let p = "\(prefix).layers.\(k)."
-            out += linear(p + "attn_qkv", 3 * d, d) + linear(p + "attn_out", d, d) + norm(p + "attn_norm", d)
-            out += linear(p + "ffn_up", f, d) + linear(p + "ffn_down", d, f) + norm(p + "ffn_norm", d)
+            let l = stack.layer(k)
+            out += linear(l.qkv, 3 * d, d) + linear(l.out, d, d) + norm(l.attnNorm, d)
+            out += linear(l.up, f, d) + linear(l.down, d, f) + norm(l.ffnNorm, d)
         }
         return out
     }
 
     static func llmTensors(_ m: Metadata) throws(FormatProblem) -> [Expected] {
-        let d = try u32(m, "llm.hidden_size")
-        let sd = try u32(m, "svae.hidden_size")
-        guard d == sd else { throw .hyperparameter(key: "llm.hidden_size", expected: "svae.hidden_size = \(sd)", found: "\(d)") }
-        try heads(m, "llm", hidden: d)
-        let f = try u32(m, "llm.ffn_size")
-        let layers = try u32(m, "llm.layers", max: 1024)
-        let p = try u32(m, "llm.max_positions")
-        _ = try flag(m, "llm.norm_before")
-        guard let pa = m["llm.prefill_attention"] else { throw .missingMetadata(key: "llm.prefill_attention") }
-        guard let mode = pa.stringValue else { throw .wrongMetadataType(key: "llm.prefill_attention", expected: "string", found: pa.type.description) }
-        guard mode == "bidirectional" || mode == "causal" else {
-            throw .hyperparameter(key: "llm.prefill_attention", expected: "bidirectional or causal", found: quoted(mode))
+        let d = try u32(m, .llmHiddenSize)
+        let sd = try u32(m, .svaeHiddenSize)
+        guard d == sd else { throw .hyperparameter(key: MetadataKey.llmHiddenSize.rawValue, expected: "\(MetadataKey.svaeHiddenSize) = \(sd)", found: "\(d)") }
+        try heads(m, .llmNumHeads, hidden: d, .llmHiddenSize)
+        let f = try u32(m, .llmFFNSize)
+        let layers = try u32(m, .llmLayers, max: 1024)
+        let p = try u32(m, .llmMaxPositions)
+        _ = try flag(m, .llmNormBefore)
+        let key = MetadataKey.llmPrefillAttention
+        guard let pa = m[key] else { throw .missingMetadata(key: key.rawValue) }
+        guard let mode = pa.stringValue else { throw .wrongMetadataType(key: key.rawValue, expected: "string", found: pa.type.description) }
+        guard PrefillAttentionName(rawValue: mode) != nil else {
+            throw .hyperparameter(key: key.rawValue, expected: "bidirectional or causal", found: quoted(mode))
         }
-        if m["llm.max_sentences"] != nil { _ = try u32(m, "llm.max_sentences", max: 1 << 20) }
-        try positiveEps(m, "llm.layer_norm_eps")
-        return [Expected(name: "llm.pos_embed", shape: [p + 2, d], mustBeF32: false)]
-            + optLayers("llm", count: layers, d: d, f: f) + linear("llm.stop_head", 2, d)
+        if m[.llmMaxSentences] != nil { _ = try u32(m, .llmMaxSentences, max: 1 << 20) }
+        try positiveEps(m, .llmLayerNormEps)
+        return [Expected(name: TensorName.OPTStack.llm.posEmbed, shape: [p + 2, d], mustBeF32: false)]
+            + optLayers(.llm, count: layers, d: d, f: f) + linear(TensorName.llmStopHead, 2, d)
     }
 
     static func optTensors(_ m: Metadata) throws(FormatProblem) -> [Expected] {
-        let d = try u32(m, "opt.hidden_size")
-        let e = m["opt.embed_dim"] == nil ? d : try u32(m, "opt.embed_dim")
-        try heads(m, "opt", hidden: d)
-        let f = try u32(m, "opt.ffn_size")
-        let layers = try u32(m, "opt.layers", max: 1024)
-        let v = try u32(m, "opt.vocab_size")
-        let p = try u32(m, "opt.max_positions")
-        let before = try flag(m, "opt.norm_before")
-        try positiveEps(m, "opt.layer_norm_eps")
+        typealias N = TensorName
+        let d = try u32(m, .optHiddenSize)
+        let e = m[.optEmbedDim] == nil ? d : try u32(m, .optEmbedDim)
+        try heads(m, .optNumHeads, hidden: d, .optHiddenSize)
+        let f = try u32(m, .optFFNSize)
+        let layers = try u32(m, .optLayers, max: 1024)
+        let v = try u32(m, .optVocabSize)
+        let p = try u32(m, .optMaxPositions)
+        let before = try flag(m, .optNormBefore)
+        try positiveEps(m, .optLayerNormEps)
         try tokenIDs(m, vocab: v)
-        var out = [Expected(name: "opt.embed", shape: [v, e], mustBeF32: false),
-                   Expected(name: "opt.pos_embed", shape: [p + 2, d], mustBeF32: false)]
-        if e != d { out += projection("opt.project_in", d, e) + projection("opt.project_out", e, d) }
-        out += optLayers("opt", count: layers, d: d, f: f)
-        if before { out += norm("opt.final_norm", d) }
+        var out = [Expected(name: N.optEmbed, shape: [v, e], mustBeF32: false),
+                   Expected(name: N.OPTStack.opt.posEmbed, shape: [p + 2, d], mustBeF32: false)]
+        if e != d { out += projection(N.optProjectIn, d, e) + projection(N.optProjectOut, e, d) }
+        out += optLayers(.opt, count: layers, d: d, f: f)
+        if before { out += norm(N.optFinalNorm, d) }
         return out
     }
 }
@@ -203,7 +209,8 @@ extension ModelSchema {
     /// 2-D weights (embedding tables, the SLLM's and OPT's matrices).
     public static func q8Choice(_ e: Expected) -> ElementType {
         if e.mustBeF32 { return .f32 }
-        let linear = e.shape.count == 2 && (e.name.hasPrefix("encoder.") || e.name.hasPrefix("decoder.")) && !e.name.hasSuffix(".embed")
+        let linear = e.shape.count == 2 && (TensorName.isEncoder(e.name) || e.name.hasPrefix("decoder."))
+            && e.name != TensorName.encoderEmbed && e.name != TensorName.decoderEmbed
         return linear && e.shape[1] % ElementType.i8r.blockElements == 0 ? .i8r : .q8_0
     }
 }

@@ -89,7 +89,7 @@ public final class SVAEFile: Sendable {
         }
     }
 
-    public var architecture: String? { metadata.string("general.architecture") }
+    public var architecture: String? { metadata.string(.architecture) }
 
     public func tensor(_ name: String) -> TensorInfo? { index[name].map { tensors[$0] } }
 

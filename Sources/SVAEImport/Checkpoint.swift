@@ -9,16 +9,16 @@ import Darwin
 #endif
 
 /// The tensors of one source checkpoint, whatever its format.
-public struct SourceCheckpoint: Sendable {
+package struct SourceCheckpoint: Sendable {
     /// Which reader opened it.
-    public enum Format: String, Sendable { case safetensors, safetensorsSharded, torchZip }
+    package enum Format: String, Sendable { case safetensors, safetensorsSharded, torchZip }
 
     /// The path given to `open` (file or folder).
-    public let path: String
+    package let path: String
     /// The detected format.
-    public let format: Format
+    package let format: Format
     /// All tensors, in file order.
-    public let tensors: [SourceTensor]
+    package let tensors: [SourceTensor]
 
     /// Opens `path`:
     /// - a folder: `model.safetensors.index.json`, else `model.safetensors`, else
@@ -26,7 +26,7 @@ public struct SourceCheckpoint: Sendable {
     /// - `*.index.json`: a sharded safetensors index;
     /// - a file starting with `PK`: a PyTorch zip checkpoint;
     /// - any other file: single-file safetensors.
-    public static func open(_ path: String) throws -> SourceCheckpoint {
+    package static func open(_ path: String) throws -> SourceCheckpoint {
         var st = stat()
         if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
             for candidate in ["model.safetensors.index.json", "model.safetensors", "pytorch_model.bin"] {
@@ -50,5 +50,5 @@ public struct SourceCheckpoint: Sendable {
     }
 
     /// The tensor named `name`.
-    public subscript(name: String) -> SourceTensor? { tensors.first { $0.name == name } }
+    package subscript(name: String) -> SourceTensor? { tensors.first { $0.name == name } }
 }

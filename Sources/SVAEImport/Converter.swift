@@ -24,20 +24,20 @@ import SVAETokenizer
 
 /// A `--tensor-type REGEX=TYPE` rule: tensors whose (our) name contains a match of `pattern`
 /// get `type`. Rules are tried in order; the first match wins.
-public struct TensorTypeRule: Sendable, Equatable, CustomStringConvertible {
+package struct TensorTypeRule: Sendable, Equatable, CustomStringConvertible {
     /// The regular expression (Swift `Regex` syntax), searched anywhere in the name: anchor it
     /// with `^…$` to match whole names.
-    public let pattern: String
-    public let type: SVAEFormat.ElementType
+    package let pattern: String
+    package let type: SVAEFormat.ElementType
 
-    public init(pattern: String, type: SVAEFormat.ElementType) throws(ConvertError) {
+    package init(pattern: String, type: SVAEFormat.ElementType) throws(ConvertError) {
         guard (try? Regex(pattern)) != nil else { throw .badTensorTypeRule(rule: "\(pattern)=\(type)", reason: "invalid regular expression") }
         self.pattern = pattern
         self.type = type
     }
 
     /// Parses `REGEX=TYPE` (split at the last `=`, so the regex may contain `=`).
-    public init(parsing text: String) throws(ConvertError) {
+    package init(parsing text: String) throws(ConvertError) {
         guard let eq = text.lastIndex(of: "="), eq != text.startIndex else {
             throw .badTensorTypeRule(rule: text, reason: "expected REGEX=TYPE")
         }
@@ -53,34 +53,34 @@ public struct TensorTypeRule: Sendable, Equatable, CustomStringConvertible {
         return name.firstMatch(of: r) != nil
     }
 
-    public var description: String { "\(pattern)=\(type)" }
+    package var description: String { "\(pattern)=\(type)" }
 }
 
 /// Options of a conversion. Defaults: f32 everywhere, tokenizer picked up from an input folder.
-public struct ConvertOptions: Sendable {
+package struct ConvertOptions: Sendable {
     /// Architecture, config sources and SLLM prefill attention (see `ImportOptions`).
-    public var importOptions: ImportOptions
+    package var importOptions: ImportOptions
     /// Type of the quantizable tensors (2-D weights: embeddings, linear weights, position
     /// embeddings). Norms, biases and other vectors are always f32 (`ModelSchema` requires it).
-    public var defaultType: SVAEFormat.ElementType
+    package var defaultType: SVAEFormat.ElementType
     /// Per-tensor overrides, first match wins; they apply to quantizable tensors only.
-    public var tensorTypes: [TensorTypeRule]
+    package var tensorTypes: [TensorTypeRule]
     /// Tokenizer file or folder. nil: look for `tokenizer.json` or `vocab.json` + `merges.txt`
     /// in the input folders (when `findTokenizer`), else write no tokenizer.
-    public var tokenizer: String?
+    package var tokenizer: String?
     /// Pick up tokenizer files from an input folder when `tokenizer` is nil.
-    public var findTokenizer: Bool
+    package var findTokenizer: Bool
     /// `tokens.add_bos` for a file without a tokenizer; with one, it must agree with the
     /// tokenizer's own (post-processor or `add_bos_token`), which decides. nil: the tokenizer's.
-    public var addBOS: Bool?
+    package var addBOS: Bool?
     /// `general.name`, if given.
-    public var name: String?
+    package var name: String?
     /// f32 values converted per chunk (at least one row). Bounds the converter's buffers.
-    public var chunkElements: Int
+    package var chunkElements: Int
     /// zstd-compress the metadata and tokenizer sections when it saves ≥ 10 %.
-    public var compress: Bool
+    package var compress: Bool
 
-    public init(importOptions: ImportOptions = ImportOptions(), defaultType: SVAEFormat.ElementType = .f32,
+    package init(importOptions: ImportOptions = ImportOptions(), defaultType: SVAEFormat.ElementType = .f32,
                 tensorTypes: [TensorTypeRule] = [], tokenizer: String? = nil, findTokenizer: Bool = true,
                 addBOS: Bool? = nil, name: String? = nil, chunkElements: Int = 1 << 20, compress: Bool = true) {
         self.importOptions = importOptions
@@ -96,45 +96,45 @@ public struct ConvertOptions: Sendable {
 }
 
 /// Where a running conversion is (reported after every chunk).
-public struct ConversionProgress: Sendable {
+package struct ConversionProgress: Sendable {
     /// 1-based index of the tensor being written, and the number of tensors.
-    public var tensor: Int
-    public var tensorCount: Int
+    package var tensor: Int
+    package var tensorCount: Int
     /// Our name of that tensor.
-    public var tensorName: String
+    package var tensorName: String
     /// Tensor-data bytes written so far, and in total.
-    public var bytesWritten: Int
-    public var bytesTotal: Int
+    package var bytesWritten: Int
+    package var bytesTotal: Int
 }
 
 /// What a finished conversion wrote.
-public struct ConversionReport: Sendable {
+package struct ConversionReport: Sendable {
     /// The output file.
-    public var output: String
-    public var architecture: Architecture
+    package var output: String
+    package var architecture: Architecture
     /// Every tensor as written (name, element type, shape), in file order.
-    public var tensors: [TensorPlan]
+    package var tensors: [TensorPlan]
     /// Size of the output file.
-    public var fileBytes: Int
+    package var fileBytes: Int
     /// Bytes of tensor data (without padding) and number of weights (elements).
-    public var dataBytes: Int
-    public var elements: Int
+    package var dataBytes: Int
+    package var elements: Int
     /// `general.source_digest` and `general.quantization` as written.
-    public var sourceDigest: String
-    public var quantization: String
+    package var sourceDigest: String
+    package var quantization: String
     /// Tokenizer files stored, if any.
-    public var tokenizerFiles: [String]
+    package var tokenizerFiles: [String]
     /// Decisions taken (planner defaults, f16 fallbacks, tokenizer specials).
-    public var notes: [String]
+    package var notes: [String]
     /// Wall time of the conversion in seconds.
-    public var seconds: Double
+    package var seconds: Double
 
     /// Average bits per weight over all tensors (scales of quantized blocks included).
-    public var bitsPerWeight: Double { elements == 0 ? 0 : Double(dataBytes) * 8 / Double(elements) }
+    package var bitsPerWeight: Double { elements == 0 ? 0 : Double(dataBytes) * 8 / Double(elements) }
 }
 
 /// A conversion failure. Every case names the file and, where there is one, the tensor or key.
-public enum ConvertError: Error, Equatable, CustomStringConvertible {
+package enum ConvertError: Error, Equatable, CustomStringConvertible {
     /// No input was given.
     case noInputs
     /// The output path is one of the inputs.
@@ -158,7 +158,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
     /// Reading or encoding `tensor` failed for another reason (`reason` says which).
     case tensorFailed(file: String, tensor: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noInputs: "no input checkpoint given"
         case let .outputIsInput(path): "\(path): the output would overwrite an input"
@@ -179,7 +179,7 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
     /// One line for any error the converter can throw: "<file>: <what>". Every error type of
     /// the import layer describes itself in plain words (ErrorText.swift); `file` prefixes
     /// messages of errors that carry no path.
-    public static func describe(_ error: any Error, file: String? = nil) -> String {
+    package static func describe(_ error: any Error, file: String? = nil) -> String {
         switch error {
         case let e as ConfigError:
             if case .badConfigFile = e { return e.description }
@@ -191,9 +191,9 @@ public enum ConvertError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The conversion pipeline.
-public enum Converter {
+package enum Converter {
     /// Written to `general.converter`.
-    public static let version = "svae-convert \(SVAEVersion.toolkit)"
+    package static let version = "svae-convert \(SVAEVersion.toolkit)"
 
     /// Converts `inputs` (checkpoint files or folders; several inputs are merged, e.g. shards
     /// given one by one) to the `.svae` file `output`.
@@ -201,7 +201,7 @@ public enum Converter {
     /// - Returns: what was written.
     /// - Throws: `ConvertError`, `SVAEFormatError`, or the reading layer's errors
     ///   (`MappingError`, `ConfigError`, `SafetensorsError`, …); on any error no file is left at `output`.
-    public static func convert(inputs: [String], output: String, options: ConvertOptions = ConvertOptions(),
+    package static func convert(inputs: [String], output: String, options: ConvertOptions = ConvertOptions(),
                                progress: ((ConversionProgress) -> Void)? = nil) throws -> ConversionReport {
         let start = monotonicSeconds()
         guard !inputs.isEmpty else { throw ConvertError.noInputs }
@@ -244,7 +244,7 @@ public enum Converter {
             }
             if let bos = t.options.bosID, bos != Int32(plan.hyperparameters.tokens.bos) {
                 throw ConvertError.tokenizerDisagrees(file: files.all.first ?? "", what: "BOS id",
-                                                      tokenizer: "\(bos) (\(t.tokens[Int(bos)]))", model: "tokens.bos_id \(plan.hyperparameters.tokens.bos)")
+                                                      tokenizer: "\(bos) (\(t.tokens[Int(bos)]))", model: "\(MetadataKey.bosID) \(plan.hyperparameters.tokens.bos)")
             }
             if let b = options.addBOS, b != (t.options.bosID != nil) {
                 throw ConvertError.tokenizerDisagrees(file: files.all.first ?? "", what: "adding BOS", tokenizer: t.options.bosID != nil ? "adds it" : "adds none",
@@ -259,21 +259,21 @@ public enum Converter {
         // 3. metadata
         var metadata = Metadata()
         for (k, v) in plan.metadata { metadata[k] = try formatValue(k, v, file: sourcePath) }
-        metadata["general.converter"] = .string(version)
+        metadata[.converter] = .string(version)
         let digest = "sha256:" + SHA256.hex(try SHA256.digest(files: files))
-        metadata["general.source_digest"] = .string(digest)
-        if let n = options.name { metadata["general.name"] = .string(n) }
+        metadata[.sourceDigest] = .string(digest)
+        if let n = options.name { metadata[.name] = .string(n) }
         if let t = tokenizer {
             for (k, v) in t.storedMetadata { metadata[k] = v }
         } else if let b = options.addBOS {
-            metadata["tokens.add_bos"] = .bool(b)
+            metadata[.addBOS] = .bool(b)
         }
 
         // 4. tensors in schema order, with their types
         let (tensors, types, typeNotes) = try schedule(plan, metadata: metadata, options: options, file: sourcePath)
         notes += typeNotes
         let quantization = describeQuantization(options, fallbacks: typeNotes.count)
-        metadata["general.quantization"] = .string(quantization)
+        metadata[.quantization] = .string(quantization)
         let plans = zip(tensors, types).map { TensorPlan(name: $0.name, type: $1, shape: $0.shape) }
 
         // 5. stream
@@ -353,7 +353,7 @@ public enum Converter {
     /// sentences per product, where i8r runs near the int8 peak) and the decoder's with its LM
     /// head (measured at least as fast as q8_0 decoding one sentence, faster batched, and the
     /// same ids alone and batched). Embedding tables and the SLLM's matrices stay q8_0.
-    public static func elementType(for e: ModelSchema.Expected, options: ConvertOptions) -> (SVAEFormat.ElementType, note: String?) {
+    package static func elementType(for e: ModelSchema.Expected, options: ConvertOptions) -> (SVAEFormat.ElementType, note: String?) {
         if e.mustBeF32 { return (.f32, nil) }
         let rule = options.tensorTypes.first { $0.matches(e.name) }?.type
         let inner = e.shape.last ?? 1

@@ -2,7 +2,7 @@
 // expected and what was found. `ConvertError.describe` prints these; no case name reaches users.
 
 extension SafetensorsError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .fileTooSmall(p, size): "\(p): expected at least 8 bytes (the header length), found \(size)"
         case let .headerTooLarge(p, length, limit): "\(p): header length \(length): expected at most \(limit) bytes"
@@ -35,7 +35,7 @@ extension SafetensorsError: CustomStringConvertible {
 }
 
 extension ConfigError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .conflict(key, s1, v1, s2, v2): "\(key): \(s1) says \(v1), \(s2) says \(v2); expected one value"
         case let .missing(key, hint): "missing \(key): expected a value, found none" + (hint.isEmpty ? "" : " (\(hint))")
@@ -47,7 +47,7 @@ extension ConfigError: CustomStringConvertible {
 }
 
 extension MappingError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unknownArchitecture(p, sample):
             "\(p): expected the tensor names of a SentenceVAE, SLLM or OPT checkpoint, found \(sample.prefix(4).joined(separator: ", "))"
@@ -62,7 +62,7 @@ extension MappingError: CustomStringConvertible {
 }
 
 extension SourceTensorError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unsupportedDType(p, t, dtype): "\(p): tensor \(t): expected a floating-point dtype, found \(dtype)"
         case let .bufferSize(p, t, e, f): "\(p): tensor \(t): expected a buffer of \(e) elements, found \(f)"
@@ -73,7 +73,7 @@ extension SourceTensorError: CustomStringConvertible {
 }
 
 extension ZipError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .noEndOfCentralDirectory(p): "\(p): not a zip archive (no end-of-central-directory record)"
         case let .badZip64(p, reason): "\(p): zip64 record: \(reason)"
@@ -92,7 +92,7 @@ extension ZipError: CustomStringConvertible {
 }
 
 extension PickleError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unknownOpcode(p, o, op): "\(p): pickle byte \(o): unsupported opcode 0x\(String(op, radix: 16))"
         case let .unsupportedProtocol(p, o, v): "\(p): pickle byte \(o): expected protocol 5 or lower, found \(v)"
@@ -110,7 +110,7 @@ extension PickleError: CustomStringConvertible {
 }
 
 extension TorchCheckpointError: CustomStringConvertible {
-    public var description: String {
+    package var description: String {
         switch self {
         case let .noDataPickle(p): "\(p): expected a data.pkl record (a torch.save zip), found none"
         case let .legacyFormat(p): "\(p): a pre-1.6 torch.save file: re-save it with a current PyTorch"

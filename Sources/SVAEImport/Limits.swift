@@ -6,22 +6,22 @@
 // far above any real checkpoint; tests pass smaller values to reach each error cheaply.
 
 /// Resource caps of the safetensors, ZIP, pickle and `.pth` readers.
-public struct ReaderLimits: Sendable, Equatable {
+package struct ReaderLimits: Sendable, Equatable {
     /// Bytes of a `data.pkl` record (the pickle is copied into memory): 1 GiB.
-    public var pickleBytes = 1 << 30
+    package var pickleBytes = 1 << 30
     /// Values on the unpickler's stack at once: 4,194,304.
-    public var pickleStack = 1 << 22
+    package var pickleStack = 1 << 22
     /// Memo entries (BINPUT / LONG_BINPUT / MEMOIZE): 4,194,304.
-    public var pickleMemo = 1 << 22
+    package var pickleMemo = 1 << 22
     /// Tensors in one checkpoint (safetensors header, `.pth` state dict, shard index): 1,048,576.
-    public var tensors = 1 << 20
+    package var tensors = 1 << 20
     /// Entries in a ZIP central directory: 1,048,576.
-    public var zipEntries = 1 << 20
+    package var zipEntries = 1 << 20
     /// Bytes of a safetensors header or a shard index (upstream's header cap): 100,000,000.
-    public var headerBytes = 100_000_000
+    package var headerBytes = 100_000_000
 
-    public init() {}
+    package init() {}
 
     /// The caps the converter uses.
-    public static let `default` = ReaderLimits()
+    package static let `default` = ReaderLimits()
 }

@@ -15,27 +15,27 @@ import Darwin
 #endif
 
 /// An I/O failure opening or mapping a file (not a format error).
-public struct FileIOError: Error, Equatable, CustomStringConvertible {
+package struct FileIOError: Error, Equatable, CustomStringConvertible {
     /// The file that could not be read.
-    public let path: String
+    package let path: String
     /// What went wrong (errno text).
-    public let reason: String
+    package let reason: String
 
-    public var description: String { "\(path): \(reason)" }
+    package var description: String { "\(path): \(reason)" }
 }
 
 /// A whole file mapped read-only (`mmap(PROT_READ, MAP_PRIVATE)`); unmapped on deinit.
 ///
 /// Thread-safe for reading: the mapping is immutable after `init`.
-public final class MappedFile: @unchecked Sendable {
+package final class MappedFile: @unchecked Sendable {
     /// Path the file was opened with (carried into every error).
-    public let path: String
+    package let path: String
     /// File size in bytes.
-    public let count: Int
+    package let count: Int
     private let base: UnsafeRawPointer?
 
     /// Maps `path`; an empty file maps to no memory and `count == 0`.
-    public init(path: String) throws(FileIOError) {
+    package init(path: String) throws(FileIOError) {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw FileIOError(path: path, reason: String(cString: strerror(errno))) }

@@ -22,33 +22,36 @@
 
 import SVAEFormat
 
+/// Our tensor names (Names.swift).
+private typealias N = TensorName
+
 /// One run of rows of a source tensor that feeds an output tensor.
-public struct TensorPart: Sendable {
+package struct TensorPart: Sendable {
     /// The source tensor.
-    public let source: SourceTensor
+    package let source: SourceTensor
     /// Rows (dimension 0) used; for 1-D tensors rows are elements.
-    public let rows: Range<Int>
+    package let rows: Range<Int>
 }
 
 /// A tensor under our own name, assembled from parts of source tensors.
-public struct MappedTensor: Sendable, CustomStringConvertible {
+package struct MappedTensor: Sendable, CustomStringConvertible {
     /// Our name, e.g. `encoder.layers.0.attn_qkv.weight`.
-    public let name: String
+    package let name: String
     /// Our shape (C order).
-    public let shape: [Int]
+    package let shape: [Int]
     /// Parts concatenated in order along dimension 0.
-    public let parts: [TensorPart]
+    package let parts: [TensorPart]
 
     /// Product of `shape`.
-    public var elementCount: Int { shape.reduce(1, *) }
+    package var elementCount: Int { shape.reduce(1, *) }
 
-    public var description: String {
+    package var description: String {
         "\(name) \(shape) ← " + parts.map { "\($0.source.name)[\($0.rows.lowerBound)..<\($0.rows.upperBound)]" }.joined(separator: " + ")
     }
 
     /// Converts the tensor to f32 into `buffer` (`buffer.count == elementCount`), one part
     /// at a time; memory beyond `buffer` is O(1).
-    public func readF32(into buffer: UnsafeMutableBufferPointer<Float>) throws {
+    package func readF32(into buffer: UnsafeMutableBufferPointer<Float>) throws {
         guard buffer.count == elementCount else {
             throw SourceTensorError.bufferSize(path: parts.first?.source.path ?? "", tensor: name,
                                                expected: elementCount, found: buffer.count)
@@ -62,12 +65,12 @@ public struct MappedTensor: Sendable, CustomStringConvertible {
     }
 
     /// Elements per row of our shape (1 for a vector).
-    public var rowSize: Int { shape.count <= 1 ? 1 : shape.dropFirst().reduce(1, *) }
+    package var rowSize: Int { shape.count <= 1 ? 1 : shape.dropFirst().reduce(1, *) }
 
     /// Converts rows `range` of our shape (dimension 0) to f32 into `buffer`
     /// (`buffer.count == range.count * rowSize`), reading only the parts they overlap:
     /// a quantizer can stream a large tensor in row blocks.
-    public func readRowsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+    package func readRowsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let rows = shape.first ?? 1
         guard range.lowerBound >= 0, range.upperBound <= rows else {
             throw SourceTensorError.rowRange(path: parts.first?.source.path ?? "", tensor: name, rows: rows, requested: "\(range)")
@@ -84,7 +87,7 @@ public struct MappedTensor: Sendable, CustomStringConvertible {
 
     /// Drops the mapped source pages behind rows `range` from the resident set
     /// (`SourceTensor.releasePages`): the converter calls it once a chunk is written.
-    public func releaseRows(_ range: Range<Int>) {
+    package func releaseRows(_ range: Range<Int>) {
         let rows = shape.first ?? 1
         guard range.lowerBound >= 0, range.upperBound <= rows else { return }
         for (p, source, _) in pieces(of: (range.lowerBound * rowSize)..<(range.upperBound * rowSize)) {
@@ -110,7 +113,7 @@ public struct MappedTensor: Sendable, CustomStringConvertible {
     }
 
     /// Convenience: the whole tensor as a new array.
-    public func f32() throws -> [Float] {
+    package func f32() throws -> [Float] {
         var out = [Float](repeating: 0, count: elementCount)
         try out.withUnsafeMutableBufferPointer { try readF32(into: $0) }
         return out
@@ -118,7 +121,7 @@ public struct MappedTensor: Sendable, CustomStringConvertible {
 }
 
 /// A checkpoint whose tensors do not fit the architecture.
-public enum MappingError: Error, Equatable {
+package enum MappingError: Error, Equatable {
     /// No known architecture matches the tensor names.
     case unknownArchitecture(path: String, sample: [String])
     /// A required reference tensor is absent.
@@ -134,20 +137,20 @@ public enum MappingError: Error, Equatable {
 }
 
 /// Everything the `.svae` writer needs: hyperparameters, metadata and tensors.
-public struct ConversionPlan: Sendable {
+package struct ConversionPlan: Sendable {
     /// The source checkpoint path.
-    public let sourcePath: String
+    package let sourcePath: String
     /// Typed hyperparameters.
-    public let hyperparameters: Hyperparameters
+    package let hyperparameters: Hyperparameters
     /// Metadata keys and values in writing order (`general.architecture` first).
-    public let metadata: [(String, MetadataValue)]
+    package let metadata: [(String, MetadataValue)]
     /// Output tensors in writing order.
-    public let tensors: [MappedTensor]
+    package let tensors: [MappedTensor]
     /// Human-readable decisions taken (dropped tensors, defaults used).
-    public let notes: [String]
+    package let notes: [String]
 
     /// The output tensor named `name`.
-    public subscript(name: String) -> MappedTensor? { tensors.first { $0.name == name } }
+    package subscript(name: String) -> MappedTensor? { tensors.first { $0.name == name } }
 }
 
 /// One line of the mapping table: our tensor ← rows of reference tensors.
@@ -165,100 +168,102 @@ enum MappingTable {
     }
 
     static func linear(_ ours: String, _ theirs: String, out: Int, in: Int, bias: Bool = true) -> [Rule] {
-        [copy(ours + ".weight", theirs + ".weight", [out, `in`])] + (bias ? [copy(ours + ".bias", theirs + ".bias", [out])] : [])
+        [copy(N.weight(ours), theirs + ".weight", [out, `in`])] + (bias ? [copy(N.bias(ours), theirs + ".bias", [out])] : [])
     }
 
     static func norm(_ ours: String, _ theirs: String, _ d: Int) -> [Rule] {
-        [copy(ours + ".weight", theirs + ".weight", [d]), copy(ours + ".bias", theirs + ".bias", [d])]
+        [copy(N.weight(ours), theirs + ".weight", [d]), copy(N.bias(ours), theirs + ".bias", [d])]
     }
 
     /// Token embedding [vocab, E] and, when E ≠ d, `project_in` [d, E] (no bias).
-    static func embedding(_ ours: String, _ theirs: String, d: Int, e: Int, vocab: Int) -> [Rule] {
-        [copy(ours + ".embed", theirs + ".embed_token.weight", [vocab, e])]
-            + (e != d ? [copy(ours + ".project_in", theirs + ".project_in.weight", [d, e])] : [])
+    static func embedding(_ embed: String, _ projectIn: String, _ theirs: String, d: Int, e: Int, vocab: Int) -> [Rule] {
+        [copy(embed, theirs + ".embed_token.weight", [vocab, e])]
+            + (e != d ? [copy(projectIn, theirs + ".project_in.weight", [d, e])] : [])
     }
 
     /// nn.MultiheadAttention self-attention: packed in_proj [3d, d] (Q, K, V rows) + out_proj.
-    static func selfAttention(_ o: String, _ name: String, _ t: String, d: Int) -> [Rule] {
-        [copy(o + name + "_qkv.weight", t + "self_attn.in_proj_weight", [3 * d, d]),
-         copy(o + name + "_qkv.bias", t + "self_attn.in_proj_bias", [3 * d])]
-            + linear(o + name + "_out", t + "self_attn.out_proj", out: d, in: d)
+    static func selfAttention(qkv: String, out: String, _ t: String, d: Int) -> [Rule] {
+        [copy(N.weight(qkv), t + "self_attn.in_proj_weight", [3 * d, d]),
+         copy(N.bias(qkv), t + "self_attn.in_proj_bias", [3 * d])]
+            + linear(out, t + "self_attn.out_proj", out: d, in: d)
     }
 
     /// SentenceVAE under reference prefix `p` ("" standalone, "svae." inside an SLLM).
     static func svae(_ p: String, d: Int, e: Int, vocab: Int, ffn: Int, encoderLayers: Int, decoderLayers: Int,
                      learnableAdd: Bool) -> [Rule]
     {
-        var r = embedding("encoder", p + "encoder", d: d, e: e, vocab: vocab)
+        var r = embedding(N.encoderEmbed, N.encoderProjectIn, p + "encoder", d: d, e: e, vocab: vocab)
         for k in 0..<encoderLayers {
-            let o = "encoder.layers.\(k).", t = p + "encoder.encoder.layers.\(k)."
-            r += selfAttention(o, "attn", t, d: d)
-            r += norm(o + "norm1", t + "norm1", d)
-            r += linear(o + "ffn_up", t + "linear1", out: ffn, in: d)
-            r += linear(o + "ffn_down", t + "linear2", out: d, in: ffn)
-            r += norm(o + "norm2", t + "norm2", d)
+            let o = N.EncoderLayer(k), t = p + "encoder.encoder.layers.\(k)."
+            r += selfAttention(qkv: o.qkv, out: o.out, t, d: d)
+            r += norm(o.norm1, t + "norm1", d)
+            r += linear(o.up, t + "linear1", out: ffn, in: d)
+            r += linear(o.down, t + "linear2", out: d, in: ffn)
+            r += norm(o.norm2, t + "norm2", d)
         }
         if learnableAdd {
             // la = nn.Linear(d, 1): weight [1, d] stored as our [d]; bias [1].
-            r.append(copy("encoder.pool.weight", p + "encoder.la.weight", [d], from: [1, d]))
-            r.append(copy("encoder.pool.bias", p + "encoder.la.bias", [1]))
+            r.append(copy(N.weight(N.encoderPool), p + "encoder.la.weight", [d], from: [1, d]))
+            r.append(copy(N.bias(N.encoderPool), p + "encoder.la.bias", [1]))
         }
-        r += norm("encoder.norm", p + "encoder.lnorm", d)
+        r += norm(N.encoderNorm, p + "encoder.lnorm", d)
 
-        r += embedding("decoder", p + "decoder", d: d, e: e, vocab: vocab)
+        r += embedding(N.decoderEmbed, N.decoderProjectIn, p + "decoder", d: d, e: e, vocab: vocab)
         for k in 0..<decoderLayers {
-            let o = "decoder.layers.\(k).", t = p + "decoder.decoder.layers.\(k)."
-            r += selfAttention(o, "self", t, d: d)
-            r += norm(o + "norm1", t + "norm1", d)
+            let o = N.DecoderLayer(k), t = p + "decoder.decoder.layers.\(k)."
+            r += selfAttention(qkv: o.selfQKV, out: o.selfOut, t, d: d)
+            r += norm(o.norm1, t + "norm1", d)
             // Cross-attention over one memory vector: only the V third of in_proj is used.
-            r += [Rule(ours: o + "cross_v.weight", shape: [d, d],
+            r += [Rule(ours: N.weight(o.crossV), shape: [d, d],
                        sources: [.init(name: t + "multihead_attn.in_proj_weight", shape: [3 * d, d], rows: (2 * d)..<(3 * d))]),
-                  Rule(ours: o + "cross_v.bias", shape: [d],
+                  Rule(ours: N.bias(o.crossV), shape: [d],
                        sources: [.init(name: t + "multihead_attn.in_proj_bias", shape: [3 * d], rows: (2 * d)..<(3 * d))])]
-            r += linear(o + "cross_out", t + "multihead_attn.out_proj", out: d, in: d)
-            r += norm(o + "norm2", t + "norm2", d)
-            r += linear(o + "ffn_up", t + "linear1", out: ffn, in: d)
-            r += linear(o + "ffn_down", t + "linear2", out: d, in: ffn)
-            r += norm(o + "norm3", t + "norm3", d)
+            r += linear(o.crossOut, t + "multihead_attn.out_proj", out: d, in: d)
+            r += norm(o.norm2, t + "norm2", d)
+            r += linear(o.up, t + "linear1", out: ffn, in: d)
+            r += linear(o.down, t + "linear2", out: d, in: ffn)
+            r += norm(o.norm3, t + "norm3", d)
         }
-        r += linear("decoder.lm_head", p + "decoder.linear", out: vocab, in: d)
+        r += linear(N.decoderLMHead, p + "decoder.linear", out: vocab, in: d)
         return r
     }
 
     /// One OPT decoder layer (`OPTDecoderLayer`): q, k, v concatenated in that order.
-    static func optLayer(_ o: String, _ t: String, d: Int, ffn: Int) -> [Rule] {
+    static func optLayer(_ o: TensorName.OPTLayer, _ t: String, d: Int, ffn: Int) -> [Rule] {
         var r: [Rule] = [
-            Rule(ours: o + "attn_qkv.weight", shape: [3 * d, d], sources: ["q", "k", "v"].map {
+            Rule(ours: N.weight(o.qkv), shape: [3 * d, d], sources: ["q", "k", "v"].map {
                 .init(name: t + "self_attn.\($0)_proj.weight", shape: [d, d], rows: nil) }),
-            Rule(ours: o + "attn_qkv.bias", shape: [3 * d], sources: ["q", "k", "v"].map {
+            Rule(ours: N.bias(o.qkv), shape: [3 * d], sources: ["q", "k", "v"].map {
                 .init(name: t + "self_attn.\($0)_proj.bias", shape: [d], rows: nil) }),
         ]
-        r += linear(o + "attn_out", t + "self_attn.out_proj", out: d, in: d)
-        r += norm(o + "attn_norm", t + "self_attn_layer_norm", d)
-        r += linear(o + "ffn_up", t + "fc1", out: ffn, in: d)
-        r += linear(o + "ffn_down", t + "fc2", out: d, in: ffn)
-        r += norm(o + "ffn_norm", t + "final_layer_norm", d)
+        r += linear(o.out, t + "self_attn.out_proj", out: d, in: d)
+        r += norm(o.attnNorm, t + "self_attn_layer_norm", d)
+        r += linear(o.up, t + "fc1", out: ffn, in: d)
+        r += linear(o.down, t + "fc2", out: d, in: ffn)
+        r += norm(o.ffnNorm, t + "final_layer_norm", d)
         return r
     }
 
     /// The SLLM's own parts (beside `svae(...)` with prefix "svae.").
     static func sllm(d: Int, positions: Int, layers: Int, ffn: Int) -> [Rule] {
-        var r: [Rule] = [copy("llm.pos_embed", "llm_pe.weight", [positions + 2, d])]
-        for k in 0..<layers { r += optLayer("llm.layers.\(k).", "llm_layers.\(k).", d: d, ffn: ffn) }
-        r += linear("llm.stop_head", "fc", out: 2, in: d)
+        let stack = N.OPTStack.llm
+        var r: [Rule] = [copy(stack.posEmbed, "llm_pe.weight", [positions + 2, d])]
+        for k in 0..<layers { r += optLayer(stack.layer(k), "llm_layers.\(k).", d: d, ffn: ffn) }
+        r += linear(N.llmStopHead, "fc", out: 2, in: d)
         return r
     }
 
     /// HF OPT (`q` = "model.decoder." for OPTForCausalLM, "decoder." for OPTModel).
     static func opt(_ q: String, d: Int, e: Int, vocab: Int, positions: Int, layers: Int, ffn: Int, finalNorm: Bool) -> [Rule] {
-        var r: [Rule] = [copy("opt.embed", q + "embed_tokens.weight", [vocab, e]),
-                         copy("opt.pos_embed", q + "embed_positions.weight", [positions + 2, d])]
+        let stack = N.OPTStack.opt
+        var r: [Rule] = [copy(N.optEmbed, q + "embed_tokens.weight", [vocab, e]),
+                         copy(stack.posEmbed, q + "embed_positions.weight", [positions + 2, d])]
         if e != d {
-            r.append(copy("opt.project_in", q + "project_in.weight", [d, e]))
-            r.append(copy("opt.project_out", q + "project_out.weight", [e, d]))
+            r.append(copy(N.optProjectIn, q + "project_in.weight", [d, e]))
+            r.append(copy(N.optProjectOut, q + "project_out.weight", [e, d]))
         }
-        for k in 0..<layers { r += optLayer("opt.layers.\(k).", q + "layers.\(k).", d: d, ffn: ffn) }
-        if finalNorm { r += norm("opt.final_norm", q + "final_layer_norm", d) }
+        for k in 0..<layers { r += optLayer(stack.layer(k), q + "layers.\(k).", d: d, ffn: ffn) }
+        if finalNorm { r += norm(N.optFinalNorm, q + "final_layer_norm", d) }
         return r
     }
 }
@@ -283,14 +288,14 @@ func sameValues(_ a: SourceTensor, _ b: SourceTensor) throws -> Bool {
 
 /// Builds a `ConversionPlan` from a checkpoint: detects the architecture, infers shapes,
 /// merges config sources, applies the mapping table and checks every shape.
-public enum ImportPlanner {
+package enum ImportPlanner {
     /// Plans the conversion of `checkpoint`. Throws `MappingError` or `ConfigError`.
-    public static func plan(_ checkpoint: SourceCheckpoint, options: ImportOptions = ImportOptions()) throws -> ConversionPlan {
+    package static func plan(_ checkpoint: SourceCheckpoint, options: ImportOptions = ImportOptions()) throws -> ConversionPlan {
         try plan(tensors: checkpoint.tensors, path: checkpoint.path, options: options)
     }
 
     /// Plans from a bare tensor list (`path` is used in errors).
-    public static func plan(tensors list: [SourceTensor], path: String, options: ImportOptions) throws -> ConversionPlan {
+    package static func plan(tensors list: [SourceTensor], path: String, options: ImportOptions) throws -> ConversionPlan {
         // DistributedDataParallel checkpoints prefix every key with "module.".
         var strip = ""
         if !list.isEmpty, list.allSatisfy({ $0.name.hasPrefix("module.") }) { strip = "module." }
@@ -341,7 +346,7 @@ public enum ImportPlanner {
 
         // 2. shapes inferred from tensors, recorded as facts with their tensor as source
         var facts = Facts()
-        func fact(_ key: String, _ v: MetadataValue, _ tensor: String) throws {
+        func fact(_ key: MetadataKey, _ v: MetadataValue, _ tensor: String) throws {
             try facts.set(key, v, source: "tensor \(tensor)")
         }
         var rules: [Rule] = []
@@ -354,13 +359,13 @@ public enum ImportPlanner {
             let dl = try layerCount(p + "decoder.decoder.layers.")
             let ffn = el > 0 ? try shape(p + "encoder.encoder.layers.0.linear1.weight", dims: 2)[0] : 2 * d
             let la = has(p + "encoder.la.weight")
-            try fact("svae.vocab_size", .int(emb[0]), p + "encoder.embed_token.weight")
-            try fact("svae.embed_dim", .int(emb[1]), p + "encoder.embed_token.weight")
-            try fact("svae.hidden_size", .int(d), p + "encoder.lnorm.weight")
-            try fact("svae.encoder_layers", .int(el), p + "encoder.encoder.layers.*")
-            try fact("svae.decoder_layers", .int(dl), p + "decoder.decoder.layers.*")
-            try fact("svae.ffn_size", .int(ffn), p + "encoder.encoder.layers.0.linear1.weight")
-            try fact("svae.learnable_add", .bool(la), p + "encoder.la.weight")
+            try fact(.svaeVocabSize, .int(emb[0]), p + "encoder.embed_token.weight")
+            try fact(.svaeEmbedDim, .int(emb[1]), p + "encoder.embed_token.weight")
+            try fact(.svaeHiddenSize, .int(d), p + "encoder.lnorm.weight")
+            try fact(.svaeEncoderLayers, .int(el), p + "encoder.encoder.layers.*")
+            try fact(.svaeDecoderLayers, .int(dl), p + "decoder.decoder.layers.*")
+            try fact(.svaeFFNSize, .int(ffn), p + "encoder.encoder.layers.0.linear1.weight")
+            try fact(.svaeLearnableAdd, .bool(la), p + "encoder.la.weight")
             rules += MappingTable.svae(p, d: d, e: emb[1], vocab: emb[0], ffn: ffn, encoderLayers: el,
                                        decoderLayers: dl, learnableAdd: la)
             notes.append("decoder cross-attention: kept only the V rows [2d, 3d) of multihead_attn.in_proj_weight/bias "
@@ -370,10 +375,10 @@ public enum ImportPlanner {
                 guard pe[0] >= 2 else { throw MappingError.shapeMismatch(path: path, tensor: "llm_pe.weight", expected: [2, d], found: pe) }
                 let ll = try layerCount("llm_layers.")
                 let lffn = ll > 0 ? try shape("llm_layers.0.fc1.weight", dims: 2)[0] : 4 * d
-                try fact("llm.hidden_size", .int(pe[1]), "llm_pe.weight")
-                try fact("llm.max_positions", .int(pe[0] - 2), "llm_pe.weight")
-                try fact("llm.layers", .int(ll), "llm_layers.*")
-                try fact("llm.ffn_size", .int(lffn), "llm_layers.0.fc1.weight")
+                try fact(.llmHiddenSize, .int(pe[1]), "llm_pe.weight")
+                try fact(.llmMaxPositions, .int(pe[0] - 2), "llm_pe.weight")
+                try fact(.llmLayers, .int(ll), "llm_layers.*")
+                try fact(.llmFFNSize, .int(lffn), "llm_layers.0.fc1.weight")
                 rules += MappingTable.sllm(d: d, positions: pe[0] - 2, layers: ll, ffn: lffn)
             }
         } else {
@@ -386,39 +391,40 @@ public enum ImportPlanner {
             let ll = try layerCount(q + "layers.")
             let ffn = ll > 0 ? try shape(q + "layers.0.fc1.weight", dims: 2)[0] : 4 * d
             let finalNorm = has(q + "final_layer_norm.weight")
-            try fact("opt.vocab_size", .int(emb[0]), q + "embed_tokens.weight")
-            try fact("opt.embed_dim", .int(emb[1]), q + "embed_tokens.weight")
-            try fact("opt.hidden_size", .int(d), q + "embed_positions.weight")
-            try fact("opt.max_positions", .int(pe[0] - 2), q + "embed_positions.weight")
-            try fact("opt.layers", .int(ll), q + "layers.*")
-            try fact("opt.ffn_size", .int(ffn), q + "layers.0.fc1.weight")
+            try fact(.optVocabSize, .int(emb[0]), q + "embed_tokens.weight")
+            try fact(.optEmbedDim, .int(emb[1]), q + "embed_tokens.weight")
+            try fact(.optHiddenSize, .int(d), q + "embed_positions.weight")
+            try fact(.optMaxPositions, .int(pe[0] - 2), q + "embed_positions.weight")
+            try fact(.optLayers, .int(ll), q + "layers.*")
+            try fact(.optFFNSize, .int(ffn), q + "layers.0.fc1.weight")
             rules += MappingTable.opt(q, d: d, e: emb[1], vocab: emb[0], positions: pe[0] - 2, layers: ll, ffn: ffn, finalNorm: finalNorm)
         }
 
         // 3. config sources, flags, then defaults
         for c in options.configs { try facts.record(c, arch: arch) }
-        if let pa = options.prefillAttention { try facts.set("llm.prefill_attention", .string(pa), source: "flag prefill_attention") }
-        facts.setDefault("tokens.bos_id", .int(2))
-        facts.setDefault("tokens.eos_id", .int(2))
-        facts.setDefault("tokens.pad_id", .int(1))
+        if let pa = options.prefillAttention { try facts.set(.llmPrefillAttention, .string(pa), source: "flag prefill_attention") }
+        facts.setDefault(.bosID, .int(2))
+        facts.setDefault(.eosID, .int(2))
+        facts.setDefault(.padID, .int(1))
         switch arch {
         case .svae, .sllm:
-            facts.setDefault("svae.layer_norm_eps", .double(1e-5))
-            facts.setDefault("svae.max_seq_len", .int(512))  // SentenceVAE.__init__ default
+            facts.setDefault(.svaeLayerNormEps, .double(1e-5))
+            facts.setDefault(.svaeMaxSeqLen, .int(512))  // SentenceVAE.__init__ default
             if arch == .sllm {
-                facts.setDefault("llm.norm_before", .bool(true))  // HF OPTConfig default
-                facts.setDefault("llm.prefill_attention", .string("bidirectional"))
+                facts.setDefault(.llmNormBefore, .bool(true))  // HF OPTConfig default
+                facts.setDefault(.llmPrefillAttention, .string(PrefillAttentionName.bidirectional.rawValue))
             }
         case .opt:
-            facts.setDefault("opt.norm_before", .bool(true))
+            facts.setDefault(.optNormBefore, .bool(true))
         }
-        for (k, v) in facts.values.sorted(by: { $0.key < $1.key }) where v.source == "default" {
+        for (k, v) in facts.values.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where v.source == "default" {
             notes.append("\(k) = \(v.value) (default)")
         }
         let (hyper, metadata) = try facts.hyperparameters(arch)
         if arch == .sllm, let s = hyper.svae, let l = hyper.llm, s.hiddenSize != l.hiddenSize {
-            throw ConfigError.conflict(key: "llm.hidden_size", firstSource: "svae.hidden_size", firstValue: "\(s.hiddenSize)",
-                                       secondSource: "llm.hidden_size", secondValue: "\(l.hiddenSize)")
+            throw ConfigError.conflict(key: MetadataKey.llmHiddenSize.rawValue, firstSource: MetadataKey.svaeHiddenSize.rawValue,
+                                       firstValue: "\(s.hiddenSize)",
+                                       secondSource: MetadataKey.llmHiddenSize.rawValue, secondValue: "\(l.hiddenSize)")
         }
 
         // 4. apply the table: resolve, check shapes and dtypes, collect leftovers
@@ -444,12 +450,12 @@ public enum ImportPlanner {
             guard head.shape == emb.shape else {
                 throw MappingError.shapeMismatch(path: path, tensor: "lm_head.weight", expected: emb.shape, found: head.shape)
             }
-            let headTensor = MappedTensor(name: "opt.lm_head.weight", shape: head.shape, parts: [TensorPart(source: head, rows: 0..<head.rows)])
+            let headTensor = MappedTensor(name: N.weight(N.optLMHead), shape: head.shape, parts: [TensorPart(source: head, rows: 0..<head.rows)])
             if try sameValues(emb, head) {
                 notes.append("lm_head.weight is identical to the embedding (tied): dropped")
             } else {
                 out.append(headTensor)
-                notes.append("lm_head.weight differs from the embedding: kept as opt.lm_head.weight")
+                notes.append("lm_head.weight differs from the embedding: kept as \(N.weight(N.optLMHead))")
             }
         }
         let leftovers = order.filter { !used.contains($0) }

@@ -22,7 +22,7 @@
 
 /// A malformed or malicious pickle. `path` names the archive and the entry (`file:entry`),
 /// `offset` is the opcode's byte offset in the pickle.
-public enum PickleError: Error, Equatable {
+package enum PickleError: Error, Equatable {
     /// An opcode outside the supported set.
     case unknownOpcode(path: String, offset: Int, opcode: UInt8)
     /// PROTO with a version above 5.
@@ -49,20 +49,20 @@ public enum PickleError: Error, Equatable {
 }
 
 /// A mutable list built by the pickle (APPEND may fill it after creation).
-public final class PickleList {
+package final class PickleList {
     /// Items in order.
-    public internal(set) var items: [PickleValue] = []
+    package internal(set) var items: [PickleValue] = []
     var depth = 1
     var embedded = false
 }
 
 /// A mutable dict built by the pickle; keys are kept in insertion order, duplicates are
 /// overwritten (Python semantics) without reordering.
-public final class PickleDict {
+package final class PickleDict {
     /// Entries in insertion order.
-    public internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
+    package internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     /// BUILD state (e.g. the `_metadata` of a state-dict OrderedDict).
-    public internal(set) var state: PickleValue?
+    package internal(set) var state: PickleValue?
     var depth = 1
     var embedded = false
 
@@ -70,7 +70,7 @@ public final class PickleDict {
     private var stringKeys: [String: Int] = [:]
 
     /// The value for a string key.
-    public subscript(key: String) -> PickleValue? {
+    package subscript(key: String) -> PickleValue? {
         stringKeys[key].map { entries[$0].value }
     }
 
@@ -87,17 +87,17 @@ public final class PickleDict {
 }
 
 /// The inert record of a call the pickle asked for (REDUCE / NEWOBJ) — never performed.
-public final class PickleObject {
+package final class PickleObject {
     /// What would have been called (usually `.global`).
-    public let callable: PickleValue
+    package let callable: PickleValue
     /// Its arguments (a tuple).
-    public let args: PickleValue
+    package let args: PickleValue
     /// BUILD state, if any.
-    public internal(set) var state: PickleValue?
+    package internal(set) var state: PickleValue?
     /// Items APPENDed / SETITEM'd onto the object (list or dict subclasses).
-    public internal(set) var listItems: [PickleValue] = []
+    package internal(set) var listItems: [PickleValue] = []
     /// Key/value pairs SETITEM'd onto the object (dict subclasses).
-    public internal(set) var dictItems: [(key: PickleValue, value: PickleValue)] = []
+    package internal(set) var dictItems: [(key: PickleValue, value: PickleValue)] = []
     var depth = 1
     var embedded = false
 
@@ -107,14 +107,14 @@ public final class PickleObject {
     }
 
     /// `module.name` when the callable is a global symbol.
-    public var symbol: String? {
+    package var symbol: String? {
         if case .global(let m, let n) = callable { return m + "." + n }
         return nil
     }
 }
 
 /// A value produced by the restricted unpickler. Nothing in it is executable.
-public enum PickleValue {
+package enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)
@@ -133,7 +133,7 @@ public enum PickleValue {
 
     /// Short description for error messages: at most 6 items per level and 2 levels, so a
     /// value that shares sub-tuples through the memo cannot make it exponential.
-    public var summary: String { summary(level: 0) }
+    package var summary: String { summary(level: 0) }
 
     func summary(level: Int) -> String {
         func items(_ t: [PickleValue]) -> String {
@@ -185,12 +185,12 @@ enum DangerousCallables {
 /// Every value on the stack and in the memo carries its nesting depth, computed once when it
 /// is built: a tuple's depth is never recomputed from its items, so a pickle that shares one
 /// tuple many times through the memo (a DAG) costs linear time, not exponential.
-public struct Unpickler {
+package struct Unpickler {
     /// Cap on MARK nesting and on container nesting depth.
-    public static let maxDepth = 100
+    package static let maxDepth = 100
 
     /// Persistent ids seen, in order (the torch layer validates every one).
-    public private(set) var persistentIDs: [[PickleValue]] = []
+    package private(set) var persistentIDs: [[PickleValue]] = []
 
     /// A stack or memo value with its nesting depth (read live for mutable containers).
     struct Item {
@@ -209,7 +209,7 @@ public struct Unpickler {
     var opName = ""
 
     /// Parses `data` (the bytes of `data.pkl`) into an inert value.
-    public static func load(_ data: [UInt8], path: String, limits: ReaderLimits = .default)
+    package static func load(_ data: [UInt8], path: String, limits: ReaderLimits = .default)
         throws(PickleError) -> (value: PickleValue, persistentIDs: [[PickleValue]])
     {
         var u = Unpickler(data: data, path: path, limits: limits)

@@ -35,11 +35,11 @@ import Yams
 
 /// A YAML config that cannot be used: the message names the file, the key or include, and
 /// for a syntax error the line and column.
-public struct ReferenceConfigError: Error, Equatable, CustomStringConvertible {
-    public let file: String
+package struct ReferenceConfigError: Error, Equatable, CustomStringConvertible {
+    package let file: String
     /// "line 3, column 5: …" or "key svae.ref_model_dir: …".
-    public let what: String
-    public var description: String { "\(file): \(what)" }
+    package let what: String
+    package var description: String { "\(file): \(what)" }
 }
 
 /// A YAML value with the place it was written.
@@ -63,18 +63,18 @@ indirect enum YAMLValue {
 }
 
 /// The config sources and tokenizer folder a reference YAML config stands for.
-public struct ReferenceConfig: Sendable {
+package struct ReferenceConfig: Sendable {
     /// Hyperparameters from the YAML and the OPT config.json files it names.
-    public var sources: [ConfigSource]
+    package var sources: [ConfigSource]
     /// The folder the tokenizer comes from (the svae `ref_model_dir`).
-    public var tokenizer: String
+    package var tokenizer: String
     /// Where every value came from, for the conversion notes.
-    public var notes: [String]
+    package var notes: [String]
 
-    public static let maxIncludeDepth = 16
+    package static let maxIncludeDepth = 16
 
     /// True for a path ending in `.yaml` or `.yml`.
-    public static func isYAML(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
+    package static func isYAML(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
 
     /// Reads the YAML config at `path`.
     ///
@@ -83,7 +83,7 @@ public struct ReferenceConfig: Sendable {
     ///   - workingDirectory: `ref_model_dir` is tried against it first, then against the
     ///     YAML file's folder.
     ///   - refModel, llmRefModel: override `ref_model_dir` (svae) and `llm.ref_model_dir`.
-    public static func load(path: String, includeRoot: String, workingDirectory: String,
+    package static func load(path: String, includeRoot: String, workingDirectory: String,
                             refModel: String? = nil, llmRefModel: String? = nil) throws -> ReferenceConfig {
         let root = try loadMerged(path: path, includeRoot: includeRoot)
         guard case .mapping = root else { throw ReferenceConfigError(file: path, what: "expected a mapping at the top, found another value") }

@@ -11,7 +11,7 @@
 /// A malformed safetensors file or shard index. Every case names the file.
 import SVAEJSON
 
-public enum SafetensorsError: Error, Equatable {
+package enum SafetensorsError: Error, Equatable {
     /// Fewer than 8 bytes: no header length.
     case fileTooSmall(path: String, size: Int)
     /// Header length above the 100 MB cap.
@@ -69,21 +69,21 @@ public enum SafetensorsError: Error, Equatable {
 }
 
 /// One opened safetensors file: its tensors in data order and its `__metadata__`.
-public struct SafetensorsFile: Sendable {
+package struct SafetensorsFile: Sendable {
     /// The file's path.
-    public let path: String
+    package let path: String
     /// Tensors sorted by data offset.
-    public let tensors: [SourceTensor]
+    package let tensors: [SourceTensor]
     /// The `__metadata__` string map (empty when absent), in file order.
-    public let metadata: [(String, String)]
+    package let metadata: [(String, String)]
 
     /// Header length cap (upstream's limit; `ReaderLimits.headerBytes` by default).
-    public static let maxHeaderLength = ReaderLimits.default.headerBytes
+    package static let maxHeaderLength = ReaderLimits.default.headerBytes
     /// Most dimensions a tensor may have.
-    public static let maxDims = 16
+    package static let maxDims = 16
 
     /// Opens and validates `path` (mapped; no tensor data is read).
-    public init(path: String, limits: ReaderLimits = .default) throws {
+    package init(path: String, limits: ReaderLimits = .default) throws {
         let file = try MappedFile(path: path)
         guard file.count >= 8, let n64 = file.le(UInt64.self, at: 0) else {
             throw SafetensorsError.fileTooSmall(path: path, size: file.count)
@@ -203,18 +203,18 @@ public struct SafetensorsFile: Sendable {
 }
 
 /// A sharded safetensors checkpoint described by `model.safetensors.index.json`.
-public struct SafetensorsIndex: Sendable {
+package struct SafetensorsIndex: Sendable {
     /// Path of the index file.
-    public let path: String
+    package let path: String
     /// All tensors of all shards, in shard order then data order.
-    public let tensors: [SourceTensor]
+    package let tensors: [SourceTensor]
     /// The shard files, in first-mention order of `weight_map`.
-    public let shards: [String]
+    package let shards: [String]
 
     /// Opens the index and every shard it names, checking that the map and the shards agree
     /// exactly (every tensor listed, none in two shards, every shard in the same folder).
     /// `metadata.total_size` is not checked (writers disagree on what it counts).
-    public init(path: String, limits: ReaderLimits = .default) throws {
+    package init(path: String, limits: ReaderLimits = .default) throws {
         let file = try MappedFile(path: path)
         guard file.count <= limits.headerBytes else {
             throw SafetensorsError.indexTooLarge(path: path, size: file.count, limit: limits.headerBytes)

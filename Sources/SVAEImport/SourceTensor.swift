@@ -8,12 +8,12 @@
 // range of rows of it).
 
 /// Element type of a tensor as stored in the source checkpoint.
-public enum SourceDType: String, Sendable, CaseIterable {
+package enum SourceDType: String, Sendable, CaseIterable {
     case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
     /// Bytes per element.
-    public var size: Int {
+    package var size: Int {
         switch self {
         case .f64, .i64: 8
         case .f32, .i32: 4
@@ -24,7 +24,7 @@ public enum SourceDType: String, Sendable, CaseIterable {
 
     /// Whether values can be converted to f32 (floating types only: integer tensors such
     /// as `num_batches_tracked` or `position_ids` are listed but never converted).
-    public var isFloatingPoint: Bool {
+    package var isFloatingPoint: Bool {
         switch self {
         case .f64, .f32, .f16, .bf16: true
         default: false
@@ -33,7 +33,7 @@ public enum SourceDType: String, Sendable, CaseIterable {
 }
 
 /// Errors reading values out of a source tensor.
-public enum SourceTensorError: Error, Equatable {
+package enum SourceTensorError: Error, Equatable {
     /// The tensor's dtype has no f32 conversion (integer / bool tensors).
     case unsupportedDType(path: String, tensor: String, dtype: String)
     /// The destination buffer does not hold exactly the requested number of elements.
@@ -47,17 +47,17 @@ public enum SourceTensorError: Error, Equatable {
 /// One tensor of a source checkpoint: name, dtype, shape, and an f32 reader.
 ///
 /// Values are read on demand from the mapped file; nothing is cached.
-public struct SourceTensor: Sendable, CustomStringConvertible {
+package struct SourceTensor: Sendable, CustomStringConvertible {
     /// The checkpoint's own key (e.g. `encoder.encoder.layers.0.linear1.weight`).
-    public let name: String
+    package let name: String
     /// Stored element type.
-    public let dtype: SourceDType
+    package let dtype: SourceDType
     /// Shape, outermost first (C order). `[]` is a scalar.
-    public let shape: [Int]
+    package let shape: [Int]
     /// Product of `shape` (validated not to overflow).
-    public let elementCount: Int
+    package let elementCount: Int
     /// The file the values come from (for errors).
-    public var path: String { file.path }
+    package var path: String { file.path }
 
     let file: MappedFile
     /// Byte address (in the file) of element [0, 0, …].
@@ -80,9 +80,9 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
     }
 
     /// Number of rows: `shape[0]`, or 1 for a scalar.
-    public var rows: Int { shape.first ?? 1 }
+    package var rows: Int { shape.first ?? 1 }
     /// Elements per row: product of `shape[1...]` (all elements for a 1-D tensor: 1).
-    public var rowSize: Int { shape.isEmpty ? 1 : shape.dropFirst().reduce(1, *) }
+    package var rowSize: Int { shape.isEmpty ? 1 : shape.dropFirst().reduce(1, *) }
 
     /// Row-major contiguous strides for `shape`, or nil on overflow.
     static func contiguousStrides(_ shape: [Int]) -> [Int]? {
@@ -98,22 +98,22 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
     }
 
     /// Whether the view is dense row-major (rows can be read as one byte run).
-    public var isContiguous: Bool {
+    package var isContiguous: Bool {
         guard let c = Self.contiguousStrides(shape) else { return false }
         for i in 0..<shape.count where shape[i] > 1 && strides[i] != c[i] { return false }
         return true
     }
 
-    public var description: String { "\(name) \(dtype.rawValue)\(shape)" }
+    package var description: String { "\(name) \(dtype.rawValue)\(shape)" }
 
     /// Converts the whole tensor to f32 into `buffer` (`buffer.count == elementCount`).
-    public func readF32(into buffer: UnsafeMutableBufferPointer<Float>) throws(SourceTensorError) {
+    package func readF32(into buffer: UnsafeMutableBufferPointer<Float>) throws(SourceTensorError) {
         try readRowsF32(0..<rows, into: buffer)
     }
 
     /// Converts rows `range` (along dimension 0) to f32 into `buffer`
     /// (`buffer.count == range.count * rowSize`). For a 1-D tensor a row is one element.
-    public func readRowsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>)
+    package func readRowsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>)
         throws(SourceTensorError)
     {
         guard range.lowerBound >= 0, range.upperBound <= rows else {
@@ -125,7 +125,7 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
 
     /// Converts elements `range` (flat C-order indices) to f32 into `buffer`
     /// (`buffer.count == range.count`).
-    public func readElementsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>)
+    package func readElementsF32(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>)
         throws(SourceTensorError)
     {
         guard dtype.isFloatingPoint else {
@@ -171,7 +171,7 @@ public struct SourceTensor: Sendable, CustomStringConvertible {
     /// Drops the mapped pages behind elements `range` from the resident set (see
     /// `MappedFile.release`); a strided view releases its whole extent. Reading again is
     /// still valid (pages come back from the page cache).
-    public func releasePages(_ range: Range<Int>) {
+    package func releasePages(_ range: Range<Int>) {
         guard !range.isEmpty else { return }
         let esize = dtype.size
         if isContiguous {

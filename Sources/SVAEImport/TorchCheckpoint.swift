@@ -17,7 +17,7 @@
 // the file (optimizer state, numpy arrays, mmengine classes) stays inert and unread.
 
 /// A PyTorch checkpoint that is not a valid or supported zip state dict.
-public enum TorchCheckpointError: Error, Equatable {
+package enum TorchCheckpointError: Error, Equatable {
     /// No `*/data.pkl` record (legacy non-zip `torch.save` files are not supported).
     case noDataPickle(path: String)
     /// A pre-1.6 (non-zip) `torch.save` file: re-save it with a current torch.
@@ -53,19 +53,19 @@ public enum TorchCheckpointError: Error, Equatable {
 }
 
 /// An opened PyTorch zip checkpoint: its state-dict tensors (lazily readable).
-public struct TorchCheckpoint: Sendable {
+package struct TorchCheckpoint: Sendable {
     /// The checkpoint file.
-    public let path: String
+    package let path: String
     /// Archive prefix (the folder in the zip, e.g. `archive`).
-    public let prefix: String
+    package let prefix: String
     /// Whether storages are big-endian (`byteorder` = "big").
-    public let bigEndian: Bool
+    package let bigEndian: Bool
     /// Where the state dict was found: "" (top level) or "state_dict" / "model" / "module".
-    public let stateDictKey: String
+    package let stateDictKey: String
     /// State-dict tensors in the file's order.
-    public let tensors: [SourceTensor]
+    package let tensors: [SourceTensor]
     /// State-dict entries that are not tensors (skipped), by key.
-    public let skipped: [String]
+    package let skipped: [String]
 
     /// Storage element types by torch storage class name.
     static let storageTypes: [String: SourceDType] = [
@@ -75,7 +75,7 @@ public struct TorchCheckpoint: Sendable {
     ]
 
     /// Opens `path` and resolves its state dict (no storage bytes are read).
-    public init(path: String, limits: ReaderLimits = .default) throws {
+    package init(path: String, limits: ReaderLimits = .default) throws {
         let zip = try ZipArchive(path: path, limits: limits)
         let pickles = zip.entries.map(\.name).filter { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }
         guard !pickles.isEmpty else { throw TorchCheckpointError.noDataPickle(path: path) }

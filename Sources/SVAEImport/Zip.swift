@@ -10,7 +10,7 @@
 // but refused when read (`ZipError.compressedEntry`).
 
 /// A malformed or unsafe ZIP archive. Every case names the archive file.
-public enum ZipError: Error, Equatable {
+package enum ZipError: Error, Equatable {
     /// No end-of-central-directory record in the last 64 KiB + 22 bytes.
     case noEndOfCentralDirectory(path: String)
     /// The ZIP64 locator or record is missing or malformed.
@@ -38,37 +38,37 @@ public enum ZipError: Error, Equatable {
 }
 
 /// One central-directory entry of a ZIP archive.
-public struct ZipEntry: Sendable, Equatable {
+package struct ZipEntry: Sendable, Equatable {
     /// Name as stored (UTF-8).
-    public let name: String
+    package let name: String
     /// Compression method (0 = STORED).
-    public let method: Int
+    package let method: Int
     /// Compressed size in bytes.
-    public let compressedSize: Int
+    package let compressedSize: Int
     /// Uncompressed size in bytes.
-    public let size: Int
+    package let size: Int
     /// File offset of the entry's data (after its local header).
-    public let dataOffset: Int
+    package let dataOffset: Int
 }
 
 /// A ZIP archive mapped read-only.
-public struct ZipArchive: Sendable {
+package struct ZipArchive: Sendable {
     /// The mapped file.
-    public let file: MappedFile
+    package let file: MappedFile
     /// Entries in central-directory order.
-    public let entries: [ZipEntry]
+    package let entries: [ZipEntry]
     private let index: [String: Int]
 
     /// Cap on the central directory (entries × 46 bytes minimum each): 1 GiB.
     static let maxCentralDirectory = 1 << 30
 
     /// Opens `path`, validating the directory and every local header.
-    public init(path: String, limits: ReaderLimits = .default) throws {
+    package init(path: String, limits: ReaderLimits = .default) throws {
         try self.init(file: MappedFile(path: path), limits: limits)
     }
 
     /// Parses an already mapped file.
-    public init(file: MappedFile, limits: ReaderLimits = .default) throws(ZipError) {
+    package init(file: MappedFile, limits: ReaderLimits = .default) throws(ZipError) {
         self.file = file
         let path = file.path
         let size = file.count
@@ -213,10 +213,10 @@ public struct ZipArchive: Sendable {
     }
 
     /// The entry named `name`, if any.
-    public func entry(_ name: String) -> ZipEntry? { index[name].map { entries[$0] } }
+    package func entry(_ name: String) -> ZipEntry? { index[name].map { entries[$0] } }
 
     /// A STORED entry's data range in the file; compressed entries are refused.
-    public func storedRange(_ name: String) throws(ZipError) -> (offset: Int, count: Int) {
+    package func storedRange(_ name: String) throws(ZipError) -> (offset: Int, count: Int) {
         guard let e = entry(name) else { throw .missingEntry(path: file.path, entry: name) }
         guard e.method == 0, e.compressedSize == e.size else {
             throw .compressedEntry(path: file.path, entry: name, method: e.method)
@@ -225,7 +225,7 @@ public struct ZipArchive: Sendable {
     }
 
     /// A STORED entry's bytes, copied (for small records: `data.pkl`, `byteorder`).
-    public func read(_ name: String) throws(ZipError) -> [UInt8] {
+    package func read(_ name: String) throws(ZipError) -> [UInt8] {
         let r = try storedRange(name)
         return file.copy(offset: r.offset, length: r.count) ?? []
     }

@@ -20,7 +20,7 @@ import Darwin
 #endif
 
 /// A parsed JSON value; objects keep their members in file order.
-public enum JSONValue: Equatable, Sendable {
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     /// Numbers keep their source text (so integers beyond 2^53 are not rounded).
@@ -29,7 +29,7 @@ public enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
         case let (.bool(x), .bool(y)): x == y
@@ -43,49 +43,49 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// Member `key` of an object (nil for other values or a missing key).
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.0 == key }?.1
     }
 
     /// The value as an exact integer (`12`, `-3`; not `1.5` or `1e3`).
-    public var intValue: Int? {
+    package var intValue: Int? {
         guard case .number(let s) = self else { return nil }
         return Int(s)
     }
 
     /// The value as a Double (any JSON number).
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         guard case .number(let s) = self else { return nil }
         return Double(s)
     }
 
     /// The string of a `.string`.
-    public var stringValue: String? {
+    package var stringValue: String? {
         guard case .string(let s) = self else { return nil }
         return s
     }
 
     /// The value of a `.bool`.
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         guard case .bool(let b) = self else { return nil }
         return b
     }
 
     /// The members of an `.object`, in file order.
-    public var members: [(String, JSONValue)]? {
+    package var members: [(String, JSONValue)]? {
         guard case .object(let m) = self else { return nil }
         return m
     }
 
     /// The items of an `.array`.
-    public var items: [JSONValue]? {
+    package var items: [JSONValue]? {
         guard case .array(let a) = self else { return nil }
         return a
     }
 
     /// What kind of value this is, for messages ("an object", "the string \"x\"", "null" …).
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .null: "null"
         case .bool(let b): b ? "true" : "false"
@@ -97,7 +97,7 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// Compact text for error messages.
-    public var text: String {
+    package var text: String {
         switch self {
         case .null: "null"
         case .bool(let b): b ? "true" : "false"
@@ -110,14 +110,14 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// Why a byte string is not acceptable JSON.
-public enum JSONFailure: Error, Equatable, Sendable, CustomStringConvertible {
+package enum JSONFailure: Error, Equatable, Sendable, CustomStringConvertible {
     case notUTF8
     /// `offset` counts bytes from the start of the text.
     case syntax(offset: Int, reason: String)
     case duplicateKey(String)
     case tooDeep(limit: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notUTF8: "expected UTF-8 JSON, found invalid UTF-8 bytes"
         case let .syntax(offset, reason): "invalid JSON at byte \(offset): \(reason)"
@@ -129,22 +129,22 @@ public enum JSONFailure: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// A JSON file that cannot be read or is not strict JSON; the message names the file and,
 /// for a syntax error, the line and column.
-public struct JSONFileError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let path: String
-    public let reason: String
-    public var description: String { "\(path): \(reason)" }
-    public init(path: String, reason: String) {
+package struct JSONFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    package let path: String
+    package let reason: String
+    package var description: String { "\(path): \(reason)" }
+    package init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
 }
 
 /// Strict recursive-descent JSON parser over UTF-8 bytes.
-public struct StrictJSON {
-    public static let maxDepth = 64
+package struct StrictJSON {
+    package static let maxDepth = 64
 
     /// Reads and parses the JSON file at `path`.
-    public static func read(file path: String) throws(JSONFileError) -> JSONValue {
+    package static func read(file path: String) throws(JSONFileError) -> JSONValue {
         let bytes = try readFile(path)
         do {
             return try parse(bytes)
@@ -167,7 +167,7 @@ public struct StrictJSON {
     }
 
     /// The whole file at `path` (a regular file), read with POSIX calls.
-    public static func readFile(_ path: String) throws(JSONFileError) -> [UInt8] {
+    package static func readFile(_ path: String) throws(JSONFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw JSONFileError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -192,7 +192,7 @@ public struct StrictJSON {
     }
 
     /// Parses a whole JSON text.
-    public static func parse(_ bytes: [UInt8]) throws(JSONFailure) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(JSONFailure) -> JSONValue {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw .notUTF8 }
         var p = StrictJSON(b: bytes)
         p.skipSpace()

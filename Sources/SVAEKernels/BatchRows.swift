@@ -15,7 +15,7 @@ extension KernelContext {
     /// every n on every path: activations are quantized per row, every kernel (matrix-vector or
     /// batched, any tile) computes the row's exact int32 sum and then the same float operations
     /// (formats/quantization.md §9.2).
-    public func batchInvariantRows(_ w: WeightMatrix) -> ClosedRange<Int> {
+    package func batchInvariantRows(_ w: WeightMatrix) -> ClosedRange<Int> {
         if path == .scalar || w.type == .i8r { return 1...Int.max }
         if w.type.isQuantized {
             if floatCheck || path == .neon { return 1...Int.max }

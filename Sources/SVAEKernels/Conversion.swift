@@ -3,20 +3,20 @@ import CSVAEKernels
 
 /// Scalar conversions between f32 and the 16-bit float formats (round to nearest, ties to even;
 /// NaN stays NaN, f16 overflow gives ±Inf).
-public enum HalfConversion {
+package enum HalfConversion {
     /// binary16 bits of `x`.
-    public static func f16Bits(_ x: Float) -> UInt16 { csvae_f32_to_f16(x) }
+    package static func f16Bits(_ x: Float) -> UInt16 { csvae_f32_to_f16(x) }
     /// The f32 value of binary16 `bits` (exact).
-    public static func float(f16Bits bits: UInt16) -> Float { csvae_f16_to_f32(bits) }
+    package static func float(f16Bits bits: UInt16) -> Float { csvae_f16_to_f32(bits) }
     /// bfloat16 bits of `x`.
-    public static func bf16Bits(_ x: Float) -> UInt16 { csvae_f32_to_bf16(x) }
+    package static func bf16Bits(_ x: Float) -> UInt16 { csvae_f32_to_bf16(x) }
     /// The f32 value of bfloat16 `bits` (exact).
-    public static func float(bf16Bits bits: UInt16) -> Float { csvae_bf16_to_f32(bits) }
+    package static func float(bf16Bits bits: UInt16) -> Float { csvae_bf16_to_f32(bits) }
 }
 
 /// Encoders (f32 → any element type) and decoders (any element type → f32).
 /// The quantizer rules and error bounds are specified in formats/quantization.md.
-public enum Quantizer {
+package enum Quantizer {
     /// Encode `src` (a whole number of rows of `cols` elements; count a multiple of 32 for
     /// q8_0/q4_0) as `type` into `dst` (exactly `type.byteCount(elements:cols:)` bytes).
     /// `cols` matters only for `i8r` (whose rows are stored in 16-row panels, the last one
@@ -25,7 +25,7 @@ public enum Quantizer {
     /// Every path writes identical bytes on every machine. Throws
     /// `.nonFiniteInput(index:)` for NaN/Inf (all types), `.scaleOverflow` when a q8_0/q4_0
     /// block scale or an f16/bf16 value overflows, `.notBlockMultiple`, `.sizeMismatch`.
-    public static func encode(_ src: UnsafeBufferPointer<Float>, as type: ElementType,
+    package static func encode(_ src: UnsafeBufferPointer<Float>, as type: ElementType,
                               into dst: UnsafeMutableRawBufferPointer, cols: Int? = nil,
                               path: KernelPath = .best) throws(KernelError) {
         let cols = cols ?? src.count
@@ -65,7 +65,7 @@ public enum Quantizer {
     }
 
     /// Array convenience for `encode(_:as:into:path:)`.
-    public static func encode(_ src: [Float], as type: ElementType, cols: Int? = nil, path: KernelPath = .best) throws(KernelError) -> [UInt8] {
+    package static func encode(_ src: [Float], as type: ElementType, cols: Int? = nil, path: KernelPath = .best) throws(KernelError) -> [UInt8] {
         let bytes = try type.byteCount(elements: src.count, cols: cols ?? src.count)
         var out = [UInt8](repeating: 0, count: bytes)
         let result: Result<Void, KernelError> = src.withUnsafeBufferPointer { s in
@@ -81,7 +81,7 @@ public enum Quantizer {
     /// `dst`. For quantized types `first` and `dst.count` must be multiples of 32; for `i8r`,
     /// whole rows of `cols` (nil: one row of `dst.count`).
     /// Throws `.notBlockMultiple` or `.sizeMismatch` (src too short).
-    public static func decode(_ src: UnsafeRawBufferPointer, type: ElementType, first: Int = 0, cols: Int? = nil,
+    package static func decode(_ src: UnsafeRawBufferPointer, type: ElementType, first: Int = 0, cols: Int? = nil,
                               into dst: UnsafeMutableBufferPointer<Float>) throws(KernelError) {
         guard first >= 0 else { throw .indexOutOfRange(index: first, count: 0) }
         if type == .i8r {
@@ -106,7 +106,7 @@ public enum Quantizer {
     }
 
     /// Array convenience: decode all of `bytes` (holding `count` elements of `type`).
-    public static func decode(_ bytes: [UInt8], type: ElementType, count: Int, cols: Int? = nil) throws(KernelError) -> [Float] {
+    package static func decode(_ bytes: [UInt8], type: ElementType, count: Int, cols: Int? = nil) throws(KernelError) -> [Float] {
         var out = [Float](repeating: 0, count: count)
         let result: Result<Void, KernelError> = bytes.withUnsafeBytes { s in
             out.withUnsafeMutableBufferPointer { d in

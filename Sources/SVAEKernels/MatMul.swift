@@ -13,17 +13,17 @@ import Darwin
 /// inside a memory-mapped file). An nn.Linear weight [out, in]: y = W x.
 /// `@unchecked Sendable`: the memory is never written through this view; the owner must keep
 /// it alive and unchanged while views exist.
-public struct WeightMatrix: @unchecked Sendable {
-    public let base: UnsafeRawPointer
-    public let type: ElementType
-    public let rows: Int
-    public let cols: Int
+package struct WeightMatrix: @unchecked Sendable {
+    package let base: UnsafeRawPointer
+    package let type: ElementType
+    package let rows: Int
+    package let cols: Int
     /// Bytes of one row (0 for `i8r`, whose rows are interleaved in 16-row panels).
-    public let rowBytes: Int
+    package let rowBytes: Int
 
     /// Validates the shape against the byte count: throws `.notBlockMultiple` (quantized cols
     /// not a multiple of 32), `.sizeMismatch` (bytes.count != rows × row bytes), `.sizeOverflow`.
-    public init(_ bytes: UnsafeRawBufferPointer, type: ElementType, rows: Int, cols: Int) throws(KernelError) {
+    package init(_ bytes: UnsafeRawBufferPointer, type: ElementType, rows: Int, cols: Int) throws(KernelError) {
         guard rows >= 0, cols >= 0 else { throw .sizeOverflow }
         let rb = type.isRowPanel ? 0 : try type.byteCount(elements: cols)
         let (product, overflow) = rb.multipliedReportingOverflow(by: rows)
@@ -41,7 +41,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Row `row` as f32 into dst[cols] (embedding gather). Throws `.indexOutOfRange` for a bad
     /// row (for example an out-of-vocabulary token id). Precondition: dst.count == cols.
-    public func gatherRow(_ dst: UnsafeMutableBufferPointer<Float>, row: Int) throws(KernelError) {
+    package func gatherRow(_ dst: UnsafeMutableBufferPointer<Float>, row: Int) throws(KernelError) {
         precondition(dst.count == cols, "gatherRow: dst.count \(dst.count) != cols \(cols)")
         guard row >= 0, row < rows else { throw .indexOutOfRange(index: row, count: rows) }
         guard let d = dst.baseAddress else { return }
@@ -116,7 +116,7 @@ public final class KernelContext: @unchecked Sendable {
     /// One single-threaded context per pool worker (same path and check mode), created on first
     /// use and kept: for splitting a batch by independent items (for example sentences), each
     /// worker running whole products of its own. Empty for a one-thread pool.
-    public func workers() -> [KernelContext] {
+    package func workers() -> [KernelContext] {
         lock.locked {
             if workerContexts.isEmpty && pool.threads > 1 {
                 workerContexts = (0..<pool.threads).compactMap { _ in try? KernelContext(threads: 1, path: path, floatCheck: floatCheck) }
@@ -148,7 +148,7 @@ public final class KernelContext: @unchecked Sendable {
     /// AVX-512 kernel: see `blasHasAVX512`; 16- and 2-byte weights are converted to f32 64 rows at a time); quantized
     /// weights quantize X to int8 blocks once per call, then use integer dot products (or, for
     /// n >= 64 on AVX-512 BF16, round X to bf16 and dequantize W to bf16: `usesBF16`).
-    public func matmul(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix,
+    package func matmul(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix,
                        _ x: UnsafeBufferPointer<Float>, n: Int) {
         linear(y, w, x, n: n, bias: nil, relu: false)
     }
@@ -156,7 +156,7 @@ public final class KernelContext: @unchecked Sendable {
     /// Y[n, w.rows] = X · Wᵀ + bias (each row), then max(·, 0) when `relu`: `matmul` with the
     /// bias and ReLU fused into the `i8r` kernel's epilogue (other types add them after the
     /// product). bias: nil or w.rows floats.
-    public func linear(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int,
+    package func linear(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int,
                        bias: UnsafeBufferPointer<Float>?, relu: Bool) {
         precondition(n >= 0 && y.count >= n * w.rows && x.count >= n * w.cols, "matmul: buffers too short for n=\(n), W [\(w.rows), \(w.cols)]")
         precondition(bias == nil || bias!.count == w.rows, "linear: bias has \(bias!.count) values for \(w.rows) rows")
@@ -272,12 +272,12 @@ public final class KernelContext: @unchecked Sendable {
     }
 
     /// y[w.rows] = W · x[w.cols] (batch 1). Same preconditions as `matmul`.
-    public func matvec(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>) {
+    package func matvec(_ y: UnsafeMutableBufferPointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>) {
         matmul(y, w, x, n: 1)
     }
 
     /// Array convenience: returns Y [n, w.rows].
-    public func matmul(_ w: WeightMatrix, _ x: [Float], n: Int) -> [Float] {
+    package func matmul(_ w: WeightMatrix, _ x: [Float], n: Int) -> [Float] {
         var y = [Float](repeating: 0, count: n * w.rows)
         y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { matmul(yb, w, $0, n: n) } }
         return y

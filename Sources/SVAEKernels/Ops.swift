@@ -4,10 +4,10 @@ import CSVAEKernels
 /// Element-wise, normalization and attention ops on f32 buffers.
 /// Buffer lengths that disagree with the documented shapes are programmer errors
 /// (precondition failures), never input-derived.
-public enum Ops {
+package enum Ops {
     /// y[n] = (x − mean) / sqrt(var + eps) · weight + bias over one row of n = x.count.
     /// weight/bias: nil means 1/0. y may alias x.
-    public static func layerNorm(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+    package static func layerNorm(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
                                  weight: UnsafeBufferPointer<Float>?, bias: UnsafeBufferPointer<Float>?, eps: Float) {
         let n = x.count
         precondition(y.count == n && (weight?.count ?? n) == n && (bias?.count ?? n) == n, "layerNorm: shape mismatch")
@@ -18,7 +18,7 @@ public enum Ops {
     /// x = LayerNorm(x + r) (r nil: LayerNorm(x)) for each of the x.count / weight.count rows
     /// (post-norm residual), in f32 SIMD (`layerNorm`, with f64 sums, is the reference the tests
     /// compare it with).
-    public static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>?,
+    package static func addLayerNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>?,
                                     weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>, eps: Float) {
         let d = weight.count
         precondition(d > 0 && bias.count == d && (r?.count ?? x.count) == x.count && x.count % d == 0, "addLayerNorm: shape mismatch")
@@ -27,27 +27,27 @@ public enum Ops {
     }
 
     /// In place, numerically stable softmax over x (all −Inf → all 0).
-    public static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
+    package static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
         guard x.count > 0 else { return }
         csvae_softmax(x.baseAddress, x.count)
     }
 
     /// y = max(x, 0). y may alias x.
-    public static func relu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+    package static func relu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
         precondition(y.count == x.count, "relu: shape mismatch")
         guard x.count > 0 else { return }
         csvae_relu(y.baseAddress, x.baseAddress, x.count)
     }
 
     /// y = GELU(x), erf form 0.5·x·(1 + erf(x/√2)). y may alias x.
-    public static func gelu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
+    package static func gelu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
         precondition(y.count == x.count, "gelu: shape mismatch")
         guard x.count > 0 else { return }
         csvae_gelu(y.baseAddress, x.baseAddress, x.count)
     }
 
     /// y = a + b (residual add). y may alias a or b.
-    public static func add(_ y: UnsafeMutableBufferPointer<Float>, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
+    package static func add(_ y: UnsafeMutableBufferPointer<Float>, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
         precondition(y.count == a.count && a.count == b.count, "add: shape mismatch")
         guard a.count > 0 else { return }
         csvae_add(y.baseAddress, a.baseAddress, b.baseAddress, a.count)
@@ -55,7 +55,7 @@ public enum Ops {
 
     /// y[rows, cols] += bias for every row (nil: no bias), then max(·, 0) when `relu`: one pass
     /// (the fused epilogue of products whose kernel has none).
-    public static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>?, cols: Int, relu: Bool = false) {
+    package static func addBias(_ y: UnsafeMutableBufferPointer<Float>, _ bias: UnsafeBufferPointer<Float>?, cols: Int, relu: Bool = false) {
         precondition(cols > 0 ? y.count % cols == 0 : y.count == 0, "addBias: y.count not a multiple of cols")
         precondition(bias == nil || bias!.count == cols, "addBias: bias.count != cols")
         guard cols > 0, y.count > 0, bias != nil || relu else { return }
@@ -64,7 +64,7 @@ public enum Ops {
 
     /// out[d] = Σ_t α_t x_t over the rows of x [rows, d]: α_t = w · x_t + b (learnable-add
     /// pooling, `weight` = (w, b)) or 1 (sum pooling, `weight` nil).
-    public static func pool(_ out: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
+    package static func pool(_ out: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>,
                             weight: (w: UnsafeBufferPointer<Float>, b: Float)?) {
         let d = out.count
         precondition(d > 0 && x.count % d == 0 && (weight?.w.count ?? d) == d, "pool: shape mismatch")
@@ -78,7 +78,7 @@ public enum Ops {
     /// - scratch: ≥ length floats
     /// - length: keys attended, [0, length) (pass the causal length for decoding).
     /// out_h = softmax(scale · K_h q_h) · V_h.
-    public static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+    package static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                  q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                                  scale: Float, heads: Int, headDim: Int, length: Int, kvStride: Int? = nil) {
         let width = heads * headDim, ld = kvStride ?? width
@@ -100,7 +100,7 @@ public enum Ops {
     /// - keyMask: nil or [length], 0 = padding (never attended)
     /// - causal: query i attends keys j ≤ length − queries + i
     /// - scratch: ≥ length floats. A query with every key masked gets zeros.
-    public static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+    package static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                  q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                                  keyMask: UnsafeBufferPointer<UInt8>?, causal: Bool, scale: Float,
                                  heads: Int, headDim: Int, queries: Int, length: Int, kvStride: Int? = nil) {
@@ -115,7 +115,7 @@ public enum Ops {
                         keyMask?.baseAddress, causal ? 1 : 0, scale, width, width, ld, heads, headDim, queries, length)
     }
     /// Floats of scratch `selfAttention` needs for sentences of at most `maxLength` positions.
-    public static func selfAttentionScratch(maxLength: Int, headDim: Int) -> Int {
+    package static func selfAttentionScratch(maxLength: Int, headDim: Int) -> Int {
         csvae_attention_sentences_scratch(max(maxLength, 1), headDim)
     }
 
@@ -128,7 +128,7 @@ public enum Ops {
     ///   for the longest sentence.
     /// out_i,h = softmax(scale · K_h q_i,h) · V_h over the sentence's own positions, the result of
     /// `attention(out:…length:)` for every i up to the order of float sums.
-    public static func selfAttention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+    package static func selfAttention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
                                      q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>,
                                      scale: Float, heads: Int, headDim: Int, offsets: UnsafeBufferPointer<Int>, stride: Int) {
         let width = heads * headDim

@@ -56,7 +56,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Calls `body(task, tasks)` for every task in [0, tasks), spread over the workers;
     /// returns when all are done. `body` must be safe to call concurrently.
-    public func parallelFor(_ tasks: Int, _ body: (Int, Int) -> Void) {
+    package func parallelFor(_ tasks: Int, _ body: (Int, Int) -> Void) {
         withoutActuallyEscaping(body) { esc in
             var closure = esc
             withUnsafeMutablePointer(to: &closure) { ptr in

@@ -6,21 +6,26 @@ import SVAEFormat
 public typealias ElementType = SVAEFormat.ElementType
 
 extension SVAEFormat.ElementType {
-    /// Bytes of `count` consecutive elements (one row or a whole tensor).
+    // Both are thin wrappers over the format's `byteCount(elements:innermost:)`, the one size
+    // formula: they only turn its nil into the kernels' typed errors.
+
+    /// Bytes of `count` consecutive elements (one row or a whole tensor; `i8r`: one row of
+    /// `count`, which takes a whole 16-row panel).
     /// Throws `KernelError.notBlockMultiple` if a quantized count is not a multiple of 32,
     /// `.sizeOverflow` if the size does not fit in Int.
-    public func byteCount(elements count: Int) throws(KernelError) -> Int {
+    package func byteCount(elements count: Int) throws(KernelError) -> Int {
         guard count >= 0 else { throw .sizeOverflow }
         guard count % blockElements == 0 else { throw .notBlockMultiple(count: count, block: blockElements) }
-        let (bytes, overflow) = (count / blockElements).multipliedReportingOverflow(by: blockBytes)
-        guard !overflow else { throw .sizeOverflow }
-        return bytes
+        if count == 0 { return 0 }
+        // A block type's bytes do not depend on the row length: any whole number of blocks will do.
+        guard let b = byteCount(elements: count, innermost: isRowPanel ? count : blockElements) else { throw .sizeOverflow }
+        return b
     }
 
     /// Bytes of `count` elements stored as rows of `cols` (`i8r`: 16-row panels, see
     /// formats/quantization.md §9; other types: as `byteCount(elements:)`). Throws
     /// `.notBlockMultiple` (cols not a multiple of 4 for i8r, or count not whole rows).
-    public func byteCount(elements count: Int, cols: Int) throws(KernelError) -> Int {
+    package func byteCount(elements count: Int, cols: Int) throws(KernelError) -> Int {
         guard isRowPanel else { return try byteCount(elements: count) }
         guard count >= 0, cols > 0 else { throw .sizeOverflow }
         guard cols % blockElements == 0 else { throw .notBlockMultiple(count: cols, block: blockElements) }

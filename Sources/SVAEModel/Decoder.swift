@@ -31,16 +31,27 @@ public final class DecoderBatch {
     let context: KernelContext
     /// Activation rows per product (see the type's documentation).
     let rows: ClosedRange<Int>
-    /// Per layer: K and V of every slot, [capacity, maxSeqLen, d].
+    /// Per layer: K and V of every slot, [capacity, maxSeqLen, d]. Not a `KVCache` (OPTLayers.swift)
+    /// per slot, on purpose: this is one slab allocated once for `capacity` sentences of at most
+    /// max_seq_len positions, whose slots continuous batching hands from sentence to sentence;
+    /// `KVCache` is one sequence that grows by doubling up to max_positions (an OPT session
+    /// would otherwise hold 2 × layers × 2048 × d floats from its first token).
     private let keys: [FloatBuffer]
     private let values: [FloatBuffer]
     /// Cross-attention constants, [capacity, layers, d].
     private let cross: FloatBuffer
     private var lengths: [Int]
     private var occupied: [Bool]
-    private let x = FloatBuffer(), qkv = FloatBuffer(), att = FloatBuffer(), tmp = FloatBuffer()
-    private let h = FloatBuffer(), scores = FloatBuffer(), e = FloatBuffer()
-    private let logitsBuffer = FloatBuffer()
+    // Activations of one product of m rows (m ≤ max(capacity, rows.lowerBound) when the step
+    // is not split, else ≤ rows.upperBound), allocated in init.
+    private let x = FloatBuffer()             // [m, d] residual stream
+    private let qkv = FloatBuffer()           // [m, 3d] q|k|v of each row
+    private let att = FloatBuffer()           // [m, d] self-attention output (padding rows zero)
+    private let tmp = FloatBuffer()           // [m, d] out / ffn_down output before add+norm; [d] in join
+    private let h = FloatBuffer()             // [m, f] FFN hidden
+    private let scores = FloatBuffer()        // [maxSeqLen] attention scores of one query and head
+    private let e = FloatBuffer()             // [m, E] embeddings before project_in (E ≠ d only)
+    private let logitsBuffer = FloatBuffer()  // [max(capacity, rows.lowerBound), V] logits of a step
     /// Slot, token and position of each row of the current product (padding rows repeat row 0).
     private var rowSlots: [Int] = [], rowTokens: [Int32] = [], rowPositions: [Int] = []
 
@@ -183,21 +194,31 @@ public final class DecoderBatch {
 /// matrix-vector kernels). Not thread-safe: one session per thread.
 public final class DecoderSession {
     public let model: SentenceVAE
+    /// The number its errors give the vector being decoded (`ModelError`'s `input`).
+    public let input: Int
     private let batch: DecoderBatch
     private let slot: Int
     /// Tokens fed so far (BOS included).
     public var length: Int { batch.length(of: slot) }
 
-    /// - Parameter vector: a sentence vector of `hidden` floats (what `encode` returns, or an SLLM state).
-    public init(model: SentenceVAE, vector: [Float], context: KernelContext) throws(ModelError) {
+    /// - Parameters:
+    ///   - vector: a sentence vector of `hidden` floats (what `encode` returns, or an SLLM state).
+    ///   - input: the vector's number among the caller's inputs, named by the session's errors.
+    public init(model: SentenceVAE, vector: [Float], context: KernelContext, input: Int = 0) throws(ModelError) {
         self.model = model
+        self.input = input
         batch = try DecoderBatch(model: model, capacity: 1, context: context)
         slot = try batch.join(vector)
     }
 
     /// Feeds one token and returns the logits [vocab] for the next one (valid until the next call).
+    /// Errors name `input`.
     public func step(_ token: Int32) throws(ModelError) -> UnsafeBufferPointer<Float> {
-        try batch.step(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))
+        do throws(ModelError) {
+            return try batch.step(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))
+        } catch {
+            throw error.renumberingInput { _ in input }
+        }
     }
 
     /// Generates a sentence from BOS: greedy when `sampler` is nil. Stops after EOS (included in the
@@ -298,7 +319,12 @@ extension DecoderBatch {
                 slots.append(s.slot)
                 tokens.append(s.sentence.next)
             }
-            let logits = try step(slots: slots, tokens: tokens)
+            let logits: UnsafeBufferPointer<Float>
+            do throws(ModelError) {
+                logits = try step(slots: slots, tokens: tokens)
+            } catch {
+                throw error.renumberingInput { live[$0].number }  // the request, not the row of this step
+            }
             for i in live.indices {
                 let number = live[i].number
                 let row = UnsafeBufferPointer(rebasing: logits[(i * c.vocab)..<((i + 1) * c.vocab)])

@@ -1,22 +1,6 @@
 import SVAEKernels
 
 extension SentenceVAE {
-    /// Embeds `ids` into rows [n, d] of `x` (`scratchE` holds [n, E] when there is `project_in`)
-    /// and adds the sinusoidal position `position(i)` to row i. No allocation (one call per
-    /// decoded token).
-    func embed(_ x: UnsafeMutableBufferPointer<Float>, _ e: Embedding, ids: some Collection<Int32>, position: (Int) -> Int,
-               scratchE: FloatBuffer, context: KernelContext) throws(ModelError) {
-        let d = config.hidden
-        try e.lookup(x, ids: ids, scratchE: scratchE, context: context, name: "embedding")
-        positions.withUnsafeBufferPointer { pe in
-            for i in 0..<ids.count {
-                let p = position(i)
-                let row = x.row(i, d)
-                Ops.add(row, row.readOnly, UnsafeBufferPointer(rebasing: pe[(p * d)..<((p + 1) * d)]))
-            }
-        }
-    }
-
     /// Encodes sentences to sentence vectors.
     ///
     /// - Parameter sentences: token ids of each sentence, starting with BOS as the tokenizer gives them

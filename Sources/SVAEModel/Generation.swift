@@ -14,6 +14,14 @@ public struct GenerationOptions: Sendable {
         self.sampler = sampler
     }
 
+    /// The sampler from its parameters: temperature 0 is greedy (argmax, no sampler); otherwise
+    /// sample with temperature, top-k (0 = all), top-p (1 = all) and `seed` (the same seed gives
+    /// the same output).
+    public init(maxSentences: Int = 16, maxTokens: Int = 256, temperature: Float, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
+        self.init(maxSentences: maxSentences, maxTokens: maxTokens,
+                  sampler: temperature == 0 ? nil : Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed))
+    }
+
     func validate() throws(ModelError) {
         guard maxSentences >= 0 else { throw .badOption(name: "maxSentences", expected: "≥ 0", found: "\(maxSentences)") }
         guard maxTokens >= 0 else { throw .badOption(name: "maxTokens", expected: "≥ 0", found: "\(maxTokens)") }

@@ -21,6 +21,17 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The positions of the LLM (sentences for an SLLM, tokens for OPT) would exceed the model's table.
     case contextFull(positions: Int, max: Int)
 
+    /// The same error naming input `f(i)` instead of input `i` (for a caller that numbers its
+    /// inputs otherwise: a request number instead of a row of one step).
+    public func renumberingInput(_ f: (Int) -> Int) -> ModelError {
+        switch self {
+        case let .tokenOutOfRange(i, p, id, v): .tokenOutOfRange(input: f(i), position: p, id: id, vocab: v)
+        case let .sentenceTooLong(i, n, m): .sentenceTooLong(input: f(i), tokens: n, max: m)
+        case let .emptySentence(i): .emptySentence(input: f(i))
+        default: self
+        }
+    }
+
     public var description: String {
         switch self {
         case let .format(e): e.description

@@ -20,12 +20,12 @@ public struct OPTConfig: Sendable, Equatable {
     public var pad: Int32
 
     init(_ m: Metadata) {
-        layers = OPTStackConfig(m, prefix: "opt")
-        vocab = m.int("opt.vocab_size") ?? 0
-        embedDim = m.int("opt.embed_dim") ?? layers.hidden
-        bos = Int32(m.int("tokens.bos_id") ?? 2)
-        eos = Int32(m.int("tokens.eos_id") ?? 2)
-        pad = Int32(m.int("tokens.pad_id") ?? 1)
+        layers = OPTStackConfig(m, keys: .opt)
+        vocab = m.int(.optVocabSize) ?? 0
+        embedDim = m.int(.optEmbedDim) ?? layers.hidden
+        bos = Int32(m.int(.bosID) ?? 2)
+        eos = Int32(m.int(.eosID) ?? 2)
+        pad = Int32(m.int(.padID) ?? 1)
     }
 }
 
@@ -41,32 +41,27 @@ public struct OPTOutput: Sendable, Equatable {
 public final class OPTLanguageModel: @unchecked Sendable {
     public let file: SVAEFile
     public let config: OPTConfig
-    /// [V, E] with `project_in` [d, E] when E ≠ d.
-    let embed: Embedding
-    /// [E, d], only when E ≠ d.
-    let projectOut: Linear?
-    let finalNorm: Norm?
-    /// [V, E]: `opt.lm_head.weight`, or the embedding (tied).
-    let lmHead: WeightMatrix
-    let stack: OPTStack
+    let embed: Embedding       // [V, E] (+ project_in [d, E] when E ≠ d)
+    let projectOut: Linear?    // [E, d], only when E ≠ d
+    let finalNorm: Norm?       // [d], [d]; pre-norm models only
+    let lmHead: WeightMatrix   // [V, E]: `opt.lm_head.weight`, or the embedding (tied)
+    let stack: OPTStack        // positions [P + 2, d] and the layers
 
     /// Builds the model from a validated file of architecture `opt`.
     public init(file: SVAEFile) throws(ModelError) {
-        guard 1.littleEndian == 1 else { throw .bigEndianHost }
-        let arch = file.architecture ?? "none"
-        guard arch == "opt" else { throw .wrongArchitecture(file: file.path, expected: "opt", found: arch) }
-        do { try file.validateModel() } catch { throw .format(error) }
+        try checkModelFile(file, .opt)
         self.file = file
         let c = OPTConfig(file.metadata)
         config = c
         let t = TensorTable(file: file)
-        let table = try t.matrix("opt.embed")
+        typealias N = TensorName
+        let table = try t.matrix(N.optEmbed)
         let proj = c.embedDim != c.layers.hidden
-        embed = Embedding(table: table, projectIn: proj ? Linear(w: try t.matrix("opt.project_in"), b: nil) : nil)
-        projectOut = proj ? Linear(w: try t.matrix("opt.project_out"), b: nil) : nil
-        finalNorm = t.has("opt.final_norm.weight") ? try t.norm("opt.final_norm") : nil
-        lmHead = t.has("opt.lm_head.weight") ? try t.matrix("opt.lm_head.weight") : table
-        stack = try OPTStack(t, prefix: "opt", config: c.layers)
+        embed = Embedding(name: N.optEmbed, table: table, projectIn: proj ? Linear(w: try t.matrix(N.optProjectIn), b: nil) : nil)
+        projectOut = proj ? Linear(w: try t.matrix(N.optProjectOut), b: nil) : nil
+        finalNorm = t.has(N.weight(N.optFinalNorm)) ? try t.norm(N.optFinalNorm) : nil
+        lmHead = t.has(N.weight(N.optLMHead)) ? try t.matrix(N.weight(N.optLMHead)) : table
+        stack = try OPTStack(t, names: .opt, config: c.layers)
     }
 
     /// Opens and validates a file, then builds the model.
@@ -87,8 +82,12 @@ public final class OPTSession {
     let context: KernelContext
     public let cache: KVCache
     private let scratch = OPTScratch()
-    private let x = FloatBuffer(), e = FloatBuffer(), posRow = FloatBuffer(), head = FloatBuffer(), projected = FloatBuffer()
-    private let logitsBuffer = FloatBuffer()
+    // Sizes for n ids fed at once; each grows to the largest n seen.
+    private let x = FloatBuffer()             // [n, d] residual stream
+    private let e = FloatBuffer()             // [n, E] embeddings before project_in (E ≠ d only)
+    private let posRow = FloatBuffer()        // [d] one row of the position table
+    private let projected = FloatBuffer()     // [rows, E] project_out of the rows wanted (E ≠ d only)
+    private let logitsBuffer = FloatBuffer()  // [rows, V]: rows = n with allLogits, else 1
 
     init(model: OPTLanguageModel, context: KernelContext) {
         self.model = model
@@ -114,7 +113,7 @@ public final class OPTSession {
         }
         guard positions + n <= c.layers.maxPositions else { throw .contextFull(positions: positions + n, max: c.layers.maxPositions) }
         let x = self.x.view(n * d)
-        try model.embed.lookup(x, ids: ids[...], scratchE: e, context: context, name: "opt.embed")
+        try model.embed.lookup(x, ids: ids[...], scratchE: e, context: context)
         try model.stack.addPositions(x, n: n, first: positions, scratch: posRow)
         try model.stack.forward(x, n: n, cache: cache, causal: true, scratch: scratch, context: context)
         // Head over the rows wanted: final norm, project_out, tied (or own) LM head.

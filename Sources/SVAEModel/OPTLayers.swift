@@ -23,25 +23,27 @@ public struct OPTStackConfig: Sendable, Equatable {
     public var eps: Float
     public var headDim: Int { hidden / heads }
 
-    init(_ m: Metadata, prefix p: String) {
+    init(_ m: Metadata, keys k: OPTStackKeys) {
         // Validated by ModelSchema; the fallbacks are never used.
-        hidden = m.int(p + ".hidden_size") ?? 0
-        heads = m.int(p + ".num_heads") ?? 1
-        ffn = m.int(p + ".ffn_size") ?? 0
-        layers = m.int(p + ".layers") ?? 0
-        maxPositions = m.int(p + ".max_positions") ?? 0
-        normBefore = m.bool(p + ".norm_before") ?? true
-        eps = Float(m.float(p + ".layer_norm_eps") ?? 1e-5)
+        hidden = m.int(k.hiddenSize) ?? 0
+        heads = m.int(k.numHeads) ?? 1
+        ffn = m.int(k.ffnSize) ?? 0
+        layers = m.int(k.layers) ?? 0
+        maxPositions = m.int(k.maxPositions) ?? 0
+        normBefore = m.bool(k.normBefore) ?? true
+        eps = Float(m.float(k.layerNormEps) ?? 1e-5)
     }
 }
 
 /// One `OPTDecoderLayer`: q, k, v projections stacked in `qkv` ([3d, d]), `out_proj`,
 /// `self_attn_layer_norm`, `fc1`, `fc2`, `final_layer_norm`.
 struct OPTLayer: @unchecked Sendable {
-    let qkv, out: Linear
-    let attnNorm: Norm
-    let up, down: Linear
-    let ffnNorm: Norm
+    let qkv: Linear       // [3d, d] q|k|v rows + [3d]
+    let out: Linear       // [d, d] + [d]
+    let attnNorm: Norm    // [d], [d]
+    let up: Linear        // [f, d] + [f]  (fc1)
+    let down: Linear      // [d, f] + [d]  (fc2)
+    let ffnNorm: Norm     // [d], [d]
 }
 
 /// Keys and values of every layer for positions [0, length): per layer two row-major
@@ -96,27 +98,34 @@ public final class KVCache {
     func values(_ layer: Int) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: values[layer], count: capacity * width) }
 }
 
-/// Reusable activations of one session for `OPTStack.forward`.
+/// Reusable activations of one session for `OPTStack.forward` over n new rows (P = positions
+/// held after them); each grows to the largest n seen.
 final class OPTScratch {
-    let qkv = FloatBuffer(), q = FloatBuffer(), att = FloatBuffer(), tmp = FloatBuffer()
-    let normed = FloatBuffer(), h = FloatBuffer(), scores = FloatBuffer()
+    let qkv = FloatBuffer()     // [n, 3d] q|k|v of each row
+    let q = FloatBuffer()       // [n, d] queries, contiguous for the attention kernel
+    let att = FloatBuffer()     // [n, d] attention output
+    let tmp = FloatBuffer()     // [n, d] output of out / fc2 before the residual add
+    let normed = FloatBuffer()  // [n, d] LayerNorm of x (pre-norm models)
+    let h = FloatBuffer()       // [n, f] FFN hidden
+    let scores = FloatBuffer()  // [P] attention scores of one query and head
 }
 
 /// The learned position table and the decoder layers of an OPT model, read in place.
 struct OPTStack: @unchecked Sendable {
     let config: OPTStackConfig
-    /// [maxPositions + 2, d]; position p uses row p + 2.
-    let positions: WeightMatrix
-    let layers: [OPTLayer]
+    let names: TensorName.OPTStack
+    let positions: WeightMatrix  // [maxPositions + 2, d]; position p uses row p + 2
+    let layers: [OPTLayer]       // config.layers of them
 
-    init(_ t: TensorTable, prefix p: String, config c: OPTStackConfig) throws(ModelError) {
+    init(_ t: TensorTable, names: TensorName.OPTStack, config c: OPTStackConfig) throws(ModelError) {
         config = c
-        positions = try t.matrix(p + ".pos_embed")
+        self.names = names
+        positions = try t.matrix(names.posEmbed)
         var ls: [OPTLayer] = []
         for k in 0..<c.layers {
-            let q = "\(p).layers.\(k)."
-            ls.append(OPTLayer(qkv: try t.linear(q + "attn_qkv"), out: try t.linear(q + "attn_out"), attnNorm: try t.norm(q + "attn_norm"),
-                               up: try t.linear(q + "ffn_up"), down: try t.linear(q + "ffn_down"), ffnNorm: try t.norm(q + "ffn_norm")))
+            let n = names.layer(k)
+            ls.append(OPTLayer(qkv: try t.linear(n.qkv), out: try t.linear(n.out), attnNorm: try t.norm(n.attnNorm),
+                               up: try t.linear(n.up), down: try t.linear(n.down), ffnNorm: try t.norm(n.ffnNorm)))
         }
         layers = ls
     }
@@ -131,7 +140,7 @@ struct OPTStack: @unchecked Sendable {
         let d = config.hidden
         let row = scratch.view(d)
         for i in 0..<n {
-            do { try positions.gatherRow(row, row: first + i + 2) } catch { throw .kernel(tensor: "pos_embed", error) }
+            do { try positions.gatherRow(row, row: first + i + 2) } catch { throw .kernel(tensor: names.posEmbed, error) }
             let xr = x.row(i, d)
             Ops.add(xr, xr.readOnly, row.readOnly)
         }

@@ -1,3 +1,4 @@
+import SVAEFormat
 import SVAEKernels
 
 #if canImport(Glibc)
@@ -38,9 +39,9 @@ public enum ScoredModel: @unchecked Sendable {
 
     public var architecture: String {
         switch self {
-        case .svae: "svae"
-        case .sllm: "sllm"
-        case .opt: "opt"
+        case .svae: ArchitectureName.svae.rawValue
+        case .sllm: ArchitectureName.sllm.rawValue
+        case .opt: ArchitectureName.opt.rawValue
         }
     }
 }

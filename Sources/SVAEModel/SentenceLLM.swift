@@ -25,9 +25,7 @@ import SVAEKernels
 // tokenizer gives a sentence) at their true length, exactly like a prompt sentence.
 
 /// Attention among the prompt's sentences during prefill (`llm.prefill_attention`).
-public enum PrefillAttention: String, Sendable, Equatable {
-    case bidirectional, causal
-}
+public typealias PrefillAttention = PrefillAttentionName
 
 /// Hyperparameters of an SLLM's own part (`llm.*` keys).
 public struct SentenceLLMConfig: Sendable, Equatable {
@@ -43,26 +41,25 @@ public final class SentenceLLM: @unchecked Sendable {
     /// The sentence encoder and decoder (`encoder.*`, `decoder.*`).
     public let vae: SentenceVAE
     public let config: SentenceLLMConfig
-    let stack: OPTStack
-    /// `fc`: [2, d] + [2].
-    let stopHead: Linear
+    let stack: OPTStack    // positions [P + 2, d] and the layers over sentence positions
+    let stopHead: Linear   // [2, d] + [2] (the reference's `fc`)
 
     public var file: SVAEFile { vae.file }
 
     /// Builds the model from a validated file of architecture `sllm`.
     public init(file: SVAEFile) throws(ModelError) {
         let arch = file.architecture ?? "none"
-        guard arch == "sllm" else { throw .wrongArchitecture(file: file.path, expected: "sllm", found: arch) }
-        vae = try SentenceVAE(file: file)
+        guard arch == ArchitectureName.sllm.rawValue else { throw .wrongArchitecture(file: file.path, expected: ArchitectureName.sllm.rawValue, found: arch) }
+        vae = try SentenceVAE(file: file)  // checks the host and the schema
         let m = file.metadata
-        let mode = m.string("llm.prefill_attention") ?? "bidirectional"
+        let mode = m.string(.llmPrefillAttention) ?? PrefillAttention.bidirectional.rawValue
         guard let prefill = PrefillAttention(rawValue: mode) else {
-            throw .format(SVAEFormatError(file: file.path, .hyperparameter(key: "llm.prefill_attention", expected: "bidirectional or causal", found: mode)))
+            throw .format(SVAEFormatError(file: file.path, .hyperparameter(key: MetadataKey.llmPrefillAttention.rawValue, expected: "bidirectional or causal", found: mode)))
         }
-        config = SentenceLLMConfig(layers: OPTStackConfig(m, prefix: "llm"), prefill: prefill, maxSentences: m.int("llm.max_sentences") ?? 64)
+        config = SentenceLLMConfig(layers: OPTStackConfig(m, keys: .llm), prefill: prefill, maxSentences: m.int(.llmMaxSentences) ?? 64)
         let t = TensorTable(file: file)
-        stack = try OPTStack(t, prefix: "llm", config: config.layers)
-        stopHead = try t.linear("llm.stop_head")
+        stack = try OPTStack(t, names: .llm, config: config.layers)
+        stopHead = try t.linear(TensorName.llmStopHead)
     }
 
     /// Opens and validates a file, then builds the model.
@@ -94,7 +91,9 @@ public final class SLLMSession {
     /// Keys and values of the OPT layers, one row per sentence position.
     public let cache: KVCache
     private let scratch = OPTScratch()
-    private let x = FloatBuffer(), posRow = FloatBuffer(), logits = FloatBuffer()
+    private let x = FloatBuffer()       // [n, d] sentence vectors run at once
+    private let posRow = FloatBuffer()  // [d] one row of the position table
+    private let logits = FloatBuffer()  // [2] stop-head logits
     /// Output of the OPT layers at the last position [d] (empty before the first sentence).
     public private(set) var lastHidden: [Float] = []
 

@@ -1,10 +1,19 @@
 import SVAEKernels
 
 /// Reusable activations of `SentenceVAE.forcedLogits` (one per session; not thread-safe).
+/// Sizes for a sentence of n ids; each buffer grows to the largest n seen.
 public final class ForcedDecoderScratch {
-    let x = FloatBuffer(), qkv = FloatBuffer(), q = FloatBuffer(), att = FloatBuffer(), tmp = FloatBuffer()
-    let h = FloatBuffer(), scores = FloatBuffer(), e = FloatBuffer(), v = FloatBuffer(), cross = FloatBuffer()
-    let logits = FloatBuffer()
+    let x = FloatBuffer()       // [n, d] residual stream
+    let qkv = FloatBuffer()     // [n, 3d] q|k|v rows (keys and values read in place, stride 3d)
+    let q = FloatBuffer()       // [n, d] queries, contiguous
+    let att = FloatBuffer()     // [n, d] self-attention output
+    let tmp = FloatBuffer()     // [n, d] sublayer output before add+norm
+    let h = FloatBuffer()       // [n, f] FFN hidden
+    let scores = FloatBuffer()  // [n] attention scores of one query and head
+    let e = FloatBuffer()       // [n, E] embeddings before project_in (E ≠ d only)
+    let v = FloatBuffer()       // [d] cross_v · memory
+    let cross = FloatBuffer()   // [d] cross-attention output, the same for every row
+    let logits = FloatBuffer()  // [n, V]
     public init() {}
 }
 

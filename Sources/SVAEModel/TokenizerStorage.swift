@@ -20,8 +20,8 @@ extension BPETokenizer {
                        singleWord: s.options & TokenizerData.Special.Options.singleWord != 0)
         }
         var options = Options(addPrefixSpace: t.addPrefixSpace)
-        if m.bool("tokens.add_bos") == true { options.bosID = Int32(m.int("tokens.bos_id") ?? 2) }
-        if let u = m.int("tokens.unk_id"), u >= 0 {
+        if m.bool(.addBOS) == true { options.bosID = Int32(m.int(.bosID) ?? 2) }
+        if let u = m.int(.unkID), u >= 0 {
             guard u < t.tokens.count else { throw .idOutOfRange(id: u, vocabularySize: t.tokens.count) }
             options.unknownToken = t.tokens[u]
         }
@@ -48,8 +48,8 @@ extension BPETokenizer {
     /// `tokens.add_bos` (always written), and `tokens.unk_id` when there is an unknown token.
     /// `tokens.bos_id` is the model's; a converter checks it equals `options.bosID`.
     public var storedMetadata: [(String, MetadataValue)] {
-        var out: [(String, MetadataValue)] = [("tokens.add_bos", .bool(options.bosID != nil))]
-        if let u = options.unknownToken, let id = id(of: u) { out.append(("tokens.unk_id", .i32(id))) }
+        var out: [(String, MetadataValue)] = [(MetadataKey.addBOS.rawValue, .bool(options.bosID != nil))]
+        if let u = options.unknownToken, let id = id(of: u) { out.append((MetadataKey.unkID.rawValue, .i32(id))) }
         return out
     }
 }

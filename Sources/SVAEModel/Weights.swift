@@ -54,12 +54,23 @@ struct TensorTable {
     }
 
     func linear(_ name: String, bias: Bool = true) throws(ModelError) -> Linear {
-        Linear(w: try matrix(name + ".weight"), b: bias ? try floats(name + ".bias") : nil)
+        Linear(w: try matrix(TensorName.weight(name)), b: bias ? try floats(TensorName.bias(name)) : nil)
     }
 
     func norm(_ name: String) throws(ModelError) -> Norm {
-        Norm(w: try floats(name + ".weight"), b: try floats(name + ".bias"))
+        Norm(w: try floats(TensorName.weight(name)), b: try floats(TensorName.bias(name)))
     }
+}
+
+/// The checks every model initializer makes before reading weights in place: a little-endian
+/// host, one of `architectures`, and the model schema (formats/svae.md §5.1, §8).
+func checkModelFile(_ file: SVAEFile, _ architectures: ArchitectureName...) throws(ModelError) {
+    guard 1.littleEndian == 1 else { throw .bigEndianHost }
+    let arch = file.architecture ?? "none"
+    guard let a = ArchitectureName(rawValue: arch), architectures.contains(a) else {
+        throw .wrongArchitecture(file: file.path, expected: architectures.map(\.rawValue).joined(separator: " or "), found: arch)
+    }
+    do { try file.validateModel() } catch { throw .format(error) }
 }
 
 /// Opens a `.svae` file for a model initializer (structural validation; the model validates the schema).

@@ -186,7 +186,7 @@ extension BPETokenizer {
     }
 
     /// Builds a tokenizer from a parsed `tokenizer.json` (see `init(tokenizerJSON:options:)`).
-    public convenience init(tokenizerJSON root: JSONValue, options: Options? = nil) throws(TokenizerError) {
+    package convenience init(tokenizerJSON root: JSONValue, options: Options? = nil) throws(TokenizerError) {
         guard let members = root.members else {
             throw .malformedJSON(path: "root", expected: "an object", found: root.kind)
         }

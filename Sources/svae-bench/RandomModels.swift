@@ -41,14 +41,14 @@ struct ReleasedShape {
 
     var metadata: Metadata {
         var m = Metadata()
-        m["general.architecture"] = .string("svae")
-        m["general.name"] = .string("\(name) (random weights, svae-bench)")
-        for (k, v) in [("hidden_size", hidden), ("embed_dim", embedDim ?? hidden), ("num_heads", heads), ("ffn_size", 2 * hidden),
-                       ("encoder_layers", layers), ("decoder_layers", layers), ("vocab_size", vocab), ("max_seq_len", maxSeqLen)] {
-            m["svae." + k] = .u32(UInt32(v))
+        m[.architecture] = .string(ArchitectureName.svae.rawValue)
+        m[.name] = .string("\(name) (random weights, svae-bench)")
+        for (k, v) in [(MetadataKey.svaeHiddenSize, hidden), (.svaeEmbedDim, embedDim ?? hidden), (.svaeNumHeads, heads), (.svaeFFNSize, 2 * hidden),
+                       (.svaeEncoderLayers, layers), (.svaeDecoderLayers, layers), (.svaeVocabSize, vocab), (.svaeMaxSeqLen, maxSeqLen)] {
+            m[k] = .u32(UInt32(v))
         }
-        m["svae.learnable_add"] = .bool(learnableAdd)
-        m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
+        m[.svaeLearnableAdd] = .bool(learnableAdd)
+        m[.bosID] = .i32(2); m[.eosID] = .i32(2); m[.padID] = .i32(1)
         return m
     }
 
@@ -90,14 +90,14 @@ struct OPTShape: Equatable {
 
     var metadata: Metadata {
         var m = Metadata()
-        m["general.architecture"] = .string("opt")
-        m["general.name"] = .string("\(name) (random weights, svae-bench)")
-        for (k, v) in [("hidden_size", hidden), ("embed_dim", embedDim), ("num_heads", heads), ("ffn_size", ffn), ("layers", layers),
-                       ("vocab_size", vocab), ("max_positions", maxPositions)] {
-            m["opt." + k] = .u32(UInt32(v))
+        m[.architecture] = .string(ArchitectureName.opt.rawValue)
+        m[.name] = .string("\(name) (random weights, svae-bench)")
+        for (k, v) in [(MetadataKey.optHiddenSize, hidden), (.optEmbedDim, embedDim), (.optNumHeads, heads), (.optFFNSize, ffn), (.optLayers, layers),
+                       (.optVocabSize, vocab), (.optMaxPositions, maxPositions)] {
+            m[k] = .u32(UInt32(v))
         }
-        m["opt.norm_before"] = .bool(normBefore)
-        m["tokens.bos_id"] = .i32(2); m["tokens.eos_id"] = .i32(2); m["tokens.pad_id"] = .i32(1)
+        m[.optNormBefore] = .bool(normBefore)
+        m[.bosID] = .i32(2); m[.eosID] = .i32(2); m[.padID] = .i32(1)
         return m
     }
 }
@@ -127,13 +127,13 @@ struct SLLMShape {
 
     var metadata: Metadata {
         var m = svae.metadata
-        m["general.architecture"] = .string("sllm")
-        for (k, v) in [("hidden_size", opt.hidden), ("num_heads", opt.heads), ("ffn_size", opt.ffn), ("layers", opt.layers),
-                       ("max_positions", opt.maxPositions), ("max_sentences", 64)] {
-            m["llm." + k] = .u32(UInt32(v))
+        m[.architecture] = .string(ArchitectureName.sllm.rawValue)
+        for (k, v) in [(MetadataKey.llmHiddenSize, opt.hidden), (.llmNumHeads, opt.heads), (.llmFFNSize, opt.ffn), (.llmLayers, opt.layers),
+                       (.llmMaxPositions, opt.maxPositions), (.llmMaxSentences, 64)] {
+            m[k] = .u32(UInt32(v))
         }
-        m["llm.norm_before"] = .bool(opt.normBefore)
-        m["llm.prefill_attention"] = .string("bidirectional")
+        m[.llmNormBefore] = .bool(opt.normBefore)
+        m[.llmPrefillAttention] = .string(PrefillAttentionName.bidirectional.rawValue)
         return m
     }
 }
@@ -189,7 +189,7 @@ func writeRandomModel(metadata: Metadata, to path: String, type: SVAEFormat.Elem
 @discardableResult
 func ensureRandomModel(metadata: Metadata, at path: String, type: SVAEFormat.ElementType, seed: UInt64 = 0x5EED) throws -> Bool {
     var m = metadata
-    m["general.name"] = .string((metadata.string("general.name") ?? "") + ", seed \(seed)")
+    m[.name] = .string((metadata.string(.name) ?? "") + ", seed \(seed)")
     if let f = try? SVAEFile.open(path), f.metadata == m,
        f.tensors.map({ TensorPlan(name: $0.name, type: $0.type, shape: $0.shape) }) == (try randomModelPlan(metadata: m, type: type)) {
         return false

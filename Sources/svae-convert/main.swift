@@ -85,10 +85,10 @@ struct SVAEConvert: ParsableCommand {
     @Flag(name: .customLong("no-tokenizer"), help: "Write no tokenizer, even if an input folder holds one.")
     var noTokenizer = false
 
-    @Flag(inversion: .prefixedNo, help: "tokens.add_bos (default: on for OPT-style tokenizers with </s> at id 2).")
+    @Flag(inversion: .prefixedNo, help: "\(MetadataKey.addBOS) (default: on for OPT-style tokenizers with </s> at id 2).")
     var addBos: Bool?
 
-    @Option(help: "general.name of the model.")
+    @Option(help: "\(MetadataKey.name) of the model.")
     var name: String?
 
     @Flag(help: ArgumentHelp("After writing, score the converted model against an f32 conversion of the same source and print a verdict.",

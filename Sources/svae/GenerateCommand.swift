@@ -46,7 +46,7 @@ struct Generate: ParsableCommand {
         guard m.architecture == "sllm" || m.architecture == "opt" else {
             throw CLIError("\(model): expected architecture sllm or opt, found \(m.architecture) (use reconstruct/encode/decode)")
         }
-        let options = GenerateOptions(maxSentences: maxSentences, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+        let options = GenerationOptions(maxSentences: maxSentences, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
         let session = try cli { () throws(SVAEError) in try m.makeSession() }
         let stream = !json
         let onSentence: ([Int32], String) -> Bool = { ids, text in

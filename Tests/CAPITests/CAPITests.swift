@@ -385,6 +385,7 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         var n = 0
         let tooLong = String(repeating: "z ", count: 30)
         #expect(svae_reconstruct(l.ctx, tooLong, nil, 0, &n, nil) == SVAE_ERR_TOO_LONG.rawValue)
+        #expect(l.lastError.hasPrefix("svae_reconstruct: text: expected at most"), "the message names the argument, found: \(l.lastError)")
     }
 
     @Test func modelWithoutTokenizer() throws {

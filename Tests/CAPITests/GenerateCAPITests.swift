@@ -12,7 +12,7 @@ import Testing
         p.max_tokens = 40
         let (status, out) = query(CChar(0)) { svae_generate(l.ctx, "The cat sat. It slept.", &p, $0, $1, $2) }
         #expect(status == ok)
-        let swift = try l.swift.generate(prompt: "The cat sat. It slept.", options: GenerateOptions(maxSentences: 3, maxTokens: 40))
+        let swift = try l.swift.generate(prompt: "The cat sat. It slept.", options: GenerationOptions(maxSentences: 3, maxTokens: 40))
         #expect(text(out) == swift.text)
         // Sampling is seeded: the same seed twice gives the same text.
         p.temperature = 1.3
@@ -70,7 +70,7 @@ import Testing
         p.max_tokens = 12
         let (status, out) = query(CChar(0)) { svae_generate(l.ctx, "the cat", &p, $0, $1, $2) }
         #expect(status == ok)
-        let swift = try l.swift.generate(prompt: "the cat", options: GenerateOptions(maxTokens: 12))
+        let swift = try l.swift.generate(prompt: "the cat", options: GenerationOptions(maxTokens: 12))
         #expect(text(out) == swift.text)
         var n = 0
         let status2 = withCStrings(["the cat"]) { texts in svae_encode_texts(l.ctx, texts, 1, nil, 0, &n) }

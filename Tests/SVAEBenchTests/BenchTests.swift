@@ -111,7 +111,7 @@ import SVAETokenizer
         let decode = try #require(Stats(json: o["decode_ms_per_token"] as Any))
         #expect(decode.median.isFinite && decode.median > 0)
         let model = try Model(path: path)
-        let greedy = try model.makeSession(threads: 1).generate(promptIDs: [BenchOPT.promptIDs(5, vocab: 288)], options: GenerateOptions(maxTokens: 16))
+        let greedy = try model.makeSession(threads: 1).generate(promptIDs: [BenchOPT.promptIDs(5, vocab: 288)], options: GenerationOptions(maxTokens: 16))
         let ids = try #require(o["generated_ids"] as? [Int])
         #expect(ids.count == 16)
         // generate stops at EOS (2), the bench goes on: the same tokens up to it.

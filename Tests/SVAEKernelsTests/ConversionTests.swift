@@ -171,6 +171,20 @@ func quantizerCases(_ type: ElementType) -> [(String, [Float])] {
         #expect((try? Quantizer.encode(x, as: .bf16)) != nil)
     }
 
+    /// The kernels' byte counts are the format's (one formula): every type, several shapes,
+    /// i8r included (one row of n takes a whole 16-row panel of n + 8 bytes per row).
+    @Test func byteCountsAreTheFormats() throws {
+        for type in ElementType.allCases {
+            for (rows, cols) in [(1, 32), (3, 64), (16, 32), (17, 96), (40, 128)] {
+                let n = rows * cols
+                #expect(try type.byteCount(elements: n, cols: cols) == type.byteCount(elements: n, innermost: cols), "\(type) \(rows)×\(cols)")
+                #expect(try type.byteCount(elements: cols) == type.byteCount(elements: cols, innermost: cols), "\(type) one row of \(cols)")
+            }
+        }
+        #expect(try ElementType.i8r.byteCount(elements: 8) == 16 * (8 + 8))
+        #expect(try ElementType.q8_0.byteCount(elements: 0) == 0)
+    }
+
     @Test func sizeErrors() {
         #expect(throws: KernelError.notBlockMultiple(count: 33, block: 32)) { try Quantizer.encode([Float](repeating: 0, count: 33), as: .q8_0) }
         #expect(throws: KernelError.sizeMismatch(expected: 34, found: 0)) { try Quantizer.decode([], type: .q8_0, count: 32) }

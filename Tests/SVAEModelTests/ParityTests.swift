@@ -77,6 +77,11 @@ import Testing
         #expect(throws: ModelError.nonFiniteVector(index: 4)) { try DecoderSession(model: model, vector: nan, context: ctx) }
         let s = try DecoderSession(model: model, vector: g.vectors[0], context: ctx)
         #expect(throws: ModelError.tokenOutOfRange(input: 0, position: 0, id: 99, vocab: 64)) { try s.step(99) }
+        // A session decoding the caller's input 3 names input 3, in the value and in the message.
+        let third = try DecoderSession(model: model, vector: g.vectors[0], context: ctx, input: 3)
+        let error = #expect(throws: ModelError.self) { try third.step(99) }
+        #expect(error == .tokenOutOfRange(input: 3, position: 0, id: 99, vocab: 64))
+        #expect(error?.description.hasPrefix("input 3, position 0:") == true)
         // The length cap: a session never runs past max_seq_len positions.
         let capped = try DecoderSession(model: model, vector: g.vectors[0], context: ctx)
         let ids = try capped.generate(maxTokens: 100)
