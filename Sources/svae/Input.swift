@@ -167,7 +167,9 @@ func parseInputLine(_ bytes: [UInt8], location: String, line: Int, accepted: Set
         let wrong = { (expected: String) in InputError(location, "field \"\(key)\": expected \(expected), found \(describe(value))") }
         switch field {
         case .text:
-            guard case .string(let s) = value else { throw wrong("a string") }
+            // null: no text (svae encode / reconstruct --json write it for a line given as ids).
+            if case .null = value { continue }
+            guard case .string(let s) = value else { throw wrong("a string or null") }
             item.text = s
         case .ids:
             guard case .array(let a) = value else { throw wrong("an array of token ids") }

@@ -85,6 +85,23 @@ enum Shipped {
         #expect(reconstructed.contains { $0["exact"] as? Bool == true }, "the shipped model reconstructs some samples exactly")
     }
 
+    /// A line given as ids has no text: encode --json writes "text": null, and decode takes that
+    /// line back (it used to refuse the null) and writes no "text".
+    @Test func encodePipedIntoDecodeTakesLinesGivenAsIDs() throws {
+        guard Shipped.ready else { return }
+        let m = Shipped.f32Model
+        let ids = try Shipped.svae(["tokenize", m, "Rule used to estimate the integral."])
+        let line = "{\"ids\": [\(ids.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))]}\n"
+        let enc = try Shipped.svae(["encode", m, "--input", "-", "--json"], stdin: line)
+        #expect(enc.status == 0 && enc.stdout.contains("\"text\":null"), "\(enc.stdout) \(enc.stderr)")
+        let dec = try Shipped.svae(["decode", m, "--input", "-", "--json"], stdin: enc.stdout)
+        #expect(dec.status == 0, "\(dec.stderr)")
+        let d = try #require(Shipped.lines(dec.stdout).map(Shipped.json).first)
+        #expect(d["text"] == nil && d["line"] as? Int == 1 && (d["output"] as? String)?.isEmpty == false, "\(d)")
+        let wrong = try Shipped.svae(["decode", m, "--input", "-"], stdin: "{\"text\": 3, \"vector\": [1]}\n")
+        #expect(wrong.status == 1 && wrong.stderr.contains("field \"text\": expected a string or null, found"), "\(wrong.stderr)")
+    }
+
     /// The first output line of `svae args` fed `input` on a standard input that stays open: it
     /// only arrives if the command answers each line as it comes, not at the end of the input.
     static func firstLineWhileInputIsOpen(_ args: [String], _ input: String) throws -> (String, Int32) {
@@ -198,7 +215,7 @@ enum Shipped {
             ("reconstruct", #"{"vector": [0.5, 1]}"#, #"-:1: field "vector": not used by this command (it reads "ids", "text")"#),
             ("encode", #"{"vector": [0.5, 1]}"#, #"-:1: field "vector": not used by this command (it reads "ids", "text")"#),
             ("encode", #"{"text": "a", "ids": [2, 5]}"#, #"-:1: expected one of "text" and "ids", found both"#),
-            ("encode", #"{"text": 5}"#, #"-:1: field "text": expected a string, found a number 5"#),
+            ("encode", #"{"text": 5}"#, #"-:1: field "text": expected a string or null, found a number 5"#),
             ("tokenize", #"{"ids": [2, true]}"#, #"-:1: field "ids": element 1: expected an integer token id, found a boolean true"#),
             ("encode", #"{"ids": [2, 1.5]}"#, #"-:1: field "ids": element 1: expected an integer token id, found a number 1.5"#),
             ("encode", #"{"text": "a", "text": "b"}"#, #"-:1: invalid JSON: key "text" appears twice in one object"#),
