@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAE
 import SVAEModel
 import SVAETokenizer
@@ -17,11 +18,6 @@ func openModel(_ path: String, threads: Int?) throws -> Model {
     } catch {
         throw CLIError(error.description)
     }
-}
-
-/// Wraps an API error as a one-line CLI error.
-func cli<R>(_ body: () throws(SVAEError) -> R) throws -> R {
-    do { return try body() } catch { throw CLIError(error.description) }
 }
 
 /// The SentenceVAE of a model (encode, decode and reconstruct need one).
