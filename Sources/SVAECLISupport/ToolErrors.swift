@@ -62,8 +62,9 @@ public enum ErrorText {
 
     /// A Cocoa or POSIX error: "<path>: <reason>", or the reason alone when it names no path.
     static func foundation(_ e: NSError) -> String {
-        let path = e.userInfo[NSFilePathErrorKey] as? String ?? (e.userInfo[NSURLErrorKey] as? URL)?.path
-        let underlying = (e.userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
+        let userInfo = e.userInfo
+        let path = userInfo[NSFilePathErrorKey] as? String ?? (userInfo[NSURLErrorKey] as? URL)?.path
+        let underlying = (userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
         let posix = e.domain == NSPOSIXErrorDomain ? e : underlying.flatMap { $0.domain == NSPOSIXErrorDomain ? $0 : nil }
         let reason: String
         if let p = posix {
@@ -82,7 +83,7 @@ public enum ErrorText {
             case .fileWriteInapplicableStringEncoding: reason = "the text cannot be written in the requested encoding"
             case .fileWriteVolumeReadOnly: reason = "the volume is read-only"
             default:
-                reason = (e.userInfo["NSDebugDescription"] as? String) ?? (path == nil ? "a file operation failed" : "the file operation failed")
+                reason = (userInfo["NSDebugDescription"] as? String) ?? (path == nil ? "a file operation failed" : "the file operation failed")
             }
         }
         return (path.map { $0 + ": " } ?? "") + reason
