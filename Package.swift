@@ -10,7 +10,7 @@
 //   model    SVAETokenizer, SVAEModel   tokenizer, splitter, encoder, decoder, SLLM
 //   import   SVAEImport            safetensors / PyTorch readers, configs (JSON, the reference's YAML), the converter pipeline
 //   API      SVAE (Swift); SVAECAPI (C, @_cdecl) with its header target CSVAEAPI → libsvae.so
-//   tools    SVAECLISupport        the tools' exit statuses, error text and stderr line (only the three below import it)
+//   tools    SVAECLISupport        the tools' exit statuses, error text, stderr line and JSON lines (only the three below import it)
 //            svae, svae-convert    command-line programs
 //            svae-bench            the benchmarks (docs/bench.md), kept out of the user CLI
 import PackageDescription

@@ -27,9 +27,3 @@ struct SVAEBench: ParsableCommand {
 enum Main {
     static func main() { ToolMain.run(SVAEBench.self) }
 }
-
-/// Prints one JSON object on one line (keys sorted).
-func printJSON(_ object: [String: Any]) {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    print(String(decoding: data, as: UTF8.self))
-}

@@ -320,12 +320,3 @@ struct Tokenize: ParsableCommand {
         }
     }
 }
-
-/// One JSON object as one line (keys sorted).
-func jsonLine(_ object: [String: Any]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Prints one JSON object on one line (keys sorted).
-func printJSON(_ object: [String: Any]) { print(jsonLine(object)) }
