@@ -78,7 +78,7 @@ public enum ErrorText {
             case .fileWriteUnknown: reason = "cannot be created or written (a part of the path may be a file)"
             case .fileReadUnknown: reason = "cannot be read"
             case .fileReadCorruptFile: reason = "cannot be read: the file is corrupt"
-            case .fileReadInapplicableStringEncoding, .fileReadUnknownStringEncoding: reason = "expected text in the expected encoding (UTF-8), found other bytes"
+            case .fileReadInapplicableStringEncoding, .fileReadUnknownStringEncoding: reason = "expected UTF-8 text, found other bytes"
             case .fileReadTooLarge: reason = "too large to read"
             case .fileWriteInapplicableStringEncoding: reason = "the text cannot be written in the requested encoding"
             case .fileWriteVolumeReadOnly: reason = "the volume is read-only"

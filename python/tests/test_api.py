@@ -126,7 +126,7 @@ def test_decode_without_a_tokenizer(model, no_tokenizer_path):
             bare.decode(v)
         assert e.value.status == svae.NoTokenizerError.status == -5
         assert e.value.message == str(e.value)
-        assert e.value.message.startswith(no_tokenizer_path + ": ")
+        assert e.value.message.startswith(f"decode: {no_tokenizer_path}: "), e.value.message
         assert "expected a tokenizer section, found none" in e.value.message
         assert "noTokenizer" not in e.value.message and "Error Domain" not in e.value.message
         with pytest.raises(svae.NoTokenizerError):
