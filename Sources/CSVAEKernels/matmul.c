@@ -662,7 +662,17 @@ AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0,
     for (int m = 0; m < MR; m++)
         for (int p = 0; p < NP; p++) acc[m][p] = _mm512_setzero_ps();
     const float *wr = j->w + r0 * K, *xp = j->xt + p0 * 16 * K;
+    // The next tile's weight rows (contiguous after this tile's MR rows), pulled into L2 one
+    // line per 64 bytes of this tile's rows: the weights stream from memory once per panel
+    // block, and one tile ahead keeps enough lines in flight (the L2 streamer stops at each
+    // 4 KiB page and follows MR interleaved row streams poorly).
+    const char *pf = (const char *)(wr + (size_t)MR * K), *pfend = (const char *)(j->w + j->rows * K);
+    const size_t pfstep = 16 / (size_t)MR;  // k steps per prefetched line: at least MR * K * 4 bytes over K steps
     for (size_t k = 0; k < K; k++) {
+        if (k % pfstep == 0 && pf < pfend) {
+            _mm_prefetch(pf, _MM_HINT_T1);
+            pf += 64;
+        }
         __m512 xv[3];
         for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * K + k) * 16);
         for (int m = 0; m < MR; m++) {
