@@ -662,14 +662,48 @@ AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0,
     for (int m = 0; m < MR; m++)
         for (int p = 0; p < NP; p++) acc[m][p] = _mm512_setzero_ps();
     const float *wr = j->w + r0 * K, *xp = j->xt + p0 * 16 * K;
-    for (size_t k = 0; k < K; k++) {
-        __m512 xv[3];
-        for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * K + k) * 16);
-        for (int m = 0; m < MR; m++) {
-            __m512 b = _mm512_set1_ps(wr[m * K + k]);
-            for (int p = 0; p < NP; p++) acc[m][p] = _mm512_fmadd_ps(b, xv[p], acc[m][p]);
+    // The next tile's weight rows (contiguous after this tile's MR rows), pulled into L2 one
+    // line per 64 bytes of this tile's rows: the weights stream from memory once per panel
+    // block, and one tile ahead keeps enough lines in flight (the L2 streamer stops at each
+    // 4 KiB page and follows MR interleaved row streams poorly).
+    // The next tile's weight rows (contiguous after this tile's MR rows) are pulled into L2,
+    // MR lines per 16 columns, as fast as this tile consumes its own: the weights stream from
+    // memory once per panel block, and the L2 streamer (stopping at each 4 KiB page, following
+    // MR interleaved row streams) alone leaves the product waiting on memory when n is small.
+    const char *pf = (const char *)(wr + (size_t)MR * K), *pfend = (const char *)(j->w + j->rows * K);
+#define SGEMM_STEP(k)                                                                      \
+    do {                                                                                   \
+        __m512 xv[3];                                                                      \
+        for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * K + (k)) * 16);     \
+        for (int m = 0; m < MR; m++) {                                                     \
+            __m512 b = _mm512_set1_ps(wr[m * K + (k)]);                                    \
+            for (int p = 0; p < NP; p++) acc[m][p] = _mm512_fmadd_ps(b, xv[p], acc[m][p]); \
+        }                                                                                  \
+    } while (0)
+    size_t k = 0;
+    if (NP == 1) {
+        // One panel (n <= 16, e.g. one sentence): 16 columns per prefetch round, unrolled by 4
+        // so the row addresses are computed once per 4 columns (measured faster here; with 2-3
+        // panels this loop shape ran at half speed, so they keep the plain loop below).
+        for (; k + 16 <= K; k += 16) {
+            for (int m = 0; m < MR; m++)
+                if (pf + 64 * m < pfend) _mm_prefetch(pf + 64 * m, _MM_HINT_T1);
+            pf += 64 * MR;
+#pragma clang loop unroll_count(4)
+            for (size_t kk = k; kk < k + 16; kk++) SGEMM_STEP(kk);
+        }
+    } else {
+        const size_t pfstep = 16 / (size_t)MR;  // k steps per prefetched line: >= MR * K * 4 bytes over K steps
+        for (; k < K; k++) {
+            if (k % pfstep == 0 && pf < pfend) {
+                _mm_prefetch(pf, _MM_HINT_T1);
+                pf += 64;
+            }
+            SGEMM_STEP(k);
         }
     }
+    for (; k < K; k++) SGEMM_STEP(k);
+#undef SGEMM_STEP
     __mmask16 mm = (__mmask16)((1u << MR) - 1);
     __m512 bv = j->bias ? _mm512_maskz_loadu_ps(mm, j->bias + r0) : _mm512_setzero_ps();
     for (int p = 0; p < NP; p++) {

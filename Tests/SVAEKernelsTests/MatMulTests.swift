@@ -175,6 +175,77 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// The packed f32 kernel's one-panel loop (n <= 16, and the last panel of a longer batch:
+    /// prefetch rounds of 16 columns, unrolled) and its plain loop (2-3 panels), at every batch
+    /// size 1...17 and 129 (n = 1 goes to sgemv), weight row counts 1, 7 (tails only), 9 and 37
+    /// (8-row groups plus tails), columns shorter than one 16-column round (15), one round plus
+    /// a tail (33) and many (790), bias + ReLU on and off, against the f64 reference.
+    @Test func packedF32AllBatchSizes() throws {
+        for (rows, cols) in [(1, 15), (7, 33), (9, 790), (37, 33)] {
+            let (bytes, w) = try randomWeights(.f32, rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
+            var brng = SeededRNG(UInt64(rows))
+            let bias = brng.floats(rows)
+            try bytes.withWeight(.f32, rows: rows, cols: cols) { wm in
+                for n in Array(1...17) + [129] {
+                    var rng = SeededRNG(UInt64(n * 7 + cols))
+                    let x = rng.floats(n * cols)
+                    let refs = references(.f32, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+                    for path in testedPaths() {
+                        let context = try KernelContext(threads: 1, path: path)
+                        for fused in [false, true] {
+                            var y = [Float](repeating: .nan, count: n * rows)
+                            y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
+                                context.linear(yb, wm, xb, n: n, bias: fused ? bb : nil, relu: fused)
+                            } } }
+                            var biased = refs
+                            if fused { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
+                            let (r, what) = worst(y, biased) { ref in
+                                (fused ? max(ref.exact, 0) : ref.exact, kFloatDotLimit * ref.absSum + 1e-6)
+                            }
+                            #expect(r <= 1, "f32 \(path) rows=\(rows) cols=\(cols) n=\(n) fused \(fused): \(what)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the packed f32 kernel guarantees across batch sizes: each output is one FMA chain
+    /// over the columns in order, whichever loop (one panel or several) and whichever position
+    /// of the row in its panel, so a row's result does not depend on the batch it is in. Rows
+    /// of batches 2...17 equal the same rows computed in a batch of 129, bit for bit, with
+    /// and without the epilogue (1 and 2 threads). Only where the packed kernel runs
+    /// (`usesPackedF32`); n = 1 (sgemv) and other paths promise only the reference limits.
+    @Test func packedF32IsBatchInvariant() throws {
+        let rows = 37, cols = 790, big = 129
+        let (bytes, _) = try randomWeights(.f32, rows: rows, cols: cols, seed: 77)
+        var rng = SeededRNG(78)
+        let x = rng.floats(big * cols), bias = rng.floats(rows)
+        try bytes.withWeight(.f32, rows: rows, cols: cols) { wm in
+            for threads in [1, 2] {
+                let context = try KernelContext(threads: threads, path: .best)
+                guard context.usesPackedF32(wm, n: 2), context.usesPackedF32(wm, n: big) else { return }
+                for fused in [false, true] {
+                    func run(_ n: Int, from i0: Int) -> [UInt32] {
+                        var y = [Float](repeating: .nan, count: n * rows)
+                        y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
+                            context.linear(yb, wm, UnsafeBufferPointer(rebasing: xb[(i0 * cols)..<((i0 + n) * cols)]), n: n,
+                                           bias: fused ? bb : nil, relu: fused)
+                        } } }
+                        return y.map(\.bitPattern)
+                    }
+                    let all = run(big, from: 0)
+                    for n in 2...17 {
+                        for i0 in [0, 5, big - n] {  // a batch's rows sit at other panel lanes in the big batch
+                            let part = run(n, from: i0)
+                            #expect(part == Array(all[(i0 * rows)..<((i0 + n) * rows)]), "\(threads)T n=\(n) from \(i0) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The bf16 path (where the CPU has it): batches of 64 and more rows, row counts that are
     /// not multiples of 4 (partial weight groups), several panels, longest rows it takes.
     @Test(arguments: [ElementType.q8_0, .q4_0])
