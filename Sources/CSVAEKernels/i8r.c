@@ -466,15 +466,17 @@ AVX512_FN INLINE void mv_avx512(const csvae_i8r_job *j, const uint8_t *panel, si
         store_avx512(j, panel, r, (size_t)t, _mm512_add_epi32(_mm512_add_epi32(acc[t][0], acc[t][1]), _mm512_add_epi32(acc[t][2], acc[t][3])));
 }
 
-/// P panels (1 or 2) starting at output row r, C activation rows starting at i0.
+/// P panels (1 or 2) starting at output row r, C activation rows starting at i0; meanwhile
+/// prefetches `pfn` cache lines from `pf` into L2, one per group.
 AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t pb, size_t r, size_t i0,
-                                  const int P, const int C) {
+                                  const int P, const int C, const uint8_t *pf, size_t pfn) {
     size_t cols = j->cols;
     __m512i acc[T5][2];
     for (int t = 0; t < C; t++)
         for (int p = 0; p < P; p++) acc[t][p] = _mm512_setzero_si512();
     const uint8_t *a = j->a->q + i0 * cols;
     for (size_t g = 0; g < cols / 4; g++) {
+        if (g < pfn) _mm_prefetch((const char *)(pf + 64 * g), _MM_HINT_T1);
         __m512i w[2];
         for (int p = 0; p < P; p++) w[p] = _mm512_loadu_si512((const void *)(panel + p * pb + g * 64));
         for (int t = 0; t < C; t++) {
@@ -516,19 +518,31 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
         }
         return;
     }
+    // The weights stream from L3 or memory once per PANEL_N activation rows: while the tiles
+    // of one slice (32 output rows) run, they prefetch the next slice into L2, spread evenly
+    // over the tiles, so that no tile waits for its weights.
+    size_t lines = (2 * pb + 63) / 64, end = (r1 + PR - 1) / PR * pb;
+    const uint8_t *w = (const uint8_t *)j->w;
     for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
+        size_t tiles = (p1 - p0 + T5 - 1) / T5, per = (lines + tiles - 1) / tiles;
         for (size_t r = r0; r < r1; r += 2 * PR) {
-            const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+            const uint8_t *panel = w + r / PR * pb;
             int two = r + PR < r1;
-            for (size_t i0 = p0; i0 < p1; i0 += T5) {
+            // the slice after this one: the next 32 rows, or the first of the next PANEL_N rows
+            size_t next = r + 2 * PR < r1 ? (r + 2 * PR) / PR * pb : (p1 < j->n ? r0 / PR * pb : end);
+            size_t avail = end - next < 2 * pb ? end - next : 2 * pb;
+            for (size_t i0 = p0, t = 0; i0 < p1; i0 += T5, t++) {
                 size_t c = p1 - i0 < T5 ? p1 - i0 : T5;
+                size_t l0 = t * per * 64 < avail ? t * per * 64 : avail;
+                size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
+                const uint8_t *pf = w + next + l0;
                 if (two) {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C)
+#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C, pf, pfn)
                     DISPATCH_C(c, F)
 #undef F
                 } else {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C)
+#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C, pf, pfn)
                     DISPATCH_C(c, F)
 #undef F
                 }
