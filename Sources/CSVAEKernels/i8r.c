@@ -147,10 +147,17 @@ AVX512_FN static void act_quantize_avx512(csvae_i8r_act *a, const float *x, size
     const __m128i bias = _mm_set1_epi8(a->biased ? (char)0x80 : 0);
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * cols;
-        __m512 m = zero;
+        // four independent max chains (max is exact and NaN-skipping in any order: same amax)
+        __m512 m0 = zero, m1 = zero, m2 = zero, m3 = zero;
         size_t k = 0;
-        for (; k + 16 <= cols; k += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m);
-        float amax = _mm512_reduce_max_ps(m);
+        for (; k + 64 <= cols; k += 64) {
+            m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m0);
+            m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k + 16)), m1);
+            m2 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k + 32)), m2);
+            m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k + 48)), m3);
+        }
+        for (; k + 16 <= cols; k += 16) m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m0);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
         for (; k < cols; k++) {
             float v = xi[k] < 0 ? -xi[k] : xi[k];
             amax = v > amax ? v : amax;
