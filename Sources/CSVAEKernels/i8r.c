@@ -19,6 +19,13 @@
 // per product, so the kernels walk one panel at a time (one contiguous read of the whole
 // slice), prefetch MV_AHEAD bytes ahead, and split K over several accumulators per activation
 // row so that no dependency chain limits the stream (integer sums: the split changes nothing).
+//
+// Batched (AVX-512): tiles of 8 activation rows x 32 output rows (two panels, 16 zmm sums) run
+// the whole K; for each 128 activation rows the weights stream once, one 32-row slice at a time,
+// and every tile of a slice prefetches its share of the next slice into L2 (without it, the
+// first tile of each slice waited on L3 or memory). Measured on SVAE-768 encoder weights (4-12
+// layers, out of L2), share of the vpdpbusd peak: 128 rows about 60 % -> 77-80 %, 16 rows
+// about 27-38 % -> 45-57 %.
 #pragma STDC FP_CONTRACT OFF
 #include "csvae_kernels.h"
 #include <string.h>
@@ -140,10 +147,17 @@ AVX512_FN static void act_quantize_avx512(csvae_i8r_act *a, const float *x, size
     const __m128i bias = _mm_set1_epi8(a->biased ? (char)0x80 : 0);
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * cols;
-        __m512 m = zero;
+        // four independent max chains (max is exact and NaN-skipping in any order: same amax)
+        __m512 m0 = zero, m1 = zero, m2 = zero, m3 = zero;
         size_t k = 0;
-        for (; k + 16 <= cols; k += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m);
-        float amax = _mm512_reduce_max_ps(m);
+        for (; k + 64 <= cols; k += 64) {
+            m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m0);
+            m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k + 16)), m1);
+            m2 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k + 32)), m2);
+            m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k + 48)), m3);
+        }
+        for (; k + 16 <= cols; k += 16) m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xi + k)), m0);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
         for (; k < cols; k++) {
             float v = xi[k] < 0 ? -xi[k] : xi[k];
             amax = v > amax ? v : amax;
@@ -466,15 +480,22 @@ AVX512_FN INLINE void mv_avx512(const csvae_i8r_job *j, const uint8_t *panel, si
         store_avx512(j, panel, r, (size_t)t, _mm512_add_epi32(_mm512_add_epi32(acc[t][0], acc[t][1]), _mm512_add_epi32(acc[t][2], acc[t][3])));
 }
 
-/// P panels (1 or 2) starting at output row r, C activation rows starting at i0.
+/// P panels (1 or 2) starting at output row r, C activation rows starting at i0; meanwhile
+/// prefetches `pfn` cache lines from `pf` into L2, one or (`two_pf`) two per group.
 AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t pb, size_t r, size_t i0,
-                                  const int P, const int C) {
+                                  const int P, const int C, const uint8_t *pf, size_t pfn, int two_pf) {
     size_t cols = j->cols;
     __m512i acc[T5][2];
     for (int t = 0; t < C; t++)
         for (int p = 0; p < P; p++) acc[t][p] = _mm512_setzero_si512();
     const uint8_t *a = j->a->q + i0 * cols;
     for (size_t g = 0; g < cols / 4; g++) {
+        if (two_pf) {
+            if (2 * g < pfn) _mm_prefetch((const char *)(pf + 128 * g), _MM_HINT_T1);
+            if (2 * g + 1 < pfn) _mm_prefetch((const char *)(pf + 128 * g + 64), _MM_HINT_T1);
+        } else if (g < pfn) {
+            _mm_prefetch((const char *)(pf + 64 * g), _MM_HINT_T1);
+        }
         __m512i w[2];
         for (int p = 0; p < P; p++) w[p] = _mm512_loadu_si512((const void *)(panel + p * pb + g * 64));
         for (int t = 0; t < C; t++) {
@@ -516,19 +537,32 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
         }
         return;
     }
+    // The weights stream from L3 or memory once per PANEL_N activation rows: while the tiles
+    // of one slice (32 output rows) run, they prefetch the next slice into L2, spread evenly
+    // over the tiles, so that no tile waits for its weights.
+    size_t lines = (2 * pb + 63) / 64, end = (r1 + PR - 1) / PR * pb;
+    const uint8_t *w = (const uint8_t *)j->w;
     for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
+        size_t tiles = (p1 - p0 + T5 - 1) / T5, per = (lines + tiles - 1) / tiles;
+        int two_pf = per > j->cols / 4;  // one tile (n <= 8): a slice has about 2 lines per group
         for (size_t r = r0; r < r1; r += 2 * PR) {
-            const uint8_t *panel = (const uint8_t *)j->w + r / PR * pb;
+            const uint8_t *panel = w + r / PR * pb;
             int two = r + PR < r1;
-            for (size_t i0 = p0; i0 < p1; i0 += T5) {
+            // the slice after this one: the next 32 rows, or the first of the next PANEL_N rows
+            size_t next = r + 2 * PR < r1 ? (r + 2 * PR) / PR * pb : (p1 < j->n ? r0 / PR * pb : end);
+            size_t avail = end - next < 2 * pb ? end - next : 2 * pb;
+            for (size_t i0 = p0, t = 0; i0 < p1; i0 += T5, t++) {
                 size_t c = p1 - i0 < T5 ? p1 - i0 : T5;
+                size_t l0 = t * per * 64 < avail ? t * per * 64 : avail;
+                size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
+                const uint8_t *pf = w + next + l0;
                 if (two) {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C)
+#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C, pf, pfn, two_pf)
                     DISPATCH_C(c, F)
 #undef F
                 } else {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C)
+#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C, pf, pfn, two_pf)
                     DISPATCH_C(c, F)
 #undef F
                 }

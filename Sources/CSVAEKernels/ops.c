@@ -97,6 +97,7 @@ void csvae_attention(float *out, float *scratch, const float *q, const float *k,
 
 #if defined(__x86_64__)
 #define AVX512_FN __attribute__((target("avx2,fma,avx512f")))
+#define INLINE static inline __attribute__((always_inline))
 /// Mask of the first n < 16 lanes, or all 16.
 #define LANES(n) ((n) >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n)) - 1))
 
@@ -313,6 +314,58 @@ AVX512_FN static inline __attribute__((always_inline)) void scores_tile(float *s
     }
 }
 
+/// R (1 or 2) query rows of self_head_avx512: softmax of score rows si[r * lp], then
+/// out_r = sum_j p_rj v_j / sum_j p_rj, 16 output columns per register. Two rows share each
+/// load of v and give 8 independent FMA chains instead of 4 (each row's sums run in the same
+/// order either way, so R does not change any bit).
+AVX512_FN INLINE void softmax_pv(float *out, size_t ldo, float *si, size_t lp, const float *v, size_t ld, size_t L, size_t hd,
+                                 const int R) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    float inv[2];
+    int zero[2];
+    for (int r = 0; r < R; r++) {
+        float *sr = si + r * lp;
+        __m512 mx = ninf;
+        for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), sr + c));
+        float m = _mm512_reduce_max_ps(mx);
+        zero[r] = m == -INFINITY;  // every score -inf (infinite inputs): zeros, as csvae_softmax
+        inv[r] = 0.0f;
+        if (zero[r]) {
+            for (size_t c = 0; c < L; c++) sr[c] = 0.0f;
+            continue;
+        }
+        __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+        for (size_t c = 0; c < L; c += 16) {
+            __m512 e = _mm512_maskz_mov_ps(LANES(L - c), exp512(_mm512_sub_ps(_mm512_loadu_ps(sr + c), mv)));
+            _mm512_storeu_ps(sr + c, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+    }
+    for (size_t d0 = 0; d0 < hd; d0 += 64) {
+        __mmask16 m[4];
+        for (int q = 0; q < 4; q++) m[q] = d0 + 16 * q < hd ? LANES(hd - d0 - 16 * q) : 0;
+        __m512 a[2][4];
+        for (int r = 0; r < R; r++)
+            for (int q = 0; q < 4; q++) a[r][q] = _mm512_setzero_ps();
+        for (size_t j = 0; j < L; j++) {
+            const float *vj = v + j * ld + d0;
+            __m512 vq[4];
+            for (int q = 0; q < 4; q++) vq[q] = _mm512_maskz_loadu_ps(m[q], vj + 16 * q);
+            for (int r = 0; r < R; r++) {
+                __m512 p = _mm512_set1_ps(si[r * lp + j]);
+                for (int q = 0; q < 4; q++) a[r][q] = _mm512_fmadd_ps(p, vq[q], a[r][q]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            __m512 iv = _mm512_set1_ps(inv[r]);
+            float *o = out + r * ldo + d0;
+            for (int q = 0; q < 4; q++)
+                _mm512_mask_storeu_ps(o + 16 * q, m[q], zero[r] ? _mm512_setzero_ps() : _mm512_mul_ps(a[r][q], iv));
+        }
+    }
+}
+
 /// One head of one sentence of L positions attending each other: K transposed once into kt
 /// [hd][lp] (lp = L rounded up to 16), the L x L scores as 16-lane FMAs over kt, a 16-lane
 /// softmax per row (exp512), then out_i = sum_j p_ij v_j, 16 output columns per register.
@@ -336,42 +389,9 @@ AVX512_FN static void self_head_avx512(float *out, size_t ldo, const float *q, c
         default: scores_tile(si, lp, qi, ld, kt, hd, scale, 1); break;
         }
     }
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    for (size_t i = 0; i < L; i++) {
-        float *si = s + i * lp;
-        __m512 mx = ninf;
-        for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), si + c));
-        float m = _mm512_reduce_max_ps(mx);
-        float *oi = out + i * ldo;
-        if (m == -INFINITY) {  // every score -inf (infinite inputs): zeros, as csvae_softmax
-            for (size_t d = 0; d < hd; d++) oi[d] = 0.0f;
-            continue;
-        }
-        __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
-        for (size_t c = 0; c < L; c += 16) {
-            __m512 e = _mm512_maskz_mov_ps(LANES(L - c), exp512(_mm512_sub_ps(_mm512_loadu_ps(si + c), mv)));
-            _mm512_storeu_ps(si + c, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        float inv = 1.0f / _mm512_reduce_add_ps(sum);
-        for (size_t d0 = 0; d0 < hd; d0 += 64) {
-            __mmask16 m0 = d0 < hd ? LANES(hd - d0) : 0, m1 = d0 + 16 < hd ? LANES(hd - d0 - 16) : 0;
-            __mmask16 m2 = d0 + 32 < hd ? LANES(hd - d0 - 32) : 0, m3 = d0 + 48 < hd ? LANES(hd - d0 - 48) : 0;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (size_t j = 0; j < L; j++) {
-                __m512 p = _mm512_set1_ps(si[j]);
-                const float *vj = v + j * ld + d0;
-                a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m0, vj), a0);
-                a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m1, vj + 16), a1);
-                a2 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m2, vj + 32), a2);
-                a3 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m3, vj + 48), a3);
-            }
-            __m512 iv = _mm512_set1_ps(inv);
-            _mm512_mask_storeu_ps(oi + d0, m0, _mm512_mul_ps(a0, iv));
-            _mm512_mask_storeu_ps(oi + d0 + 16, m1, _mm512_mul_ps(a1, iv));
-            _mm512_mask_storeu_ps(oi + d0 + 32, m2, _mm512_mul_ps(a2, iv));
-            _mm512_mask_storeu_ps(oi + d0 + 48, m3, _mm512_mul_ps(a3, iv));
-        }
+    for (size_t i = 0; i < L; i += 2) {
+        if (L - i >= 2) softmax_pv(out + i * ldo, ldo, s + i * lp, lp, v, ld, L, hd, 2);
+        else softmax_pv(out + i * ldo, ldo, s + i * lp, lp, v, ld, L, hd, 1);
     }
 }
 #endif

@@ -189,6 +189,35 @@ import Darwin
         }
     }
 
+    /// Past 128 activation rows the batched kernels walk the weights once per 128 rows and
+    /// prefetch the next slice meanwhile (wrapping to the first slice for the next 128 rows):
+    /// every path still equals the formula at rows that are not a multiple of 32, K of several
+    /// sizes, and n just past one and two blocks of 128, on 1 and 2 threads.
+    @Test func manyActivationRowsAgreeExactly() throws {
+        var rng = SeededRNG(5)
+        for (rows, cols) in [(70, 772), (33, 1540), (96, 36)] {
+            let bytes = try Quantizer.encode(rng.floats(rows * cols, scale: 0.05), as: .i8r, cols: cols)
+            let bias = rng.floats(rows)
+            for n in [129, 136, 257] {
+                let x = rng.floats(n * cols)
+                let expected = Self.formula(bytes, x, n: n, rows: rows, cols: cols, bias: bias)
+                for path in KernelPath.supported {
+                    for threads in [1, 2] {
+                        let ctx = try KernelContext(threads: threads, path: path)
+                        var y = [Float](repeating: .nan, count: n * rows)
+                        try bytes.withWeight(.i8r, rows: rows, cols: cols) { w in
+                            y.withUnsafeMutableBufferPointer { yp in
+                                x.withUnsafeBufferPointer { xp in bias.withUnsafeBufferPointer { ctx.linear(yp, w, xp, n: n, bias: $0, relu: true) } }
+                            }
+                        }
+                        let same = zip(y, expected.fused).allSatisfy { $0.bitPattern == $1.bitPattern }
+                        #expect(same, "\(path) \(threads)T rows \(rows) cols \(cols) n \(n)")
+                    }
+                }
+            }
+        }
+    }
+
     /// `batchInvariantRows` says every n for i8r on every path, and it holds: 40 activation rows
     /// in one product, alone (the matrix-vector kernels), and in products of 2, 3, 5, 8 and 17
     /// rows give every row the same bits (batched decoding relies on it).

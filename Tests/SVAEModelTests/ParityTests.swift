@@ -62,6 +62,24 @@ import Testing
         for i in 0..<batch.count { #expect(one[i].map(\.bitPattern) == two[i].map(\.bitPattern), "sentence \(i)") }
     }
 
+    /// With i8r a sentence's vector does not depend on the batch around it: a batch of more
+    /// than 128 tokens (several token groups, prefetching kernels past 128 activation rows) on
+    /// one and two threads gives every sentence the bits it gets alone.
+    @Test func i8rVectorIndependentOfBatch() throws {
+        let g = try loadGolden("h32_l2_sum_proj")
+        let model = try SentenceVAE(path: try convertFixture("h32_l2_sum_proj", type: .i8r, golden: g))
+        var batch = [[Int32]]()
+        while batch.reduce(0, { $0 + $1.count }) <= 300 { batch += batch.count % 2 == 0 ? g.sentences : g.sentences.reversed() }
+        let alone = try g.sentences.map { try model.encode([$0], context: try KernelContext(threads: 1))[0] }
+        for threads in [1, 2] {
+            let vectors = try model.encode(batch, context: try KernelContext(threads: threads))
+            for (i, s) in batch.enumerated() {
+                let k = g.sentences.firstIndex(of: s)!
+                #expect(vectors[i].map(\.bitPattern) == alone[k].map(\.bitPattern), "\(threads)T sentence \(i)")
+            }
+        }
+    }
+
     @Test func badInputsAreTypedErrors() throws {
         let g = try loadGolden("h32_l1_la")
         let model = try SentenceVAE(path: try convertFixture("h32_l1_la", type: .f32, golden: g))
