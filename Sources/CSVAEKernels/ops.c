@@ -57,8 +57,8 @@ static float dotf(const float *a, const float *b, size_t n) {
     return s;
 }
 
-/// One head of one query: out[hd] = softmax(scale * K q)[keys allowed] . V.
-static void attend(float *out, float *sc, const float *q, const float *k, const float *v,
+/// One head of one query (portable path): out[hd] = softmax(scale * K q)[keys allowed] . V.
+static void attend_scalar(float *out, float *sc, const float *q, const float *k, const float *v,
                    const uint8_t *key_mask, size_t limit, float scale, size_t ldkv, size_t hd) {
     int any = 0;
     for (size_t j = 0; j < limit; j++) {
@@ -74,24 +74,6 @@ static void attend(float *out, float *sc, const float *q, const float *k, const 
         if (p == 0.0f) continue;
         const float *vj = v + j * ldkv;
         for (size_t d = 0; d < hd; d++) out[d] += p * vj[d];
-    }
-}
-
-void csvae_attention_one(float *out, float *scratch, const float *q, const float *k, const float *v,
-                         float scale, size_t ldkv, size_t heads, size_t hd, size_t t) {
-    for (size_t h = 0; h < heads; h++)
-        attend(out + h * hd, scratch, q + h * hd, k + h * hd, v + h * hd, NULL, t, scale, ldkv, hd);
-}
-
-void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
-                     const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
-                     size_t ldkv, size_t heads, size_t hd, size_t s, size_t t) {
-    for (size_t i = 0; i < s; i++) {
-        size_t limit = t;
-        if (causal) limit = t - s + i + 1 < t ? t - s + i + 1 : t;  // caller: s <= t
-        for (size_t h = 0; h < heads; h++)
-            attend(out + i * ldo + h * hd, scratch, q + i * ldq + h * hd, k + h * hd, v + h * hd,
-                   key_mask, limit, scale, ldkv, hd);
     }
 }
 
@@ -298,6 +280,60 @@ AVX512_FN static inline __m512 exp512(__m512 x) {
 #endif
 
 #if defined(__x86_64__)
+/// out[hd] = softmax(s[0..L)) . V for one query and head: the 16-lane max, exps (exp512; a score
+/// of -inf, a masked key, weighs exactly 0) and sum, then sum_j e_j v_j with 64 output columns in
+/// four registers, scaled by 1 / sum at the end. s is overwritten with the exps; V rows at v + j*ld.
+/// Every score -inf: zeros, as csvae_softmax.
+AVX512_FN static inline void softmax_pv_avx512(float *out, float *s, size_t L, const float *v, size_t ld, size_t hd) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 mx = ninf;
+    for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), s + c));
+    float m = _mm512_reduce_max_ps(mx);
+    if (m == -INFINITY) {
+        for (size_t d = 0; d < hd; d++) out[d] = 0.0f;
+        return;
+    }
+    __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+    for (size_t c = 0; c < L; c += 16) {
+        __mmask16 lanes = LANES(L - c);
+        __m512 x = _mm512_maskz_loadu_ps(lanes, s + c);
+        __mmask16 keep = _mm512_mask_cmp_ps_mask(lanes, x, ninf, _CMP_NEQ_UQ);
+        __m512 e = _mm512_maskz_mov_ps(keep, exp512(_mm512_sub_ps(x, mv)));
+        _mm512_mask_storeu_ps(s + c, lanes, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    __m512 iv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (size_t d0 = 0; d0 < hd; d0 += 64) {
+        __mmask16 m0 = LANES(hd - d0), m1 = d0 + 16 < hd ? LANES(hd - d0 - 16) : 0;
+        __mmask16 m2 = d0 + 32 < hd ? LANES(hd - d0 - 32) : 0, m3 = d0 + 48 < hd ? LANES(hd - d0 - 48) : 0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t j = 0; j < L; j++) {
+            if (s[j] == 0.0f) continue;  // masked (or underflowed) key: its V row is not read
+            __m512 p = _mm512_set1_ps(s[j]);
+            const float *vj = v + j * ld + d0;
+            a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m0, vj), a0);
+            a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m1, vj + 16), a1);
+            a2 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m2, vj + 32), a2);
+            a3 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m3, vj + 48), a3);
+        }
+        _mm512_mask_storeu_ps(out + d0, m0, _mm512_mul_ps(a0, iv));
+        _mm512_mask_storeu_ps(out + d0 + 16, m1, _mm512_mul_ps(a1, iv));
+        _mm512_mask_storeu_ps(out + d0 + 32, m2, _mm512_mul_ps(a2, iv));
+        _mm512_mask_storeu_ps(out + d0 + 48, m3, _mm512_mul_ps(a3, iv));
+    }
+}
+
+/// One head of one query over keys [0, limit) (key_mask NULL or 0 = never attended): the scores
+/// as 16-lane dot products over hd, then softmax_pv_avx512. The decoder's and OPT's step.
+AVX512_FN static void attend_avx512(float *out, float *sc, const float *q, const float *k, const float *v,
+                                    const uint8_t *key_mask, size_t limit, float scale, size_t ldkv, size_t hd) {
+    for (size_t j = 0; j < limit; j++)
+        sc[j] = key_mask && !key_mask[j] ? -INFINITY : scale * dot512(q, k + j * ldkv, hd);
+    softmax_pv_avx512(out, sc, limit, v, ldkv, hd);
+}
+#endif
+
+#if defined(__x86_64__)
 /// Scores of C queries (rows i0.., row stride ld) against the lp/16 key chunks of kt [hd][lp]:
 /// s[i][j] = scale * q_i . k_j (zero for j >= L, as kt's padding is zero).
 AVX512_FN static inline __attribute__((always_inline)) void scores_tile(float *s, size_t lp, const float *q, size_t ld,
@@ -336,43 +372,7 @@ AVX512_FN static void self_head_avx512(float *out, size_t ldo, const float *q, c
         default: scores_tile(si, lp, qi, ld, kt, hd, scale, 1); break;
         }
     }
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    for (size_t i = 0; i < L; i++) {
-        float *si = s + i * lp;
-        __m512 mx = ninf;
-        for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), si + c));
-        float m = _mm512_reduce_max_ps(mx);
-        float *oi = out + i * ldo;
-        if (m == -INFINITY) {  // every score -inf (infinite inputs): zeros, as csvae_softmax
-            for (size_t d = 0; d < hd; d++) oi[d] = 0.0f;
-            continue;
-        }
-        __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
-        for (size_t c = 0; c < L; c += 16) {
-            __m512 e = _mm512_maskz_mov_ps(LANES(L - c), exp512(_mm512_sub_ps(_mm512_loadu_ps(si + c), mv)));
-            _mm512_storeu_ps(si + c, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        float inv = 1.0f / _mm512_reduce_add_ps(sum);
-        for (size_t d0 = 0; d0 < hd; d0 += 64) {
-            __mmask16 m0 = d0 < hd ? LANES(hd - d0) : 0, m1 = d0 + 16 < hd ? LANES(hd - d0 - 16) : 0;
-            __mmask16 m2 = d0 + 32 < hd ? LANES(hd - d0 - 32) : 0, m3 = d0 + 48 < hd ? LANES(hd - d0 - 48) : 0;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (size_t j = 0; j < L; j++) {
-                __m512 p = _mm512_set1_ps(si[j]);
-                const float *vj = v + j * ld + d0;
-                a0 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m0, vj), a0);
-                a1 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m1, vj + 16), a1);
-                a2 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m2, vj + 32), a2);
-                a3 = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m3, vj + 48), a3);
-            }
-            __m512 iv = _mm512_set1_ps(inv);
-            _mm512_mask_storeu_ps(oi + d0, m0, _mm512_mul_ps(a0, iv));
-            _mm512_mask_storeu_ps(oi + d0 + 16, m1, _mm512_mul_ps(a1, iv));
-            _mm512_mask_storeu_ps(oi + d0 + 32, m2, _mm512_mul_ps(a2, iv));
-            _mm512_mask_storeu_ps(oi + d0 + 48, m3, _mm512_mul_ps(a3, iv));
-        }
-    }
+    for (size_t i = 0; i < L; i++) softmax_pv_avx512(out + i * ldo, s + i * lp, L, v, ld, hd);
 }
 #endif
 
@@ -394,4 +394,46 @@ void csvae_attention_sentences(float *out, size_t ldo, float *scratch, const flo
         for (size_t i = 0; i < L; i++)
             csvae_attention_one(out + (o + i) * ldo, scratch, q + (o + i) * ld, k + o * ld, v + o * ld, scale, ld, heads, hd, L);
     }
+}
+
+// MARK: attention of single queries over KV caches (decoder and OPT steps, prefill)
+
+typedef void (*attend_fn)(float *, float *, const float *, const float *, const float *, const uint8_t *, size_t, float, size_t, size_t);
+
+static attend_fn attend_path(void) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) return attend_avx512;
+#endif
+    return attend_scalar;
+}
+
+void csvae_attention_one(float *out, float *scratch, const float *q, const float *k, const float *v,
+                         float scale, size_t ldkv, size_t heads, size_t hd, size_t t) {
+    attend_fn attend = attend_path();
+    for (size_t h = 0; h < heads; h++)
+        attend(out + h * hd, scratch, q + h * hd, k + h * hd, v + h * hd, NULL, t, scale, ldkv, hd);
+}
+
+void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
+                     const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
+                     size_t ldkv, size_t heads, size_t hd, size_t s, size_t t) {
+    attend_fn attend = attend_path();
+    for (size_t i = 0; i < s; i++) {
+        size_t limit = t;
+        if (causal) limit = t - s + i + 1 < t ? t - s + i + 1 : t;  // caller: s <= t
+        for (size_t h = 0; h < heads; h++)
+            attend(out + i * ldo + h * hd, scratch, q + i * ldq + h * hd, k + h * hd, v + h * hd,
+                   key_mask, limit, scale, ldkv, hd);
+    }
+}
+
+
+void csvae_attention_rows(float *out, size_t ldo, float *scratch, const float *q, size_t ldq,
+                          const float *const *k, const float *const *v, size_t ldkv, const size_t *lengths,
+                          size_t rows, size_t heads, size_t hd, float scale) {
+    attend_fn attend = attend_path();
+    for (size_t i = 0; i < rows; i++)
+        for (size_t h = 0; h < heads; h++)
+            attend(out + i * ldo + h * hd, scratch, q + i * ldq + h * hd, k[i] + h * hd, v[i] + h * hd,
+                   NULL, lengths[i], scale, ldkv, hd);
 }

@@ -93,6 +93,28 @@ package enum Ops {
                             scale, ld, heads, headDim, length)
     }
 
+    /// `attention(out:…length:)` for `lengths.count` queries at once, each over its own KV cache
+    /// (the batched decoder's step: one sentence per row). Row i: the query at q[i·qStride…],
+    /// the caches `keys[i]` and `values[i]` [≥ lengths[i], kvStride], the output at
+    /// out[i·heads·headDim…]. Each row is computed alone (the same bits whatever the other rows).
+    ///
+    /// - scratch: ≥ lengths.max() floats.
+    package static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                                 q: UnsafeBufferPointer<Float>, qStride: Int,
+                                 keys: UnsafeBufferPointer<UnsafePointer<Float>?>, values: UnsafeBufferPointer<UnsafePointer<Float>?>,
+                                 lengths: UnsafeBufferPointer<Int>, kvStride: Int,
+                                 scale: Float, heads: Int, headDim: Int) {
+        let width = heads * headDim, rows = lengths.count
+        precondition(heads > 0 && headDim > 0 && kvStride >= width && qStride >= width, "attention: bad shape")
+        precondition(keys.count == rows && values.count == rows, "attention: one cache per row")
+        guard rows > 0 else { return }
+        precondition(lengths.allSatisfy { $0 >= 0 && $0 <= scratch.count }, "attention: scratch too short")
+        precondition(out.count >= rows * width && q.count >= (rows - 1) * qStride + width, "attention: buffers too short")
+        precondition(!keys.contains(nil) && !values.contains(nil), "attention: missing cache")
+        csvae_attention_rows(out.baseAddress, width, scratch.baseAddress, q.baseAddress, qStride, keys.baseAddress, values.baseAddress,
+                             kvStride, lengths.baseAddress, rows, heads, headDim, scale)
+    }
+
     /// Multi-head attention of `queries` positions over `length` keys (batched encoder /
     /// prefill). Query i sits at absolute position length − queries + i.
     ///
