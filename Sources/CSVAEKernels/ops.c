@@ -5,6 +5,7 @@
 #include "transpose.h"
 #include <math.h>
 #include <float.h>
+#include <stdint.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -92,6 +93,58 @@ AVX512_FN static inline float dot512(const float *a, const float *b, size_t n) {
 }
 
 #endif
+
+// MARK: argmax (greedy decoding: 50272 logits per sentence and step)
+
+#if defined(__x86_64__)
+/// Four running (max, first index) pairs of 16 lanes over interleaved chunks (strict >: a lane
+/// keeps the first index of its max; NaN compares false and never wins), then the smallest index
+/// holding the overall max.
+AVX512_FN static int32_t argmax_avx512(const float *x, size_t n) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 m[4] = {ninf, ninf, ninf, ninf};
+    __m512i ix[4] = {iota, iota, iota, iota};
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int a = 0; a < 4; a++) {
+            __m512 v = _mm512_loadu_ps(x + i + 16 * a);
+            __mmask16 gt = _mm512_cmp_ps_mask(v, m[a], _CMP_GT_OQ);
+            m[a] = _mm512_mask_mov_ps(m[a], gt, v);
+            ix[a] = _mm512_mask_mov_epi32(ix[a], gt, _mm512_add_epi32(_mm512_set1_epi32((int32_t)(i + 16 * a)), iota));
+        }
+    for (; i < n; i += 16) {
+        __mmask16 lanes = LANES(n - i);
+        __m512 v = _mm512_mask_loadu_ps(ninf, lanes, x + i);
+        __mmask16 gt = _mm512_mask_cmp_ps_mask(lanes, v, m[0], _CMP_GT_OQ);
+        m[0] = _mm512_mask_mov_ps(m[0], gt, v);
+        ix[0] = _mm512_mask_mov_epi32(ix[0], gt, _mm512_add_epi32(_mm512_set1_epi32((int32_t)i), iota));
+    }
+    float top = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3])));
+    if (top == -INFINITY) return 0;
+    __m512 t = _mm512_set1_ps(top);
+    int32_t best = INT32_MAX;
+    for (int a = 0; a < 4; a++) {
+        __mmask16 eq = _mm512_cmp_ps_mask(m[a], t, _CMP_EQ_OQ);
+        if (eq) {
+            int32_t c = _mm512_mask_reduce_min_epi32(eq, ix[a]);
+            best = c < best ? c : best;
+        }
+    }
+    return best;
+}
+#endif
+
+int32_t csvae_argmax(const float *x, size_t n) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) return argmax_avx512(x, n);
+#endif
+    size_t best = 0;
+    float top = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > top) { top = x[i]; best = i; }
+    return (int32_t)best;
+}
 
 // MARK: bandwidth probe
 

@@ -26,6 +26,14 @@ package enum Ops {
         csvae_add_layernorm_rows(x.baseAddress, r?.baseAddress, weight.baseAddress, bias.baseAddress, eps, x.count / d, d)
     }
 
+    /// Index of the largest element (the first one on ties); NaN never wins; 0 when none exceeds
+    /// −∞ or x is empty. One 16-lane pass with running first indices on AVX-512.
+    package static func argmax(_ x: UnsafeBufferPointer<Float>) -> Int32 {
+        precondition(x.count < Int(Int32.max), "argmax: more than 2^31 elements")
+        guard x.count > 0 else { return 0 }
+        return csvae_argmax(x.baseAddress, x.count)
+    }
+
     /// In place, numerically stable softmax over x (all −Inf → all 0).
     package static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
         guard x.count > 0 else { return }

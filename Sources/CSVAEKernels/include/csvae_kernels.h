@@ -269,6 +269,10 @@ void csvae_bias_relu(float *y, const float *bias, size_t rows, size_t cols, int 
 /// pooling) or 1 when w is NULL (sum pooling).
 void csvae_pool_rows(float *out, const float *x, size_t rows, size_t d, const float *w, float b);
 
+/// Index of the largest of x[0..n) (n < 2^31): the first one on ties, NaN never wins, 0 when
+/// none exceeds -inf (torch.argmax's choice on finite input).
+int32_t csvae_argmax(const float *x, size_t n);
+
 /// Attention for one query position.
 /// out [heads*hd], q [heads*hd], k and v caches [t, ldkv] (row j = position j; the heads are
 /// the first heads*hd columns), attends keys [0, t). scratch [t] floats.
