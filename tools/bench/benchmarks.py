@@ -24,11 +24,15 @@ order, each as its own process so one's memory never counts in another's:
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
-then writes BENCHMARKS.md: those tables and outputs, the exact commands, the machine, the date and
-the load average, followed by tools/bench/analysis.md (the hand-written profile notes, dated;
-the only part not regenerated). --quick runs fewer repetitions (for trying the script);
---only paper runs step 8b alone and puts its section into BENCHMARKS.md as rendered from the last
-full run's WORK/benchmarks.json.
+Each step is one part (`PARTS` below: machine, peers, opt, generate, paper, shapes, sizes,
+kernels, convert, tokenizer, reconstruction, perplexity, cli-memory). BENCHMARKS.md holds every
+part between `<!-- part: NAME -->` markers, stamped with when, on which commit and CPU and under
+which load it was measured, each table with its exact command; then tools/bench/python-ray.md
+(measured apart) and tools/bench/analysis.md (the hand-written profile notes, dated; the only
+part not regenerated). `--only peers,kernels` measures those parts again and keeps the others
+as they are in the file (a part lands in the file as soon as it finishes, so a stopped run
+keeps what it measured); --render only rewrites the file around its parts (after editing
+analysis.md); --quick runs fewer repetitions (for trying the script).
 """
 import argparse
 import glob
@@ -104,11 +108,8 @@ def machine_facts(run):
     swift = run(["swift", "--version"]).splitlines()[0]
     blas = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libopenblas0-pthread"], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout or "?"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE).stdout.strip()
     return {"cpu": cpu, "cpus": os.cpu_count(), "simd": " ".join(simd), "mem_gib": mem / 2**20, "os": osname,
-            "swift": swift, "openblas": blas, "commit": commit + (" (with uncommitted changes)" if dirty else "")}
+            "swift": swift, "openblas": blas}
 
 
 def render_generate(lines):
@@ -173,168 +174,75 @@ def cli_memory_rows(work):
     return rows, cmds, load_average()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
-    ap.add_argument("--work", default="/tmp/svae-benchmarks", help="models, ONNX graphs, partial outputs")
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions, to try the script")
-    ap.add_argument("--render", action="store_true",
-                    help="only rewrite --out from WORK/benchmarks.json of the last run (after editing analysis.md)")
-    ap.add_argument("--only", choices=["paper"], help="run one part alone (the rest of --out comes from WORK/benchmarks.json)")
-    args = ap.parse_args()
-    saved = os.path.join(args.work, "benchmarks.json")
-    if args.render:
-        with open(saved) as f:
-            v = json.load(f)
-        figures(v, args.work)
-        write(v, args.out)
-        return
-    # This workplace's image sets OPENBLAS_CORETYPE=Haswell (+ OPENBLAS_L2_SIZE) for old OpenBLAS
-    # builds; with it, OpenBLAS runs AVX2 kernels on an AVX-512 CPU. A user's machine would not
-    # have it, and the peers (MKL, MLAS, CTranslate2) ignore it: every process of this run goes
-    # without both (the f32 parity check of peers.py confirms OpenBLAS's own choice computes right).
-    removed = {k: os.environ.pop(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
-    reps = 3 if args.quick else 7
-    os.makedirs(args.work, exist_ok=True)
-    run = Run()
-    if args.only == "paper":
-        run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "svae-bench"], stdout=False)
-        paper = paper_run(run, args.work, args.quick)
-        if not os.path.exists(saved):
-            print(f"no {saved} of a full run to render BENCHMARKS.md from; the section is in {paper['paper_md']}", file=sys.stderr)
-            figures(paper, args.work)
-            return
-        with open(saved) as f:
-            v = json.load(f)
-        v.update(paper)
-        with open(saved, "w") as f:
-            json.dump(v, f, indent=1)
-        figures(v, args.work)
-        write(v, args.out)
-        return
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    load_start = load_average()
-    py = sys.executable
+class Part:
+    """One section of BENCHMARKS.md: measured by `measure(ctx)` (returns its Markdown, heading
+    first), stamped with when, on which commit and CPU and under which load it ran, and kept
+    between `<!-- part: NAME -->` markers so that `--only NAME` can measure it again alone."""
 
-    # The CLI as one would ship it: Swift runtime and Foundation linked statically, which halves
-    # process start-up (≈ 7 ms instead of ≈ 13 ms here) and so counts in the cold start.
-    # (Only the executables: the C API's shared library cannot link a static Foundation.)
-    for product in ("svae", "svae-convert", "svae-bench"):
-        run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product], stdout=False)
-    facts = machine_facts(run)
-    probe_cmd = [BENCH, "probe", "--threads", "2", "--repetitions", str(reps)]
-    probe = run(probe_cmd)
+    def __init__(self, name, what, measure):
+        self.name, self.what, self.measure = name, what, measure
 
-    peers_md = os.path.join(args.work, "peers.md")
-    peers_cmd = [py, os.path.join(HERE, "peers.py"), "--threads", "1,2", "--repetitions", str(reps),
-                 "--work", os.path.join(args.work, "peers"), "--out", peers_md]
-    run(peers_cmd, stdout=False)
 
-    opt_md, opt_json = os.path.join(args.work, "opt-peers.md"), os.path.join(args.work, "opt-peers.json")
-    opt_cmd = [py, os.path.join(HERE, "peers_generate.py"), "--threads", "1,2", "--repetitions", str(max(3, reps - 2)),
-               "--work", os.path.join(args.work, "opt-125m"), "--out", opt_md, "--json", opt_json]
-    run(opt_cmd, stdout=False)
+def part_machine(c):
+    facts = machine_facts(c.run)
+    cmd = [BENCH, "probe", "--threads", "2", "--repetitions", str(c.reps)]
+    out = c.run(cmd)
+    return ["## The machine's own limits", "",
+            f"{facts['cpu']}, {facts['cpus']} CPUs, {facts['mem_gib']:.0f} GiB; SIMD {facts['simd']}; {facts['os']}; "
+            f"{facts['swift']}; OpenBLAS {facts['openblas']}.", "",
+            f"`{rel(cmd)}`", "", block(out)]
 
-    gen_cmd = [BENCH, "generate", "--types", "f32,q8_0,q4_0", "--threads", "1,2", "--sentences", "8",
-               "--repetitions", str(max(3, reps - 2)), "--dir", os.path.join(args.work, "generate"), "--json"]
-    gen_load = load_average()
-    gen_table, gen_rows = render_generate(run(gen_cmd))
-    gen_load_after = load_average()
 
-    all_cmd = [BENCH, "all", "--shapes", "svae-1024-h4,svae-2048-h1", "--types", "f32,q8_0,q4_0", "--threads", "1",
-               "--repetitions", str(max(3, reps - 2)), "--dir", os.path.join(args.work, "shapes")]
-    all_out = run(all_cmd)
-    sizes_cmd = [BENCH, "sizes", "--shape", "svae-768-h4", "--dir", os.path.join(args.work, "shapes")]
-    sizes_out = run(sizes_cmd)
-    kernels_cmd = [BENCH, "kernels", "--threads", "2", "--repetitions", str(reps)]
-    kernels_out = run(kernels_cmd)
-
-    conv_rows, conv_cmds, src_bytes = converter_rows(run, os.path.join(args.work, "peers"))
-
-    # Tokenizer: the English license texts and the golden texts, HF vs ours, ids compared.
-    text = os.path.join(args.work, "licenses.txt")
-    with open(text, "w", encoding="utf-8") as f:
-        for p in sorted(glob.glob("/usr/share/common-licenses/*")):
-            if os.path.isfile(p):
-                with open(p, encoding="utf-8", errors="replace") as g:
-                    f.write(g.read())
-    tok_env = dict(os.environ, RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
-    hf_ids = os.path.join(args.work, "hf.ids")
-    hf_cmd = [py, os.path.join(ROOT, "tools", "tokenizer", "hf_bench.py"), text, "10", hf_ids]
-    hf_out = run(hf_cmd, env=tok_env)
-    ours_tok_cmd = [BENCH, "tokenizer", text, "--repetitions", "10", "--hf-ids", hf_ids]
-    ours_tok = run(ours_tok_cmd)
-
-    paper = paper_run(run, args.work, args.quick)
-
-    recon_cmd = [py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"),
-                 "--bin-dir", os.path.dirname(SVAE)]
-    recon = run(recon_cmd)
-    ppl_cmd = [py, os.path.join(HERE, "perplexity.py"), os.path.join(ROOT, "models", "svae-tiny"), "--bin-dir", os.path.dirname(SVAE)]
-    ppl = run(ppl_cmd)
-    cli_rows, cli_cmds, cli_load = cli_memory_rows(args.work)
-
-    with open(peers_md) as f:
+def part_peers(c):
+    md = os.path.join(c.work, "peers.md")
+    cmd = [c.py, os.path.join(HERE, "peers.py"), "--threads", "1,2", "--repetitions", str(c.reps),
+           "--work", os.path.join(c.work, "peers"), "--out", md]
+    c.run(cmd, stdout=False)
+    with open(md) as f:
         peers = f.read()
-    with open(opt_md) as f:
+    return ["## SentenceVAE against PyTorch and ONNX Runtime (same weights)", "",
+            "![svae f32, q8 and q4_0 against PyTorch, ONNX Runtime, CTranslate2 and transformers, speedups per workload]"
+            "(benchmarks-peers.svg)", "", f"`{rel(cmd)}`", "", demote(peers, 1)]
+
+
+def part_opt(c):
+    md, js = os.path.join(c.work, "opt-peers.md"), os.path.join(c.work, "opt-peers.json")
+    cmd = [c.py, os.path.join(HERE, "peers_generate.py"), "--threads", "1,2", "--repetitions", str(max(3, c.reps - 2)),
+           "--work", os.path.join(c.work, "opt-125m"), "--out", md, "--json", js]
+    c.run(cmd, stdout=False)
+    with open(md) as f:
         opt = f.read()
-    v = dict(quick=args.quick, started=started, finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             minutes=(time.time() - run.t0) / 60, facts=facts, load_start=load_start, load_end=load_average(),
-             removed=removed, probe_cmd=rel(probe_cmd), probe=probe, peers_cmd=rel(peers_cmd), peers=peers,
-             opt_cmd=rel(opt_cmd), opt=opt, gen_cmd=rel(gen_cmd), gen_load=gen_load, gen_load_after=gen_load_after,
-             gen_table=gen_table, all_cmd=rel(all_cmd), all_out=all_out, sizes_cmd=rel(sizes_cmd), sizes_out=sizes_out,
-             kernels_cmd=rel(kernels_cmd), kernels_out=kernels_out, src_bytes=src_bytes, conv_cmds=conv_cmds,
-             conv_rows=conv_rows, text_bytes=os.path.getsize(text), hf_cmd=rel(hf_cmd), hf_out=hf_out,
-             ours_tok_cmd=rel(ours_tok_cmd), ours_tok=ours_tok, recon_cmd=rel(recon_cmd), recon=recon,
-             ppl_cmd=rel(ppl_cmd), ppl=ppl, cli_rows=cli_rows, cli_cmds=cli_cmds, cli_load=cli_load, **paper)
-    with open(saved, "w") as f:
-        json.dump(v, f, indent=1)
-    figures(v, args.work)
-    write(v, args.out)
+    return ["## Token-level OPT-125m against CTranslate2 and transformers (same weights)", "", f"`{rel(cmd)}`", "", opt.strip()]
 
 
-def paper_run(run, work, quick):
-    """tools/bench/paper.py: the released SLLM shapes against their OPT; its section and figures."""
-    md, js = os.path.join(work, "paper.md"), os.path.join(work, "paper.json")
-    cmd = [sys.executable, os.path.join(HERE, "paper.py"), "--bench", BENCH, "--work", os.path.join(work, "paper"),
-           "--out", md, "--json", js] + (["--quick"] if quick else [])
-    run(cmd, stdout=False)
+def part_generate(c):
+    cmd = [BENCH, "generate", "--types", "f32,q8_0,q4_0", "--threads", "1,2", "--sentences", "8",
+           "--repetitions", str(max(3, c.reps - 2)), "--dir", os.path.join(c.work, "generate"), "--json"]
+    before = load_average()
+    table, _ = render_generate(c.run(cmd))
+    return ["## SLLM-125M-H1 against token-level OPT-125m (our runtime)", "",
+            "Random weights of the released shapes, made by the bench (SLLM: SVAE-768-H1 + 12 OPT-125m layers; OPT-125m: "
+            "vocabulary 50272, 12 layers, hidden 768, FFN 3072); 4 prompt sentences, then 8 generated sentences (168 tokens) "
+            "with lengths forced by placing EOS; SLLM and OPT alternate repetition by repetition, one child process each. "
+            "Targets (issue 6): SLLM output ≥ 3× OPT's, KV bytes per token ≤ 15 % of OPT's.", "",
+            f"`{rel(cmd)}` (load {before} → {load_average()})", "", table]
+
+
+def part_paper(c):
+    """tools/bench/paper.py: the released SLLM shapes against their OPT."""
+    md, js = os.path.join(c.work, "paper.md"), os.path.join(c.work, "paper.json")
+    cmd = [c.py, os.path.join(HERE, "paper.py"), "--bench", BENCH, "--work", os.path.join(c.work, "paper"),
+           "--out", md, "--json", js] + (["--quick"] if c.quick else [])
+    c.run(cmd, stdout=False)
     with open(md) as f:
         section = f.read()
     with open(js) as f:
         minutes = json.load(f)["minutes"]
-    return dict(paper_cmd=rel(cmd), paper=section, paper_minutes=minutes, paper_md=md, paper_json=js)
-
-
-def figures(v, work):
-    """tools/bench/figures.py: the pictures beside BENCHMARKS.md, from this run's JSON files."""
-    cmd = [sys.executable, os.path.join(HERE, "figures.py"), "--peers", os.path.join(work, "peers", "peers.json"),
-           "--opt-peers", os.path.join(work, "opt-peers.json"), "--out-dir", ROOT]
-    if "paper_json" in v:
-        cmd += ["--paper", v["paper_json"]]
-    subprocess.run(cmd, check=True)
-
-
-def cli_memory_section(v):
-    """The `svae encode` memory table (absent from runs made before it existed)."""
-    if "cli_rows" not in v:
-        return []
-    return ["## `svae encode --input`: memory independent of the input length", "",
-            "The shipped model in q8_0, the 1 000 held-out sentences repeated to 100 and 20,000 lines, one thread, "
-            f"JSON output (load {v['cli_load']}):", "",
-            *[f"`{c}`  " for c in v['cli_cmds']], "",
-            "| lines | peak RSS | wall |", "|---|---|---|", *v['cli_rows'], ""]
-
-
-def paper_section(v):
-    """The paper's table on a CPU (absent from runs made before it existed)."""
-    if "paper" not in v:
-        return []
     return ["## The paper's table on a CPU: every released SLLM shape against its OPT (our runtime)", "",
             "Random weights of the eight released SLLM shapes (SVAE-d-HN with its OPT's hidden size, heads and embedding "
             "width — 512 with `project_in` for 350M — FFN 2d, no learnable add, then all decoder layers of that OPT: 12 "
             "pre-norm for 125M, 24 post-norm for 350M, 24 pre-norm for 1.3B) and of OPT-125m, -350m, -1.3b, written by "
-            "`svae-bench generate` in q8 (svae-convert's q8_0 choice: the encoder's and decoder's linear weights i8r, the other 2-D "
+            "`svae-bench generate` in q8 (svae-convert's q8 choice: the encoder's and decoder's linear weights i8r, the other 2-D "
             "weights q8_0) and q4_0. Workload of the section above (4 prompt sentences, forced sentence lengths, the same "
             "token count on both sides), fewer generated sentences and repetitions for the larger families; an OPT runs "
             "once per repetition for all its SLLMs. Paper: README of BestAnHongjun/SentenceVAE, GPU, fp32 (throughput Δ "
@@ -342,79 +250,213 @@ def paper_section(v):
             "ratio and the KV reduction ≥ the paper's memory reduction, per row.", "",
             "![SLLM ÷ OPT output throughput and KV bytes per token per released shape, ours beside the paper's]"
             "(benchmarks-paper.svg)", "",
-            f"`{v['paper_cmd']}` ({v['paper_minutes']:.1f} min)", "", v["paper"].strip(), ""]
+            f"`{rel(cmd)}` ({minutes:.1f} min)", "", section.strip()]
 
 
-def write(v, out):
-    """BENCHMARKS.md from the figures `v` of a run and the current tools/bench/analysis.md."""
+def part_shapes(c):
+    cmd = [BENCH, "all", "--shapes", "svae-1024-h4,svae-2048-h1", "--types", "f32,q8_0,q4_0", "--threads", "1",
+           "--repetitions", str(max(3, c.reps - 2)), "--dir", os.path.join(c.work, "shapes")]
+    return ["## The larger released shapes (our runtime)", "", f"`{rel(cmd)}`", "", block(c.run(cmd))]
+
+
+def part_sizes(c):
+    cmd = [BENCH, "sizes", "--shape", "svae-768-h4", "--dir", os.path.join(c.work, "shapes")]
+    return ["## File sizes", "", f"`{rel(cmd)}`", "", block(c.run(cmd))]
+
+
+def part_kernels(c):
+    cmd = [BENCH, "kernels", "--threads", "2", "--repetitions", str(c.reps)]
+    return ["## Matrix kernels", "", f"`{rel(cmd)}`", "", block(c.run(cmd))]
+
+
+def part_convert(c):
+    peers = os.path.join(c.work, "peers")
+    if not os.path.exists(os.path.join(peers, "svae-768-h4", "reference.safetensors")):
+        c.run([c.py, os.path.join(HERE, "peers.py"), "--shapes", "svae-768-h4", "--work", peers, "--prepare-only"], stdout=False)
+    rows, cmds, src_bytes = converter_rows(c.run, peers)
+    return ["## Converter memory and time", "",
+            f"SVAE-768-H4 checkpoint of the peers run ({src_bytes / 1e6:.0f} MB f32 safetensors), one conversion per type:", "",
+            *[f"`{cmd}`  " for cmd in cmds], "",
+            "| `--quant` | output bytes | bits/weight | peak RSS | wall | user + sys |", "|---|---|---|---|---|---|", *rows]
+
+
+def part_tokenizer(c):
+    """The English license texts, HF `tokenizers` against ours, ids compared."""
+    text = os.path.join(c.work, "licenses.txt")
+    with open(text, "w", encoding="utf-8") as f:
+        for p in sorted(glob.glob("/usr/share/common-licenses/*")):
+            if os.path.isfile(p):
+                with open(p, encoding="utf-8", errors="replace") as g:
+                    f.write(g.read())
+    env = dict(os.environ, RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    hf_ids = os.path.join(c.work, "hf.ids")
+    hf_cmd = [c.py, os.path.join(ROOT, "tools", "tokenizer", "hf_bench.py"), text, "10", hf_ids]
+    hf_out = c.run(hf_cmd, env=env)
+    ours_cmd = [BENCH, "tokenizer", text, "--repetitions", "10", "--hf-ids", hf_ids]
+    ours = c.run(ours_cmd)
+    return ["## Tokenizer throughput (one thread, ids compared with Hugging Face `tokenizers`)", "",
+            f"Text: `/usr/share/common-licenses/*` concatenated ({os.path.getsize(text):,} bytes).", "",
+            f"`RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false {rel(hf_cmd)}`", "", block(hf_out), "",
+            f"`{rel(ours_cmd)}`", "", block(ours)]
+
+
+def part_reconstruction(c):
+    cmd = [c.py, os.path.join(HERE, "reconstruction.py"), os.path.join(ROOT, "models", "svae-tiny"), "--bin-dir", os.path.dirname(SVAE)]
+    return ["## Shipped model `models/svae-tiny`: held-out reconstruction", "",
+            f"`{rel(cmd)}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", c.run(cmd).strip()]
+
+
+def part_perplexity(c):
+    cmd = [c.py, os.path.join(HERE, "perplexity.py"), os.path.join(ROOT, "models", "svae-tiny"), "--bin-dir", os.path.dirname(SVAE)]
+    return ["## Shipped model `models/svae-tiny`: perplexity, KL divergence from f32, `svae perplexity` throughput", "",
+            f"`{rel(cmd)}` (`models/svae-tiny/heldout-v1.txt`: 1 000 sentences kept out of training; lines over "
+            "max_seq_len = 32 tokens left out with `--on-error skip`; teacher-forced, token-weighted, docs/perplexity.md; "
+            "KLD = KL(P_f32 ‖ P_type) per target token, quantiles from the bounded-memory histogram; tokens/s = target "
+            "tokens per second of a run without --reference, median (min–max) of 3)", "", c.run(cmd).strip()]
+
+
+def part_cli_memory(c):
+    rows, cmds, load = cli_memory_rows(c.work)
+    return ["## `svae encode --input`: memory independent of the input length", "",
+            f"The shipped model in q8_0, the 1 000 held-out sentences repeated to 100 and 20,000 lines, one thread, "
+            f"JSON output (load {load}):", "", *[f"`{cmd}`  " for cmd in cmds], "",
+            "| lines | peak RSS | wall |", "|---|---|---|", *rows]
+
+
+PARTS = [
+    Part("machine", "`svae-bench probe` and the machine's facts", part_machine),
+    Part("peers", "tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime", part_peers),
+    Part("opt", "tools/bench/peers_generate.py: token-level OPT-125m against CTranslate2 and transformers", part_opt),
+    Part("generate", "`svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m", part_generate),
+    Part("paper", "tools/bench/paper.py: every released SLLM shape against its OPT", part_paper),
+    Part("shapes", "`svae-bench all` on the two larger released shapes", part_shapes),
+    Part("sizes", "`svae-bench sizes`", part_sizes),
+    Part("kernels", "`svae-bench kernels`", part_kernels),
+    Part("convert", "svae-convert's peak memory and time", part_convert),
+    Part("tokenizer", "the tokenizer against Hugging Face `tokenizers`", part_tokenizer),
+    Part("reconstruction", "held-out reconstruction of the shipped model", part_reconstruction),
+    Part("perplexity", "perplexity / KL divergence of the shipped model per type", part_perplexity),
+    Part("cli-memory", "`svae encode --input` peak memory", part_cli_memory),
+]
+MARK = re.compile(r"^<!-- part: ([a-z-]+) -->\n(.*?)^<!-- /part: \1 -->\n", re.S | re.M)
+
+
+class Context:
+    def __init__(self, run, work, quick):
+        self.run, self.work, self.quick = run, work, quick
+        self.reps = 3 if quick else 7
+        self.py = sys.executable
+
+
+def stamp(started, finished, load_before, load_after, quick):
+    facts_cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE).stdout.strip()
+    if finished[:10] == started[:10]:
+        finished = finished[11:]
+    return (f"*Measured {started} → {finished} on commit {commit}{' (with uncommitted changes)' if dirty else ''}, "
+            f"{facts_cpu}, {os.cpu_count()} CPUs, load average {load_before} → {load_after}"
+            f"{', --quick (fewer repetitions)' if quick else ''}.*")
+
+
+def now():
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def measure(part, ctx):
+    """The part's marked block: heading, stamp, then what it measured."""
+    started, before = now(), load_average()
+    lines = part.measure(ctx)
+    heading, rest = lines[0], lines[1:]
+    text = "\n".join([heading, "", stamp(started, now(), before, load_average(), ctx.quick), *rest]).strip("\n")
+    return f"<!-- part: {part.name} -->\n{text}\n\n<!-- /part: {part.name} -->\n"
+
+
+def write(blocks, out):
+    """BENCHMARKS.md: the header, every part's block (from this run, or kept from `out`), Python and
+    Ray (tools/bench/python-ray.md, measured apart) and tools/bench/analysis.md."""
+    kept = {}
+    if os.path.exists(out):
+        with open(out) as f:
+            kept = {m.group(1): m.group(0) for m in MARK.finditer(f.read())}
     with open(os.path.join(HERE, "analysis.md")) as f:
         analysis = f.read()
     # Measured apart (it needs ray[data] and the svae wheel, not the peers' venv): its own command,
     # date and load are in the file.
     with open(os.path.join(HERE, "python-ray.md")) as f:
         python_ray = f.read()
-    facts, removed = v["facts"], v["removed"]
     doc = [
         "# Benchmarks", "",
         "<!-- Generated by tools/bench/benchmarks.py: edit that script or tools/bench/analysis.md, not this file. -->", "",
-        f"Regenerated by **`tools/bench/run.sh`** (= `.venv-peers/bin/python tools/bench/benchmarks.py{' --quick' if v['quick'] else ''}`), "
-        f"{v['started']} → {v['finished']} ({v['minutes']:.0f} min), commit {facts['commit']}.", "",
-        f"Machine: {facts['cpu']}, {facts['cpus']} CPUs, {facts['mem_gib']:.0f} GiB; SIMD {facts['simd']}; {facts['os']}; "
-        f"{facts['swift']}; OpenBLAS {facts['openblas']}. Load average (1/5/15 min) at the start: {v['load_start']}; "
-        f"at the end: {v['load_end']}. Every figure below comes from this run; each table gives its command. "
-        "svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and `svae-convert`, `svae-bench`; Swift runtime and Foundation linked in, as one "
-        "would ship the CLI; it starts in ≈ 7 ms instead of ≈ 13 ms with the shared runtime). "
-        + (f"Environment: {', '.join(f'{k}={v}' for k, v in removed.items())} removed for the whole run (this image sets them "
-           "for old OpenBLAS builds; they force OpenBLAS's AVX2 kernels on this AVX-512 CPU, which a user's machine would not do)."
-           if removed else "No OPENBLAS_* variables were set."), "",
+        "Every section below is one part of **`tools/bench/run.sh`** (= `.venv-peers/bin/python tools/bench/benchmarks.py`); "
+        "`tools/bench/run.sh --only PART[,PART…]` measures those parts again and keeps the others. Each part starts with "
+        "when, on which commit and CPU and under which load it was measured, and each table gives its command: compare "
+        "figures only within a part. svae binaries: `swift build -c release --static-swift-stdlib --product svae` (and "
+        "`svae-convert`, `svae-bench`; Swift runtime and Foundation linked in, as one would ship the CLI). "
+        "Every run removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its environment (this image sets them for old "
+        "OpenBLAS builds; they force OpenBLAS's AVX2 kernels on an AVX-512 CPU, which a user's machine would not do).", "",
         "This is a 2-vCPU virtual machine: run-to-run spread is large (the read-bandwidth probe alone moves by "
         "±30 % between runs), so each figure is a median with its min–max, and ratios are taken within one run.", "",
-        "## The machine's own limits", "",
-        f"`{v['probe_cmd']}`", "", block(v['probe']), "",
-        "## SentenceVAE against PyTorch and ONNX Runtime (same weights)", "",
-        "![svae f32, q8_0 and q4_0 against PyTorch, ONNX Runtime, CTranslate2 and transformers, speedups per workload]"
-        "(benchmarks-peers.svg)", "",
-        f"`{v['peers_cmd']}`", "",
-        demote(v["peers"], 1), "",
-        "## Token-level OPT-125m against CTranslate2 and transformers (same weights)", "",
-        f"`{v['opt_cmd']}`", "", v['opt'].strip(), "",
-        "## SLLM-125M-H1 against token-level OPT-125m (our runtime)", "",
-        "Random weights of the released shapes, made by the bench (SLLM: SVAE-768-H1 + 12 OPT-125m layers; OPT-125m: "
-        "vocabulary 50272, 12 layers, hidden 768, FFN 3072); 4 prompt sentences, then 8 generated sentences (168 tokens) "
-        "with lengths forced by placing EOS; SLLM and OPT alternate repetition by repetition, one child process each. "
-        "Targets (issue 6): SLLM output ≥ 3× OPT's, KV bytes per token ≤ 15 % of OPT's.", "",
-        f"`{v['gen_cmd']}` (load {v['gen_load']} → {v['gen_load_after']})", "", v['gen_table'], "",
-        *paper_section(v),
-        "## The larger released shapes (our runtime)", "",
-        f"`{v['all_cmd']}`", "", block(v['all_out']), "",
-        "## File sizes", "",
-        f"`{v['sizes_cmd']}`", "", block(v['sizes_out']), "",
-        "## Matrix kernels", "",
-        f"`{v['kernels_cmd']}`", "", block(v['kernels_out']), "",
-        "## Converter memory and time", "",
-        f"SVAE-768-H4 checkpoint of the peers run ({v['src_bytes'] / 1e6:.0f} MB f32 safetensors), one conversion per type:", "",
-        *[f"`{c}`  " for c in v['conv_cmds']], "",
-        "| `--quant` | output bytes | bits/weight | peak RSS | wall | user + sys |", "|---|---|---|---|---|---|",
-        *v['conv_rows'], "",
-        "## Tokenizer throughput (one thread, ids compared with Hugging Face `tokenizers`)", "",
-        f"Text: `/usr/share/common-licenses/*` concatenated ({v['text_bytes']:,} bytes).", "",
-        f"`RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false {v['hf_cmd']}`", "", block(v['hf_out']), "",
-        f"`{v['ours_tok_cmd']}`", "", block(v['ours_tok']), "",
-        "## Shipped model `models/svae-tiny`: held-out reconstruction", "",
-        f"`{v['recon_cmd']}` (1 000 held-out sentences, `models/svae-tiny/heldout.txt`)", "", v['recon'].strip(), "",
-        *([] if "ppl" not in v else [
-            "## Shipped model `models/svae-tiny`: perplexity, KL divergence from f32, `svae perplexity` throughput", "",
-            f"`{v['ppl_cmd']}` (`models/svae-tiny/heldout-v1.txt`: 1 000 sentences kept out of training; lines over "
-            "max_seq_len = 32 tokens left out with `--on-error skip`; teacher-forced, token-weighted, docs/perplexity.md; "
-            "KLD = KL(P_f32 ‖ P_type) per target token, quantiles from the bounded-memory histogram; tokens/s = target "
-            "tokens per second of a run without --reference, median (min–max) of 3)", "", v['ppl'].strip(), ""]),
-        *cli_memory_section(v),
-        "## Python and Ray", "", python_ray.strip(), "",
-        analysis.strip(), "",
     ]
+    for p in PARTS:
+        b = blocks.get(p.name) or kept.get(p.name)
+        if b:
+            doc.append(b)
+    doc += ["## Python and Ray", "", python_ray.strip(), "", analysis.strip(), ""]
     with open(out, "w") as f:
         f.write("\n".join(doc))
-    print(f"wrote {out} ({v['minutes']:.0f} min of measurements)", file=sys.stderr)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def figures(work):
+    """tools/bench/figures.py: the pictures beside BENCHMARKS.md, from the JSON files in WORK."""
+    cmd = [sys.executable, os.path.join(HERE, "figures.py"), "--out-dir", ROOT]
+    for flag, path in (("--peers", os.path.join(work, "peers", "peers.json")), ("--opt-peers", os.path.join(work, "opt-peers.json")),
+                       ("--paper", os.path.join(work, "paper.json"))):
+        if os.path.exists(path):
+            cmd += [flag, path]
+    subprocess.run(cmd, check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--work", default="/tmp/svae-benchmarks", help="models, ONNX graphs, partial outputs")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, to try the script")
+    ap.add_argument("--render", action="store_true", help="only rewrite --out from its own parts (after editing analysis.md)")
+    ap.add_argument("--only", help="comma-separated parts to measure again, keeping the others: "
+                    + ", ".join(p.name for p in PARTS))
+    args = ap.parse_args()
+    names = [p.name for p in PARTS]
+    chosen = names if not args.only else args.only.split(",")
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        ap.error(f"unknown part {', '.join(unknown)}: the parts are {', '.join(names)}")
+    if args.render:
+        write({}, args.out)
+        return
+    # This workplace's image sets OPENBLAS_CORETYPE=Haswell (+ OPENBLAS_L2_SIZE) for old OpenBLAS
+    # builds; with it, OpenBLAS runs AVX2 kernels on an AVX-512 CPU. A user's machine would not
+    # have it, and the peers (MKL, MLAS, CTranslate2) ignore it: every process of this run goes
+    # without both (the f32 parity check of peers.py confirms OpenBLAS's own choice computes right).
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(k, None)
+    os.makedirs(args.work, exist_ok=True)
+    run = Run()
+    # The CLI as one would ship it: Swift runtime and Foundation linked statically, which halves
+    # process start-up (≈ 7 ms instead of ≈ 13 ms here) and so counts in the cold start.
+    # (Only the executables: the C API's shared library cannot link a static Foundation.)
+    for product in ("svae", "svae-convert", "svae-bench"):
+        run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product], stdout=False)
+    ctx = Context(run, args.work, args.quick)
+    blocks = {}
+    for p in PARTS:
+        if p.name in chosen:
+            blocks[p.name] = measure(p, ctx)
+            write(blocks, args.out)  # each finished part lands at once: a stopped run keeps it
+    figures(args.work)
+    print(f"{(time.time() - run.t0) / 60:.0f} min of measurements", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 #!/bin/sh
-# Regenerates BENCHMARKS.md (≈ 14 minutes of measurements, ≈ 6 of them the paper's table, on
-# the 2-vCPU project machine once /tmp/svae-benchmarks holds the models and ONNX graphs, which the first run builds; keep the
+# Regenerates BENCHMARKS.md (≈ 40 minutes of measurements, estimated from its parts on the 2-vCPU machine, once
+# /tmp/svae-benchmarks holds the models and ONNX graphs, which the first run builds; keep the
 # machine otherwise idle).
 # Creates .venv-peers with the peers' packages from PyPI when it is missing (the only step that
 # needs the network; a CPU-only torch wheel is preferred when /opt/wheels has one), then runs
-# tools/bench/benchmarks.py with the arguments given (for example --quick, or --only paper for the
-# released SLLM shapes against their OPT alone: about 6 minutes once /tmp/svae-benchmarks/paper
-# holds the model files, which the first run writes, 12 GB).
+# tools/bench/benchmarks.py with the arguments given: --only PART[,PART...] measures those parts
+# again and keeps the others (e.g. --only peers after a kernel change, ≈ 12 minutes; --only paper,
+# ≈ 6 minutes once /tmp/svae-benchmarks/paper holds its 12 GB of model files); --quick tries it.
 # matplotlib draws the pictures beside BENCHMARKS.md (tools/bench/figures.py).
 set -eu
 cd "$(dirname "$0")/../.."
