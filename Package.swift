@@ -10,7 +10,8 @@
 //   model    SVAETokenizer, SVAEModel   tokenizer, splitter, encoder, decoder, SLLM
 //   import   SVAEImport            safetensors / PyTorch readers, configs (JSON, the reference's YAML), the converter pipeline
 //   API      SVAE (Swift); SVAECAPI (C, @_cdecl) with its header target CSVAEAPI → libsvae.so
-//   tools    svae, svae-convert    command-line programs
+//   tools    SVAECLISupport        the tools' exit statuses, error text, stderr line and JSON lines (only the three below import it)
+//            svae, svae-convert    command-line programs
 //            svae-bench            the benchmarks (docs/bench.md), kept out of the user CLI
 import PackageDescription
 
@@ -67,22 +68,25 @@ let package = Package(
         .target(name: "SVAECAPI", dependencies: ["CSVAEAPI", "SVAE", "SVAEModel", "SVAETokenizer", "SVAEFormat", "SVAEKernels"]),
 
         // MARK: tools
+        .target(
+            name: "SVAECLISupport",
+            dependencies: ["SVAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "svae",
             dependencies: [
-                "SVAE", "SVAEFormat", "SVAEKernels", "SVAEModel", "SVAETokenizer", "SVAEJSON",  // SVAEJSON: strict JSON input lines
+                "SVAECLISupport", "SVAE", "SVAEFormat", "SVAEKernels", "SVAEModel", "SVAETokenizer", "SVAEJSON",  // SVAEJSON: strict JSON input lines
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "svae-convert",
             dependencies: [
-                "SVAEImport", "SVAEFormat", "SVAE", "SVAEJSON",
+                "SVAECLISupport", "SVAEImport", "SVAEFormat", "SVAE", "SVAEJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "svae-bench",
             dependencies: [
-                "SVAE", "SVAEFormat", "CSVAEKernels", "SVAEKernels", "CBLAS", "SVAEModel", "SVAETokenizer",
+                "SVAECLISupport", "SVAE", "SVAEFormat", "CSVAEKernels", "SVAEKernels", "CBLAS", "SVAEModel", "SVAETokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -101,13 +105,13 @@ let package = Package(
         // `svae-convert` programs run as a user would.
         .testTarget(
             name: "SVAECLITests",
-            dependencies: ["svae", "SVAE", "SVAETestSupport", "SVAETokenizer",
+            dependencies: ["svae", "SVAECLISupport", "SVAE", "SVAEFormat", "SVAETestSupport", "SVAETokenizer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The benchmarks' helpers (statistics, the JSON the scripts read, the random-model writer)
         // via @testable import of `svae-bench`, and the built `svae-bench` run as a user would.
         .testTarget(
             name: "SVAEBenchTests",
-            dependencies: ["svae-bench", "SVAE", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
+            dependencies: ["svae-bench", "SVAECLISupport", "SVAE", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAETestSupport"]),
         .testTarget(
             name: "SVAEImportTests", dependencies: ["SVAEImport", "SVAEFormat", "SVAEModel", "SVAETokenizer", "SVAEJSON", "SVAETestSupport"],
             resources: [.copy("Fixtures")]),

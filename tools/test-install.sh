@@ -193,6 +193,7 @@ python_tests() {
     [ -x "$venv/bin/python" ] || { echo "no $venv/bin/python: run tools/test-python.sh first"; return 1; }
     mkdir -p "$work/models"
     ln -sf "$work/model.svae" "$work/models/svae.svae"
+    ln -sf "$work/model.no-tokenizer.svae" "$work/models/svae.no-tokenizer.svae"
     ln -sf "$work/sllm.svae" "$work/models/sllm.svae"
     ln -sf "$work/opt.svae" "$work/models/opt.svae"
     ln -sf "$prefix/share/svae/svae-tiny.svae" "$work/models/tiny.svae"

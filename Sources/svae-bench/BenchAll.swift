@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAEFormat
 
 /// `svae-bench all`: the machine, then speed, cold start, size and peak RSS for every

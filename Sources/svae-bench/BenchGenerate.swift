@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAEFormat
 import SVAEKernels
 import SVAEModel

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAEKernels
 import SVAEModel
 

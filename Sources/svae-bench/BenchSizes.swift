@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAEFormat
 
 /// One row of `svae-bench sizes`: a `.svae` file of one element type against the f32 source.

@@ -1,4 +1,5 @@
 import Foundation
+import SVAECLISupport
 import SVAEKernels
 
 // Helpers shared by the `svae-bench` subcommands: statistics, clocks, memory, the machine, and

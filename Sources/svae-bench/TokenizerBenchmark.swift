@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAETokenizer
 
 /// A throughput probe for `BPETokenizer.encode`.

@@ -8,11 +8,13 @@
 //
 // Progress goes to stderr (a bar redrawn with \r, only on a terminal); the summary line to
 // stdout. On failure: one line `svae-convert: error: <file>: <what>` on stderr, exit 1, and
-// no output file; a wrong argument: one line `svae-convert: error: <what>`, exit 2.
+// no output file; a wrong argument: one line `svae-convert: error: <what>`, exit 2; --check
+// below its thresholds: exit 3 (ExitStatus, SVAECLISupport).
 
 import ArgumentParser
 import SVAE
 import Foundation
+import SVAECLISupport
 import SVAEFormat
 import SVAEImport
 import SVAEJSON
@@ -186,15 +188,12 @@ struct SVAEConvert: ParsableCommand {
                              report.output, report.tensors.count, formatBytes(report.fileBytes), formatBytes(report.dataBytes),
                              report.bitsPerWeight, report.seconds))
             }
-            if let samples, try !runCheck(options: opts, samples: samples) { throw ExitCode(3) }
-        } catch let e as ValidationError {
-            throw e
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            printErr("svae-convert: error: " + ConvertError.describe(error, file: inputs.joined(separator: ", ")))
-            throw ExitCode(1)
+            if let samples, try !runCheck(options: opts, samples: samples) { throw ExitCode(ExitStatus.incomplete) }
+        } catch let e as ConfigError {
+            // A key missing or conflicting across the configs names no file: the inputs are where it is from.
+            throw CLIError(ConvertError.describe(e, file: inputs.joined(separator: ", ")))
         }
+        // Any other error reaches ToolMain: one line, `svae-convert: error: <file>: <what>`, exit 1.
     }
 }
 
@@ -221,24 +220,19 @@ struct CheckSamples {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
               let data = FileManager.default.contents(atPath: path) else {
-            throw CheckError("\(path): cannot read the --check input (expected a text file)")
+            throw CLIError("\(path): cannot read the --check input (expected a text file)")
         }
         var lines: [String] = []
         for (n, raw) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
             let bytes = raw.last == 0x0D ? raw.dropLast() : raw
             guard let line = String(validating: bytes, as: UTF8.self) else {
-                throw CheckError("\(path):\(n + 1): expected UTF-8 text, found an invalid byte sequence")
+                throw CLIError("\(path):\(n + 1): expected UTF-8 text, found an invalid byte sequence")
             }
             if !line.allSatisfy(\.isWhitespace) { lines.append(line) }
         }
-        guard !lines.isEmpty else { throw CheckError("\(path): expected at least one line of text for --check, found none") }
+        guard !lines.isEmpty else { throw CLIError("\(path): expected at least one line of text for --check, found none") }
         return lines
     }
-}
-
-struct CheckError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 /// The thresholds of `--check` (docs/convert.md): a conversion passes when all three hold.
@@ -264,12 +258,12 @@ extension SVAEConvert {
             cand = try Model(path: output, options: ModelOptions(threads: 1))
             ref = try Model(path: reference, options: ModelOptions(threads: 1))
         } catch {
-            throw CheckError("--check: \(error)")
+            throw CLIError("--check: \(error)")
         }
         // Units: lines of text (sllm: the lines joined into passages by the splitter), or, without
         // a tokenizer, deterministic pseudo-random id sentences.
         let evaluator: PerplexityEvaluator
-        do { evaluator = try PerplexityEvaluator(model: cand, reference: ref, threads: 1) } catch { throw CheckError("--check: \(error)") }
+        do { evaluator = try PerplexityEvaluator(model: cand, reference: ref, threads: 1) } catch { throw CLIError("--check: \(error)") }
         var skipped = 0, used = 0
         var what = samples.source
         if cand.tokenizer != nil {
@@ -301,12 +295,12 @@ extension SVAEConvert {
                 if cand.architecture == "svae" { for s in sentences { try evaluator.add(ids: [s]) } } else { try evaluator.add(ids: sentences) }
                 used = sentences.count
             } catch {
-                throw CheckError("--check: \(error)")
+                throw CLIError("--check: \(error)")
             }
         }
         let s = evaluator.stats
         guard s.tokens > 0 else {
-            throw CheckError("--check: no token could be scored from \(what) (\(skipped) lines did not fit the model)")
+            throw CLIError("--check: no token could be scored from \(what) (\(skipped) lines did not fit the model)")
         }
         let kld = s.kld.mean, ratio = s.perplexityRatio, top1 = s.top1Agreement
         let pass = kld <= CheckThresholds.kldMean && ratio <= CheckThresholds.pplRatio && top1 >= CheckThresholds.top1Agreement
@@ -377,35 +371,4 @@ func formatBytes(_ n: Int) -> String {
     return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
 }
 
-func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-
-/// Help and --version exit 0; a wrong argument is one line and exit 2; a failed conversion one
-/// line and exit 1 (the same statuses as `svae`).
-func runConvert() -> Never {
-    var command: ParsableCommand
-    do {
-        command = try SVAEConvert.parseAsRoot()
-    } catch {
-        usageExit(error)
-    }
-    do {
-        try command.run()
-    } catch let e as ExitCode {
-        exit(e.rawValue)
-    } catch {
-        usageExit(error)
-    }
-    exit(0)
-}
-
-func usageExit(_ error: Error) -> Never {
-    if SVAEConvert.exitCode(for: error) == .success {
-        print(SVAEConvert.fullMessage(for: error))
-        exit(0)
-    }
-    let message = SVAEConvert.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-    printErr("svae-convert: error: \(message)")
-    exit(2)
-}
-
-runConvert()
+ToolMain.run(SVAEConvert.self)

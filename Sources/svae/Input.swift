@@ -7,6 +7,7 @@
 
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAEJSON
 
 #if canImport(Glibc)
@@ -256,17 +257,6 @@ struct InputOptions: ParsableArguments {
     var onError: OnError = .stop
 }
 
-/// Exit statuses of `svae` (documented in `svae --help` and README.md).
-enum ExitStatus {
-    static let ok: Int32 = 0
-    /// A bad input line (with --on-error stop), a model file that cannot be used, an I/O error.
-    static let failure: Int32 = 1
-    /// Wrong arguments: unknown option, bad value, missing input.
-    static let usage: Int32 = 2
-    /// The run finished but --on-error skip left out some input lines.
-    static let skipped: Int32 = 3
-}
-
 /// What a command made of one input: output lines, or a message (without the location) that
 /// makes the input a bad line.
 enum ItemResult {
@@ -358,7 +348,7 @@ struct InputDriver {
         progress.clear()
         if skipped > 0 {
             printErr("svae: \(skipped) of \(total) input lines skipped")
-            throw ExitCode(ExitStatus.skipped)
+            throw ExitCode(ExitStatus.incomplete)
         }
     }
 }
@@ -404,4 +394,3 @@ func emit(_ line: String) {
     }
 }
 
-func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

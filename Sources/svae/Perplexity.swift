@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAE
 import SVAEModel
 
@@ -95,7 +96,7 @@ struct Perplexity: ParsableCommand {
         report(evaluators, lines: reader.lineNumber, skipped: skipped, seconds: seconds, tokensScored: tokensScored)
         if skipped > 0 {
             printErr("svae: \(skipped) of \(reader.lineNumber) input lines skipped")
-            throw ExitCode(ExitStatus.skipped)
+            throw ExitCode(ExitStatus.incomplete)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAEFormat
 import SVAEKernels
 
@@ -32,63 +33,9 @@ struct Version: ParsableCommand {
     }
 }
 
-/// A failure the CLI reports as one line, `svae: error: <description>`, with exit status 1.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
-/// Wrong arguments: one line, `svae: error: <description>`, exit status 2.
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
 @main
 enum Main {
-    static func main() {
-        var command: ParsableCommand
-        do {
-            command = try SVAECommand.parseAsRoot()
-        } catch {
-            exit(reportingParseError: error)
-        }
-        do {
-            try command.run()
-        } catch {
-            exit(reporting: error)
-        }
-    }
-
-    /// Help and --version print and exit 0; anything else is a usage error: one line, status 2.
-    static func exit(reportingParseError error: Error) -> Never {
-        if SVAECommand.exitCode(for: error) == .success {
-            print(SVAECommand.fullMessage(for: error))
-            Foundation.exit(0)
-        }
-        let message = SVAECommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-        printErr("svae: error: \(message)")
-        Foundation.exit(ExitStatus.usage)
-    }
-
-    /// Prints a run-time error the one way the CLI prints errors and exits with its status.
-    static func exit(reporting error: Error) -> Never {
-        switch error {
-        case let e as ExitCode:
-            Foundation.exit(e.rawValue)
-        case let e as UsageError:
-            printErr("svae: error: \(e.description)")
-            Foundation.exit(ExitStatus.usage)
-        case _ where error is ValidationError || error is CleanExit || String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
-            exit(reportingParseError: error)  // --help of a subcommand arrives here, from ArgumentParser's help command
-        case let e as CustomStringConvertible:  // CLIError, InputError, the library's typed errors
-            printErr("svae: error: \(e.description)")
-            Foundation.exit(ExitStatus.failure)
-        default:
-            printErr("svae: error: \(error)")
-            Foundation.exit(ExitStatus.failure)
-        }
-    }
+    static func main() { ToolMain.run(SVAECommand.self) }
 }
 
 /// Checks a numeric option: a one-line usage error naming the option, what was expected and found.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SVAECLISupport
 import SVAE
 import SVAEModel
 import SVAETokenizer
@@ -17,11 +18,6 @@ func openModel(_ path: String, threads: Int?) throws -> Model {
     } catch {
         throw CLIError(error.description)
     }
-}
-
-/// Wraps an API error as a one-line CLI error.
-func cli<R>(_ body: () throws(SVAEError) -> R) throws -> R {
-    do { return try body() } catch { throw CLIError(error.description) }
 }
 
 /// The SentenceVAE of a model (encode, decode and reconstruct need one).
@@ -324,12 +320,3 @@ struct Tokenize: ParsableCommand {
         }
     }
 }
-
-/// One JSON object as one line (keys sorted).
-func jsonLine(_ object: [String: Any]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Prints one JSON object on one line (keys sorted).
-func printJSON(_ object: [String: Any]) { print(jsonLine(object)) }

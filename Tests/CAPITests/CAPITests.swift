@@ -427,7 +427,9 @@ func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
         let env = ProcessInfo.processInfo.environment
         var copies: [(from: String, to: String)] = []
         if let out = env["SVAE_CAPI_MODEL_OUT"] {
-            copies += [(random, out), (echo, (out.hasSuffix(".svae") ? String(out.dropLast(5)) : out) + ".echo.svae")]
+            let stem = out.hasSuffix(".svae") ? String(out.dropLast(5)) : out
+            // Beside it: the echo model, and the same kind of random model without a tokenizer (id-only calls).
+            copies += [(random, out), (echo, stem + ".echo.svae"), (try makeRandomModel(withTokenizer: false), stem + ".no-tokenizer.svae")]
         }
         for (variable, architecture) in [("SVAE_CAPI_SLLM_OUT", "sllm"), ("SVAE_CAPI_OPT_OUT", "opt")] {
             if let out = env[variable] { copies.append((try makeRandomModel(architecture: architecture), out)) }

@@ -4,6 +4,7 @@ import Testing
 import SVAE
 import SVAETestSupport
 import SVAETokenizer
+import SVAECLISupport
 @testable import svae_bench
 
 /// The `svae-bench` helpers: statistics, the JSON that scripts read, and size arithmetic; the built

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SVAECLISupport
 @testable import svae
 
 /// The streaming reader under the text commands: line ends, chunk boundaries, the line cap.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Testing
 
 import SVAETestSupport
+import SVAECLISupport
 @testable import svae
 
 /// `svae perplexity`: its arguments, and the command run in process on random models.

@@ -1,5 +1,6 @@
 import Testing
 
+import SVAECLISupport
 @testable import svae
 
 /// `svae generate --prompt-ids`: the strict JSON reader, exact integers in Int32 range only.

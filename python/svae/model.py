@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, Union
 import numpy as np
 
 from . import _library as L
-from .errors import error_for
+from .errors import NoTokenizerError, error_for
 
 Text = Union[str, bytes]
 _OK, _BUFFER_TOO_SMALL = 0, -2
@@ -343,7 +343,10 @@ class Model:
             raise TypeError(f"{call}: batch must be an int, got {type(batch).__name__}")
         ctx = self._context()
         if with_text and not self.has_tokenizer:  # the same error svae_decode gives, before any work
-            ctx.check(self._lib.svae_tokenize(ctx.handle, b"", None, 0, ctypes.byref(ctypes.c_size_t(0))))
+            try:
+                ctx.check(self._lib.svae_tokenize(ctx.handle, b"", None, 0, ctypes.byref(ctypes.c_size_t(0))))
+            except NoTokenizerError as e:  # named after this call, not the probe that asked the library
+                raise NoTokenizerError(f"{call}: {e.message.removeprefix('svae_tokenize: ')}") from None
         params = self._lib.svae_decode_default_params()
         params.max_tokens, params.temperature, params.top_k, params.top_p, params.seed = (
             max_tokens, temperature, top_k, top_p, seed)

@@ -1,5 +1,6 @@
 """Fixtures: the models that tools/test-python.sh writes into $SVAE_TEST_MODELS: the random-weight
-test models of the Swift test support (svae.svae, sllm.svae, opt.svae, as for the C examples) and
+test models of the Swift test support (svae.svae, sllm.svae, opt.svae, as for the C examples, and
+svae.no-tokenizer.svae, an svae.svae-like model without a tokenizer section) and
 the shipped models/svae-tiny in q8_0 (tiny.svae) with its samples.txt (tiny-samples.txt)."""
 import os
 from pathlib import Path
@@ -21,6 +22,11 @@ def _model(name: str) -> str:
 @pytest.fixture(scope="session")
 def svae_path() -> str:
     return _model("svae.svae")
+
+
+@pytest.fixture(scope="session")
+def no_tokenizer_path() -> str:
+    return _model("svae.no-tokenizer.svae")
 
 
 @pytest.fixture(scope="session")

@@ -110,6 +110,29 @@ def test_decode_and_decode_ids(model):
     assert model.decode(v[:0]) == []
 
 
+def test_decode_without_a_tokenizer(model, no_tokenizer_path):
+    # The same random weights as svae.svae, without its tokenizer section: ids in, ids out.
+    with svae.Model(no_tokenizer_path, threads=1) as bare:
+        assert not bare.has_tokenizer and model.has_tokenizer
+        seqs = [model.tokenize(t) for t in TEXTS]
+        v = bare.encode_ids(seqs)
+        assert np.array_equal(v, model.encode_ids(seqs))
+        ids = bare.decode_ids(v)
+        assert ids == model.decode_ids(v) and len(ids) == 3
+        assert all(0 < len(i) <= bare.max_seq_len - 1 and all(isinstance(t, int) for t in i) for i in ids)
+        assert bare.decode_ids(v, temperature=1.5, seed=7) == model.decode_ids(v, temperature=1.5, seed=7)
+        # Text needs a tokenizer: the documented NoTokenizerError, in plain words naming the file.
+        with pytest.raises(svae.NoTokenizerError) as e:
+            bare.decode(v)
+        assert e.value.status == svae.NoTokenizerError.status == -5
+        assert e.value.message == str(e.value)
+        assert e.value.message.startswith(f"decode: {no_tokenizer_path}: "), e.value.message
+        assert "expected a tokenizer section, found none" in e.value.message
+        assert "noTokenizer" not in e.value.message and "Error Domain" not in e.value.message
+        with pytest.raises(svae.NoTokenizerError):
+            bare.decode(v[:0])  # refused before any work, even for no rows
+
+
 def test_decode_is_batched_and_independent_of_the_batch(tiny_path, tiny_samples):
     with svae.Model(tiny_path, threads=1) as m:
         base = m.encode(tiny_samples)  # 8 sentences; 40 distinct vectors near them
