@@ -5,6 +5,7 @@
 #include "transpose.h"
 #include <math.h>
 #include <float.h>
+#include <stdint.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -57,8 +58,8 @@ static float dotf(const float *a, const float *b, size_t n) {
     return s;
 }
 
-/// One head of one query: out[hd] = softmax(scale * K q)[keys allowed] . V.
-static void attend(float *out, float *sc, const float *q, const float *k, const float *v,
+/// One head of one query (portable path): out[hd] = softmax(scale * K q)[keys allowed] . V.
+static void attend_scalar(float *out, float *sc, const float *q, const float *k, const float *v,
                    const uint8_t *key_mask, size_t limit, float scale, size_t ldkv, size_t hd) {
     int any = 0;
     for (size_t j = 0; j < limit; j++) {
@@ -74,24 +75,6 @@ static void attend(float *out, float *sc, const float *q, const float *k, const 
         if (p == 0.0f) continue;
         const float *vj = v + j * ldkv;
         for (size_t d = 0; d < hd; d++) out[d] += p * vj[d];
-    }
-}
-
-void csvae_attention_one(float *out, float *scratch, const float *q, const float *k, const float *v,
-                         float scale, size_t ldkv, size_t heads, size_t hd, size_t t) {
-    for (size_t h = 0; h < heads; h++)
-        attend(out + h * hd, scratch, q + h * hd, k + h * hd, v + h * hd, NULL, t, scale, ldkv, hd);
-}
-
-void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
-                     const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
-                     size_t ldkv, size_t heads, size_t hd, size_t s, size_t t) {
-    for (size_t i = 0; i < s; i++) {
-        size_t limit = t;
-        if (causal) limit = t - s + i + 1 < t ? t - s + i + 1 : t;  // caller: s <= t
-        for (size_t h = 0; h < heads; h++)
-            attend(out + i * ldo + h * hd, scratch, q + i * ldq + h * hd, k + h * hd, v + h * hd,
-                   key_mask, limit, scale, ldkv, hd);
     }
 }
 
@@ -111,6 +94,58 @@ AVX512_FN static inline float dot512(const float *a, const float *b, size_t n) {
 }
 
 #endif
+
+// MARK: argmax (greedy decoding: 50272 logits per sentence and step)
+
+#if defined(__x86_64__)
+/// Four running (max, first index) pairs of 16 lanes over interleaved chunks (strict >: a lane
+/// keeps the first index of its max; NaN compares false and never wins), then the smallest index
+/// holding the overall max.
+AVX512_FN static int32_t argmax_avx512(const float *x, size_t n) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 m[4] = {ninf, ninf, ninf, ninf};
+    __m512i ix[4] = {iota, iota, iota, iota};
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int a = 0; a < 4; a++) {
+            __m512 v = _mm512_loadu_ps(x + i + 16 * a);
+            __mmask16 gt = _mm512_cmp_ps_mask(v, m[a], _CMP_GT_OQ);
+            m[a] = _mm512_mask_mov_ps(m[a], gt, v);
+            ix[a] = _mm512_mask_mov_epi32(ix[a], gt, _mm512_add_epi32(_mm512_set1_epi32((int32_t)(i + 16 * a)), iota));
+        }
+    for (; i < n; i += 16) {
+        __mmask16 lanes = LANES(n - i);
+        __m512 v = _mm512_mask_loadu_ps(ninf, lanes, x + i);
+        __mmask16 gt = _mm512_mask_cmp_ps_mask(lanes, v, m[0], _CMP_GT_OQ);
+        m[0] = _mm512_mask_mov_ps(m[0], gt, v);
+        ix[0] = _mm512_mask_mov_epi32(ix[0], gt, _mm512_add_epi32(_mm512_set1_epi32((int32_t)i), iota));
+    }
+    float top = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3])));
+    if (top == -INFINITY) return 0;
+    __m512 t = _mm512_set1_ps(top);
+    int32_t best = INT32_MAX;
+    for (int a = 0; a < 4; a++) {
+        __mmask16 eq = _mm512_cmp_ps_mask(m[a], t, _CMP_EQ_OQ);
+        if (eq) {
+            int32_t c = _mm512_mask_reduce_min_epi32(eq, ix[a]);
+            best = c < best ? c : best;
+        }
+    }
+    return best;
+}
+#endif
+
+int32_t csvae_argmax(const float *x, size_t n) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) return argmax_avx512(x, n);
+#endif
+    size_t best = 0;
+    float top = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > top) { top = x[i]; best = i; }
+    return (int32_t)best;
+}
 
 // MARK: bandwidth probe
 
@@ -299,25 +334,13 @@ AVX512_FN static inline __m512 exp512(__m512 x) {
 #endif
 
 #if defined(__x86_64__)
-/// Scores of C queries (rows i0.., row stride ld) against the lp/16 key chunks of kt [hd][lp]:
-/// s[i][j] = scale * q_i . k_j (zero for j >= L, as kt's padding is zero).
-AVX512_FN static inline __attribute__((always_inline)) void scores_tile(float *s, size_t lp, const float *q, size_t ld,
-                                                                       const float *kt, size_t hd, float scale, const int C) {
-    for (size_t c = 0; c < lp; c += 16) {
-        __m512 acc[8];
-        for (int r = 0; r < C; r++) acc[r] = _mm512_setzero_ps();
-        for (size_t d = 0; d < hd; d++) {
-            __m512 kv = _mm512_loadu_ps(kt + d * lp + c);
-            for (int r = 0; r < C; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ld + d]), kv, acc[r]);
-        }
-        for (int r = 0; r < C; r++) _mm512_storeu_ps(s + r * lp + c, _mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
-    }
-}
-
-/// R (1 or 2) query rows of self_head_avx512: softmax of score rows si[r * lp], then
-/// out_r = sum_j p_rj v_j / sum_j p_rj, 16 output columns per register. Two rows share each
-/// load of v and give 8 independent FMA chains instead of 4 (each row's sums run in the same
-/// order either way, so R does not change any bit).
+/// out_r = softmax(s_r[0..L)) . V for R (1 or 2) query rows of one head (score rows at si + r*lp,
+/// outputs at out + r*ldo): the 16-lane max, exps (exp512; a score of -inf, a masked key, weighs
+/// exactly 0) and sum, then sum_j e_rj v_j with 64 output columns in four registers per row,
+/// scaled by 1 / sum at the end; s is overwritten with the exps. Every score -inf: zeros, as
+/// csvae_softmax. Two rows (the encoder's self-attention) share each load of v and give 8
+/// independent FMA chains instead of 4; each row's sums run in the same order either way, so R
+/// changes no bit. The decoder's and OPT's single-query step use R = 1.
 AVX512_FN INLINE void softmax_pv(float *out, size_t ldo, float *si, size_t lp, const float *v, size_t ld, size_t L, size_t hd,
                                  const int R) {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
@@ -336,8 +359,11 @@ AVX512_FN INLINE void softmax_pv(float *out, size_t ldo, float *si, size_t lp, c
         }
         __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
         for (size_t c = 0; c < L; c += 16) {
-            __m512 e = _mm512_maskz_mov_ps(LANES(L - c), exp512(_mm512_sub_ps(_mm512_loadu_ps(sr + c), mv)));
-            _mm512_storeu_ps(sr + c, e);
+            __mmask16 lanes = LANES(L - c);
+            __m512 x = _mm512_maskz_loadu_ps(lanes, sr + c);
+            __mmask16 keep = _mm512_mask_cmp_ps_mask(lanes, x, ninf, _CMP_NEQ_UQ);
+            __m512 e = _mm512_maskz_mov_ps(keep, exp512(_mm512_sub_ps(x, mv)));
+            _mm512_mask_storeu_ps(sr + c, lanes, e);
             sum = _mm512_add_ps(sum, e);
         }
         inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
@@ -365,6 +391,33 @@ AVX512_FN INLINE void softmax_pv(float *out, size_t ldo, float *si, size_t lp, c
         }
     }
 }
+
+/// One head of one query over keys [0, limit) (key_mask NULL or 0 = never attended): the scores
+/// as 16-lane dot products over hd, then softmax_pv. The decoder's and OPT's step.
+AVX512_FN static void attend_avx512(float *out, float *sc, const float *q, const float *k, const float *v,
+                                    const uint8_t *key_mask, size_t limit, float scale, size_t ldkv, size_t hd) {
+    for (size_t j = 0; j < limit; j++)
+        sc[j] = key_mask && !key_mask[j] ? -INFINITY : scale * dot512(q, k + j * ldkv, hd);
+    softmax_pv(out, 0, sc, 0, v, ldkv, limit, hd, 1);
+}
+#endif
+
+#if defined(__x86_64__)
+/// Scores of C queries (rows i0.., row stride ld) against the lp/16 key chunks of kt [hd][lp]:
+/// s[i][j] = scale * q_i . k_j (zero for j >= L, as kt's padding is zero).
+AVX512_FN static inline __attribute__((always_inline)) void scores_tile(float *s, size_t lp, const float *q, size_t ld,
+                                                                       const float *kt, size_t hd, float scale, const int C) {
+    for (size_t c = 0; c < lp; c += 16) {
+        __m512 acc[8];
+        for (int r = 0; r < C; r++) acc[r] = _mm512_setzero_ps();
+        for (size_t d = 0; d < hd; d++) {
+            __m512 kv = _mm512_loadu_ps(kt + d * lp + c);
+            for (int r = 0; r < C; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ld + d]), kv, acc[r]);
+        }
+        for (int r = 0; r < C; r++) _mm512_storeu_ps(s + r * lp + c, _mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
+    }
+}
+
 
 /// One head of one sentence of L positions attending each other: K transposed once into kt
 /// [hd][lp] (lp = L rounded up to 16), the L x L scores as 16-lane FMAs over kt, a 16-lane
@@ -414,4 +467,46 @@ void csvae_attention_sentences(float *out, size_t ldo, float *scratch, const flo
         for (size_t i = 0; i < L; i++)
             csvae_attention_one(out + (o + i) * ldo, scratch, q + (o + i) * ld, k + o * ld, v + o * ld, scale, ld, heads, hd, L);
     }
+}
+
+// MARK: attention of single queries over KV caches (decoder and OPT steps, prefill)
+
+typedef void (*attend_fn)(float *, float *, const float *, const float *, const float *, const uint8_t *, size_t, float, size_t, size_t);
+
+static attend_fn attend_path(void) {
+#if defined(__x86_64__)
+    if (csvae_path_supported(CSVAE_PATH_AVX512)) return attend_avx512;
+#endif
+    return attend_scalar;
+}
+
+void csvae_attention_one(float *out, float *scratch, const float *q, const float *k, const float *v,
+                         float scale, size_t ldkv, size_t heads, size_t hd, size_t t) {
+    attend_fn attend = attend_path();
+    for (size_t h = 0; h < heads; h++)
+        attend(out + h * hd, scratch, q + h * hd, k + h * hd, v + h * hd, NULL, t, scale, ldkv, hd);
+}
+
+void csvae_attention(float *out, float *scratch, const float *q, const float *k, const float *v,
+                     const uint8_t *key_mask, int causal, float scale, size_t ldo, size_t ldq,
+                     size_t ldkv, size_t heads, size_t hd, size_t s, size_t t) {
+    attend_fn attend = attend_path();
+    for (size_t i = 0; i < s; i++) {
+        size_t limit = t;
+        if (causal) limit = t - s + i + 1 < t ? t - s + i + 1 : t;  // caller: s <= t
+        for (size_t h = 0; h < heads; h++)
+            attend(out + i * ldo + h * hd, scratch, q + i * ldq + h * hd, k + h * hd, v + h * hd,
+                   key_mask, limit, scale, ldkv, hd);
+    }
+}
+
+
+void csvae_attention_rows(float *out, size_t ldo, float *scratch, const float *q, size_t ldq,
+                          const float *const *k, const float *const *v, size_t ldkv, const size_t *lengths,
+                          size_t rows, size_t heads, size_t hd, float scale) {
+    attend_fn attend = attend_path();
+    for (size_t i = 0; i < rows; i++)
+        for (size_t h = 0; h < heads; h++)
+            attend(out + i * ldo + h * hd, scratch, q + i * ldq + h * hd, k[i] + h * hd, v[i] + h * hd,
+                   NULL, lengths[i], scale, ldkv, hd);
 }

@@ -26,6 +26,14 @@ package enum Ops {
         csvae_add_layernorm_rows(x.baseAddress, r?.baseAddress, weight.baseAddress, bias.baseAddress, eps, x.count / d, d)
     }
 
+    /// Index of the largest element (the first one on ties); NaN never wins; 0 when none exceeds
+    /// −∞ or x is empty. One 16-lane pass with running first indices on AVX-512.
+    package static func argmax(_ x: UnsafeBufferPointer<Float>) -> Int32 {
+        precondition(x.count < Int(Int32.max), "argmax: more than 2^31 elements")
+        guard x.count > 0 else { return 0 }
+        return csvae_argmax(x.baseAddress, x.count)
+    }
+
     /// In place, numerically stable softmax over x (all −Inf → all 0).
     package static func softmax(_ x: UnsafeMutableBufferPointer<Float>) {
         guard x.count > 0 else { return }
@@ -91,6 +99,28 @@ package enum Ops {
         }
         csvae_attention_one(out.baseAddress, scratch.baseAddress, q.baseAddress, k.baseAddress, v.baseAddress,
                             scale, ld, heads, headDim, length)
+    }
+
+    /// `attention(out:…length:)` for `lengths.count` queries at once, each over its own KV cache
+    /// (the batched decoder's step: one sentence per row). Row i: the query at q[i·qStride…],
+    /// the caches `keys[i]` and `values[i]` [≥ lengths[i], kvStride], the output at
+    /// out[i·heads·headDim…]. Each row is computed alone (the same bits whatever the other rows).
+    ///
+    /// - scratch: ≥ lengths.max() floats.
+    package static func attention(out: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                                 q: UnsafeBufferPointer<Float>, qStride: Int,
+                                 keys: UnsafeBufferPointer<UnsafePointer<Float>?>, values: UnsafeBufferPointer<UnsafePointer<Float>?>,
+                                 lengths: UnsafeBufferPointer<Int>, kvStride: Int,
+                                 scale: Float, heads: Int, headDim: Int) {
+        let width = heads * headDim, rows = lengths.count
+        precondition(heads > 0 && headDim > 0 && kvStride >= width && qStride >= width, "attention: bad shape")
+        precondition(keys.count == rows && values.count == rows, "attention: one cache per row")
+        guard rows > 0 else { return }
+        precondition(lengths.allSatisfy { $0 >= 0 && $0 <= scratch.count }, "attention: scratch too short")
+        precondition(out.count >= rows * width && q.count >= (rows - 1) * qStride + width, "attention: buffers too short")
+        precondition(!keys.contains(nil) && !values.contains(nil), "attention: missing cache")
+        csvae_attention_rows(out.baseAddress, width, scratch.baseAddress, q.baseAddress, qStride, keys.baseAddress, values.baseAddress,
+                             kvStride, lengths.baseAddress, rows, heads, headDim, scale)
     }
 
     /// Multi-head attention of `queries` positions over `length` keys (batched encoder /

@@ -9,13 +9,10 @@ extension KernelContext {
     }
 }
 
-/// x = LayerNorm(x + r) row by row (post-norm residual), x and r [n, d].
+/// x = LayerNorm(x + r) row by row (post-norm residual), x and r [n, d]: the fused f32 kernel
+/// (`Ops.addLayerNorm`; `Ops.layerNorm`, with f64 sums, is the reference its tests use).
 func addNorm(_ x: UnsafeMutableBufferPointer<Float>, _ r: UnsafeBufferPointer<Float>, _ norm: Norm, n: Int, d: Int, eps: Float) {
-    for i in 0..<n {
-        let row = UnsafeMutableBufferPointer(rebasing: x[(i * d)..<((i + 1) * d)])
-        Ops.add(row, UnsafeBufferPointer(row), UnsafeBufferPointer(rebasing: r[(i * d)..<((i + 1) * d)]))
-        Ops.layerNorm(row, UnsafeBufferPointer(row), weight: norm.w, bias: norm.b, eps: eps)
-    }
+    Ops.addLayerNorm(x.slice(0, n * d), UnsafeBufferPointer(rebasing: r[0..<(n * d)]), weight: norm.w, bias: norm.b, eps: eps)
 }
 
 /// A float buffer owned by a session or call, grown on demand and reused (no allocation once warm).

@@ -54,6 +54,11 @@ public final class DecoderBatch {
     private let logitsBuffer = FloatBuffer()  // [max(capacity, rows.lowerBound), V] logits of a step
     /// Slot, token and position of each row of the current product (padding rows repeat row 0).
     private var rowSlots: [Int] = [], rowTokens: [Int32] = [], rowPositions: [Int] = []
+    /// Per live row of a product: its slot's K and V cache of the current layer and the keys it
+    /// attends (position + 1), what the attention kernel takes; allocated in init.
+    private let rowKeys: UnsafeMutableBufferPointer<UnsafePointer<Float>?>
+    private let rowValues: UnsafeMutableBufferPointer<UnsafePointer<Float>?>
+    private let rowLengths: UnsafeMutableBufferPointer<Int>
 
     /// Largest capacity accepted (KV caches: capacity × layers × 2 × max_seq_len × d floats).
     public static let maxCapacity = 256
@@ -85,11 +90,23 @@ public final class DecoderBatch {
         lengths = [Int](repeating: 0, count: capacity)
         occupied = [Bool](repeating: false, count: capacity)
         let n = max(min(capacity, rows.upperBound), rows.lowerBound)
+        rowKeys = .allocate(capacity: n)
+        rowKeys.initialize(repeating: nil)
+        rowValues = .allocate(capacity: n)
+        rowValues.initialize(repeating: nil)
+        rowLengths = .allocate(capacity: n)
+        rowLengths.initialize(repeating: 0)
         _ = (x.view(n * d), qkv.view(n * 3 * d), att.view(n * d), tmp.view(n * d), h.view(n * c.ffn), scores.view(c.maxSeqLen))
         _ = logitsBuffer.view(max(capacity, rows.lowerBound) * c.vocab)
         rowSlots.reserveCapacity(capacity)
         rowTokens.reserveCapacity(capacity)
         rowPositions.reserveCapacity(capacity)
+    }
+
+    deinit {
+        rowKeys.deallocate()
+        rowValues.deallocate()
+        rowLengths.deallocate()
     }
 
     /// Slots not holding a sentence.
@@ -171,9 +188,14 @@ public final class DecoderBatch {
                 let kc = kAll.slice(slot * perSlot, perSlot), vc = vAll.slice(slot * perSlot, perSlot)
                 _ = kc.row(pos, d).update(fromContentsOf: row.slice(d, d))
                 _ = vc.row(pos, d).update(fromContentsOf: row.slice(2 * d, d))
-                Ops.attention(out: att.row(i, d), scratch: scores, q: row.slice(0, d).readOnly, k: kc.readOnly, v: vc.readOnly,
-                              scale: scale, heads: c.heads, headDim: c.headDim, length: pos + 1)
+                rowKeys[i] = UnsafePointer(kc.baseAddress)
+                rowValues[i] = UnsafePointer(vc.baseAddress)
+                rowLengths[i] = pos + 1
             }
+            Ops.attention(out: att, scratch: scores, q: qkv.readOnly, qStride: 3 * d,
+                          keys: UnsafeBufferPointer(rebasing: rowKeys[0..<k]), values: UnsafeBufferPointer(rebasing: rowValues[0..<k]),
+                          lengths: UnsafeBufferPointer(rebasing: rowLengths[0..<k]), kvStride: d,
+                          scale: scale, heads: c.heads, headDim: c.headDim)
             att.slice(k * d, (m - k) * d).update(repeating: 0)
             context.linear(tmp, layer.selfOut, att.readOnly, n: m)
             addNorm(x, tmp.readOnly, layer.norm1, n: m, d: d, eps: c.eps)

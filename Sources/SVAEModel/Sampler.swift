@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SVAEKernels
 
 /// Token sampling with temperature, top-k and top-p (nucleus), driven by a seeded generator so the
 /// same seed gives the same output on every machine.
@@ -55,28 +56,9 @@ public struct Sampler: Sendable {
     mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
 
     /// Index of the largest logit (the first one on ties, like `torch.argmax`); NaN never wins,
-    /// and 0 when no logit exceeds −∞. Two passes of 16 lanes (the largest value, then the first
-    /// chunk holding it): greedy batched decoding scans 50272 logits per sentence and step.
-    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        let n = logits.count, chunks = n / 16
-        let raw = UnsafeRawPointer(logits.baseAddress)
-        func chunk(_ c: Int) -> SIMD16<Float> { raw!.loadUnaligned(fromByteOffset: c * 64, as: SIMD16<Float>.self) }
-        var top = -Float.infinity
-        if chunks > 0 {
-            var m = SIMD16<Float>(repeating: -.infinity)
-            for c in 0..<chunks {
-                let v = chunk(c)
-                m.replace(with: v, where: m .< v)  // a NaN lane compares false: never taken
-            }
-            top = m.max()
-        }
-        for i in (chunks * 16)..<n where logits[i] > top { top = logits[i] }
-        guard top > -.infinity else { return 0 }
-        var c = 0
-        while c < chunks && !any(chunk(c) .== top) { c += 1 }
-        for i in (c * 16)..<n where logits[i] == top { return Int32(i) }
-        return 0
-    }
+    /// and 0 when no logit exceeds −∞. `Ops.argmax`: one 16-lane pass (greedy batched decoding
+    /// scans 50272 logits per sentence and step).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 { Ops.argmax(logits) }
 
     /// Draws one token id from the logits.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {

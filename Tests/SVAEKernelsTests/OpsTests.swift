@@ -153,6 +153,69 @@ func close(_ a: Float, _ b: Double, rel: Float = kOpRelLimit, abs absLimit: Floa
         }
     }
 
+    /// The batched decoder's step: one query per row, each over its own cache, against f64
+    /// attention. Rows of every length 1 ... 17 (around the 16-key chunks) and one of length 0
+    /// in one call, in mixed order; head sizes around the 16- and 64-column tiles. Cache rows past
+    /// a row's length, the cache's padding columns and the other columns of the fused q|k|v rows
+    /// hold NaN: the kernel must never read them. Each row alone gives the same bits.
+    @Test(arguments: [(1, 64), (3, 20), (12, 64), (2, 100), (4, 1)])
+    func attentionRowsOwnCaches(heads: Int, hd: Int) {
+        var rng = SeededRNG(27)
+        let w = heads * hd, ld = w + 3, qStride = 3 * w, most = 17
+        let lengths = [9, 1, 17, 0, 4, 16, 2, 11, 5, 13, 3, 15, 6, 8, 10, 12, 14, 7]
+        let rows = lengths.count
+        var q = [Float](repeating: .nan, count: rows * qStride)
+        for i in 0..<rows { for j in 0..<w { q[i * qStride + j] = rng.normal(2) } }
+        var caches: [(k: [Float], v: [Float])] = []
+        for len in lengths {
+            var k = [Float](repeating: .nan, count: most * ld), v = k
+            for j in 0..<len { for c in 0..<w { k[j * ld + c] = rng.normal(2); v[j * ld + c] = rng.normal() } }
+            caches.append((k, v))
+        }
+        func run(_ rowsRun: [Int]) -> [Float] {
+            var out = [Float](repeating: .nan, count: rowsRun.count * w), scratch = [Float](repeating: .nan, count: most)
+            let kp = UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>.allocate(capacity: rowsRun.count)
+            let vp = UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>.allocate(capacity: rowsRun.count)
+            var qRun = [Float](repeating: .nan, count: rowsRun.count * qStride)
+            for (r, i) in rowsRun.enumerated() {
+                for j in 0..<qStride { qRun[r * qStride + j] = q[i * qStride + j] }
+                kp[r] = .allocate(capacity: most * ld)
+                kp[r].initialize(from: caches[i].k, count: most * ld)
+                vp[r] = .allocate(capacity: most * ld)
+                vp[r].initialize(from: caches[i].v, count: most * ld)
+            }
+            defer {
+                for r in 0..<rowsRun.count { kp[r].deallocate(); vp[r].deallocate() }
+                kp.deallocate()
+                vp.deallocate()
+            }
+            let keys = kp.map { Optional(UnsafePointer($0)) }, values = vp.map { Optional(UnsafePointer($0)) }
+            let lens = rowsRun.map { lengths[$0] }
+            out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { sc in
+                qRun.withUnsafeBufferPointer { qb in keys.withUnsafeBufferPointer { kb in values.withUnsafeBufferPointer { vb in
+                    lens.withUnsafeBufferPointer { lb in
+                        Ops.attention(out: o, scratch: sc, q: qb, qStride: qStride, keys: kb, values: vb, lengths: lb, kvStride: ld,
+                                      scale: 0.3, heads: heads, headDim: hd)
+                    }
+                } } }
+            } }
+            return out
+        }
+        let out = run(Array(0..<rows))
+        for i in 0..<rows {
+            let qi = Array(q[(i * qStride)..<(i * qStride + w)])
+            for h in 0..<heads {
+                let want = naive(q: qi, k: caches[i].k, v: caches[i].v, keys: Array(0..<lengths[i]), scale: 0.3, head: h, hd: hd, ld: ld)
+                for d in 0..<hd {
+                    let got = out[i * w + h * hd + d]
+                    #expect(close(got, want[d], rel: 1e-4, abs: 1e-5), "row \(i) length \(lengths[i]) head \(h) d \(d): \(got) vs \(want[d])")
+                }
+            }
+            let alone = run([i])
+            #expect(alone.elementsEqual(out[(i * w)..<((i + 1) * w)]) { $0.bitPattern == $1.bitPattern }, "row \(i) alone differs")
+        }
+    }
+
     @Test(arguments: [false, true])
     func attentionBatchedWithMask(causal: Bool) {
         var rng = SeededRNG(24)

@@ -159,7 +159,9 @@ import Testing
     }
 }
 
-/// `Sampler.argmax` (16-lane passes) against the plain scan it replaced.
+/// `Sampler.argmax` (`Ops.argmax`: four 16-lane running maxima with first indices) against the
+/// plain scan it replaced: ties inside a lane, across lanes and across the four interleaved
+/// accumulators, lengths around 16 and 64, NaN, −∞, ±0.
 @Suite struct ArgmaxTests {
     static func reference(_ x: [Float]) -> Int32 {
         var best = 0, value = -Float.infinity
@@ -170,8 +172,10 @@ import Testing
     @Test func matchesThePlainScan() {
         var rng = SplitMix64(5)
         var cases: [[Float]] = [[], [3], [.nan, 1, .nan], [-.infinity, -.infinity], [.nan, .nan], [0, -0.0, 0],
-                                [Float](repeating: 2, count: 40), (0..<50272).map { Float($0 % 977) }]
-        for n in [15, 16, 17, 33, 100, 2048] {
+                                [Float](repeating: 2, count: 40), (0..<50272).map { Float($0 % 977) },
+                                (0..<200).map { $0 == 130 || $0 == 67 || $0 == 195 ? 9 : 1 }, (0..<70).map { $0 == 69 ? 5 : -.infinity },
+                                (0..<129).map { $0 % 64 == 17 ? 3 : 0 }]
+        for n in [15, 16, 17, 33, 63, 64, 65, 100, 129, 2048] {
             var x = (0..<n).map { _ in Float.random(in: -4...4, using: &rng).rounded() }  // many ties
             x[Int.random(in: 0..<n, using: &rng)] = .nan
             cases.append(x)

@@ -269,12 +269,26 @@ void csvae_bias_relu(float *y, const float *bias, size_t rows, size_t cols, int 
 /// pooling) or 1 when w is NULL (sum pooling).
 void csvae_pool_rows(float *out, const float *x, size_t rows, size_t d, const float *w, float b);
 
+/// Index of the largest of x[0..n) (n < 2^31): the first one on ties, NaN never wins, 0 when
+/// none exceeds -inf (torch.argmax's choice on finite input).
+int32_t csvae_argmax(const float *x, size_t n);
+
 /// Attention for one query position.
 /// out [heads*hd], q [heads*hd], k and v caches [t, ldkv] (row j = position j; the heads are
 /// the first heads*hd columns), attends keys [0, t). scratch [t] floats.
-/// out_h = softmax(scale * K_h q_h) V_h per head h.
+/// out_h = softmax(scale * K_h q_h) V_h per head h. AVX-512: 16-lane dot products for the
+/// scores, the 16-lane softmax (exp within ~2 ulp of expf) and weighted sums the encoder's
+/// csvae_attention_sentences uses; elsewhere the portable loop, the reference.
 void csvae_attention_one(float *out, float *scratch, const float *q, const float *k, const float *v,
                          float scale, size_t ldkv, size_t heads, size_t hd, size_t t);
+/// csvae_attention_one for `rows` queries, each over its own cache (the batched decoder's step:
+/// one sentence per row): row i's query at q + i*ldq attends keys [0, lengths[i]) of the caches
+/// k[i] and v[i] [lengths[i], ldkv]; its output goes to out + i*ldo. A row of length 0 gets
+/// zeros. scratch: the largest length, in floats. Each row is computed alone, the same way
+/// whatever the other rows are.
+void csvae_attention_rows(float *out, size_t ldo, float *scratch, const float *q, size_t ldq,
+                          const float *const *k, const float *const *v, size_t ldkv, const size_t *lengths,
+                          size_t rows, size_t heads, size_t hd, float scale);
 /// Attention for s queries q [s, ldq] over t keys/values [t, ldkv]; out [s, ldo].
 /// key_mask [t] (may be NULL): 0 = padding (never attended), nonzero = keep.
 /// causal: query i (at absolute position t - s + i) attends keys j <= t - s + i.
