@@ -801,12 +801,12 @@ def main():
         paths = {}
         for q in ("f32", "q8_0", "q4_0"):
             paths[q] = os.path.join(folder, f"{shape}-{q}.svae")
-            # Converted again by a newer svae-convert: its choice of types per tensor can change
-            # (the q8 choice gave the decoder i8r after a run had cached the q8_0 decoder).
-            if not os.path.exists(paths[q]) or os.path.getmtime(paths[q]) < os.path.getmtime(args.svae_convert):
-                print(f"[{shape}] svae-convert --quant {q}", file=sys.stderr)
-                subprocess.run([args.svae_convert, st, "--config", cfg, "--quant", q, "-o", paths[q], "--quiet"],
-                               env=our_env(), check=True)
+            # Converted on every run (≈ 3-5 s each): the converter's choice of types per tensor
+            # changes between versions, and a file kept from another build (or copied, with a new
+            # mtime) would time another model.
+            print(f"[{shape}] svae-convert --quant {q}", file=sys.stderr)
+            subprocess.run([args.svae_convert, st, "--config", cfg, "--quant", q, "-o", paths[q], "--quiet"],
+                           env=our_env(), check=True)
         onnx32, onnx8 = os.path.join(folder, "onnx-fp32"), os.path.join(folder, "onnx-int8")
         if not os.path.exists(os.path.join(onnx32, "step.onnx")):
             print(f"[{shape}] exporting ONNX", file=sys.stderr)

@@ -202,9 +202,9 @@ def main():
     paths = {}
     for q in ("f32", "q8_0", "q4_0"):
         paths[q] = os.path.join(args.work, f"opt-125m-{q}.svae")
-        if not os.path.exists(paths[q]) or os.path.getmtime(paths[q]) < os.path.getmtime(args.svae_convert):  # a newer converter
-            print(f"[opt-125m] svae-convert --quant {q}", file=sys.stderr)
-            subprocess.run([args.svae_convert, hf, "--quant", q, "-o", paths[q], "--quiet"], check=True)
+        # converted on every run: a file kept from another build of svae-convert could differ
+        print(f"[opt-125m] svae-convert --quant {q}", file=sys.stderr)
+        subprocess.run([args.svae_convert, hf, "--quant", q, "-o", paths[q], "--quiet"], check=True)
     print("[opt-125m] CTranslate2 conversion", file=sys.stderr)
     ct2 = {q: convert_ct2(hf, args.work, q) for q in ("float32", "int8")}
     ids = prompt_ids(args.prompt)
