@@ -13,6 +13,8 @@ order, each as its own process so one's memory never counts in another's:
   1. `svae-bench probe` and the machine's facts;
   2. tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime (fp32, int8), 1 and 2
      threads, cold start, size, peak RSS, and the issue's targets;
+  2b. tools/bench/encode_interleaved.py: encode against ONNX Runtime (int8 and fp32), ORT and svae
+     timed round by round in one process, the median of the rounds' ratios (issue 20's targets);
   3. tools/bench/peers_generate.py: token-level OPT-125m in svae against CTranslate2 and transformers;
   4. `svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m in our runtime;
   5. `svae-bench all` on the two larger released shapes (our rows only);
@@ -24,7 +26,7 @@ order, each as its own process so one's memory never counts in another's:
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
-Each step is one part (`PARTS` below: machine, peers, opt, generate, paper, shapes, sizes,
+Each step is one part (`PARTS` below: machine, peers, encode, opt, generate, paper, shapes, sizes,
 kernels, convert, tokenizer, reconstruction, perplexity, cli-memory). BENCHMARKS.md holds every
 part between `<!-- part: NAME -->` markers, stamped with when, on which commit and CPU and under
 which load it was measured, each table with its exact command; then tools/bench/python-ray.md
@@ -205,6 +207,23 @@ def part_peers(c):
             "(benchmarks-peers.svg)", "", f"`{rel(cmd)}`", "", demote(peers, 1)]
 
 
+def part_encode(c):
+    """tools/bench/encode_interleaved.py on the peers' files: ORT and svae encode, round by round."""
+    peers = os.path.join(c.work, "peers")
+    if not all(os.path.exists(os.path.join(peers, s, f"{s}-q8_0.svae")) for s in ("svae-768-h1", "svae-768-h4")):
+        c.run([c.py, os.path.join(HERE, "peers.py"), "--work", peers, "--prepare-only"], stdout=False)
+    cmd = [c.py, os.path.join(HERE, "encode_interleaved.py"), "--work", peers, "--rounds", "15" if c.quick else "41",
+           "--lib", os.path.join(ROOT, ".build", "release", "libSVAECAPI.so")]
+    c.run(["swift", "build", "-c", "release", "--product", "SVAECAPI"], stdout=False)
+    return ["## Sentence encoding against ONNX Runtime, interleaved round by round", "",
+            "The peers' section above times each engine in its own block of repetitions; this VM has slow phases of a few "
+            "seconds in which AVX-512 code runs ≈ 1.7× slower, and one landing on one side moves a ratio by that much. "
+            "Here every round times ORT, svae, svae, ORT on the same inputs in one process (svae through its Python package, "
+            "ORT through its own; one thread each), and each ratio is the median over rounds of the round's ratio. The "
+            "encode targets of issue 20 are judged on this table.", "",
+            f"`{rel(cmd)}`", "", c.run(cmd).strip()]
+
+
 def part_opt(c):
     md, js = os.path.join(c.work, "opt-peers.md"), os.path.join(c.work, "opt-peers.json")
     cmd = [c.py, os.path.join(HERE, "peers_generate.py"), "--threads", "1,2", "--repetitions", str(max(3, c.reps - 2)),
@@ -326,6 +345,7 @@ def part_cli_memory(c):
 PARTS = [
     Part("machine", "`svae-bench probe` and the machine's facts", part_machine),
     Part("peers", "tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime", part_peers),
+    Part("encode", "tools/bench/encode_interleaved.py: encode against ONNX Runtime, interleaved", part_encode),
     Part("opt", "tools/bench/peers_generate.py: token-level OPT-125m against CTranslate2 and transformers", part_opt),
     Part("generate", "`svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m", part_generate),
     Part("paper", "tools/bench/paper.py: every released SLLM shape against its OPT", part_paper),
