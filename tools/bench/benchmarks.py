@@ -371,8 +371,9 @@ class Context:
 def stamp(started, finished, load_before, load_after, quick):
     facts_cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE).stdout.strip()
+    # the run's own output (this file and its pictures) does not count as a change of the tree
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md",
+                            ":!benchmarks-*.svg"], cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout.strip()
     if finished[:10] == started[:10]:
         finished = finished[11:]
     return (f"*Measured {started} → {finished} on commit {commit}{' (with uncommitted changes)' if dirty else ''}, "
