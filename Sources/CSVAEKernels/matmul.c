@@ -497,9 +497,173 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
     }
 }
 
+// MARK: AVX-512 VNNI batches: block-quantized weights repacked into i8r-order panels
+//
+// For n >= 4 activation rows (decoder batches; encoder batches without AVX-512 BF16), per call
+// and per slice of 32 output rows, the weight blocks of a K chunk (QP_KB blocks) are unpacked
+// once into a scratch panel in the i8r kernel's order: codes [32 k/4][16 rows][4] as unsigned
+// bytes (q4_0: the nibble = code + 8; q8_0: code ^ 0x80 = code + 128), so one vpdpbusd zmm
+// reads 16 output rows x 4 k against 4 broadcast activation codes, plus per block the 16 rows'
+// f32 scales. The panel is reused by every activation row. Per activation row, output row pair
+// of 16-row panels and block b: the int32 sum starts at csum = -off * sum_k a_k (the bias of
+// the unsigned weights; the 8 lanes of qa->corr summed), 8 vpdpbusd give the exact signed
+// isum_b, and one FMA adds (float)isum_b * (dw_b * da_b) to the f32 accumulator: ~1.5 vector
+// ops per vpdpbusd instead of 4 in tile_quant_avx512_r4. The integer sums are those of every
+// other path; only the float accumulation order differs (the same as the scalar reference's:
+// block by block, one chain per output).
+// Batch invariance: each output's float chain (zero, then one FMA per block in block order,
+// continued through y between K chunks) does not depend on n (>= 4), on which activation rows
+// or tile share the call, on the output-row slice or on the thread split: bit for bit.
+
+/// Blocks per K chunk (the scratch panel: 2 x 16 rows x 512 bytes per block... 16 KiB).
+#define QP_KB 16
+/// Activation rows per tile (tile: QP_C x 2 panels: 8 int32 sums + 8 f32 accumulators).
+#define QP_C 4
+/// Longest rows (blocks) the panel kernel takes: the per-call code sums are on the stack.
+#define QP_MAXNB 128
+
+/// Rows r < m of the 16 rows at p (stride bytes apart), 16 bytes each (rows >= m read as 0),
+/// transposed: out[d] lane r = bytes 4d..4d+3 of row r.
+AVX512_FN INLINE void qp_tr16x4(__m512i out[4], const uint8_t *p, size_t stride, size_t m) {
+    __m512i z[4];
+#define QP_LD(r) ((size_t)(r) < m ? _mm_loadu_si128((const __m128i *)(p + (size_t)(r) * stride)) : _mm_setzero_si128())
+    for (int j = 0; j < 4; j++) {
+        __m512i v = _mm512_castsi128_si512(QP_LD(4 * j));
+        v = _mm512_inserti32x4(v, QP_LD(4 * j + 1), 1);
+        v = _mm512_inserti32x4(v, QP_LD(4 * j + 2), 2);
+        z[j] = _mm512_inserti32x4(v, QP_LD(4 * j + 3), 3);
+    }
+#undef QP_LD
+    // z[j] dword 4q + d = row 4j + q, dword d. Stage 1: dwords d = 0, 1 (A) or 2, 3 (B) of rows
+    // 0..7 (from z0, z1) or 8..15 (z2, z3); stage 2: the 128-bit halves of rows 0..7 and 8..15.
+    const __m512i ia = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i ib = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    __m512i p0 = _mm512_permutex2var_epi32(z[0], ia, z[1]), p1 = _mm512_permutex2var_epi32(z[0], ib, z[1]);
+    __m512i p2 = _mm512_permutex2var_epi32(z[2], ia, z[3]), p3 = _mm512_permutex2var_epi32(z[2], ib, z[3]);
+    out[0] = _mm512_shuffle_i64x2(p0, p2, 0x44);
+    out[1] = _mm512_shuffle_i64x2(p0, p2, 0xEE);
+    out[2] = _mm512_shuffle_i64x2(p1, p3, 0x44);
+    out[3] = _mm512_shuffle_i64x2(p1, p3, 0xEE);
+}
+
+/// Unpacks blocks [b0, b0 + kb) of the m <= 16 weight rows at row (stride rb) into the panel
+/// pw [kb][8][16][4] (u8 codes) and ws [kb][16] (f32 scales); rows >= m get zeros.
+AVX512_FN INLINE void qp_pack(uint8_t *pw, float *ws, const uint8_t *row, size_t rb, int t, size_t b0, size_t kb, size_t m) {
+    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)rb));
+    const __mmask16 valid = m >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << m) - 1);
+    for (size_t bl = 0; bl < kb; bl++) {
+        const uint8_t *blk = row + (b0 + bl) * bb;
+        __m512i o[4];
+        __m512i *dst = (__m512i *)(void *)(pw + bl * 512);
+        qp_tr16x4(o, blk + 2, rb, m);
+        if (t == CSVAE_Q8_0) {
+            const __m512i flip = _mm512_set1_epi8((char)0x80);
+            for (int d = 0; d < 4; d++) _mm512_store_si512(dst + d, _mm512_xor_si512(o[d], flip));
+            qp_tr16x4(o, blk + 18, rb, m);
+            for (int d = 0; d < 4; d++) _mm512_store_si512(dst + 4 + d, _mm512_xor_si512(o[d], flip));
+        } else {
+            const __m512i lo = _mm512_set1_epi8(15);
+            for (int d = 0; d < 4; d++) {
+                _mm512_store_si512(dst + d, _mm512_and_si512(o[d], lo));
+                _mm512_store_si512(dst + 4 + d, _mm512_and_si512(_mm512_srli_epi16(o[d], 4), lo));
+            }
+        }
+        if (m < 16)  // rows past m: nibble 0 would be code -8; their outputs are never stored
+            for (int g = 0; g < 8; g++) _mm512_store_si512(dst + g, _mm512_maskz_mov_epi32(valid, dst[g]));
+        // the 16 f16 scales: 4 bytes gathered at each row's block (the low word), converted
+        __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, rowoff, blk, 1);
+        _mm512_store_ps(ws + bl * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)));
+    }
+}
+
+/// C activation rows from i0 x P 16-row panels at output row r, blocks [b0, b0 + kb): the
+/// accumulators start at 0 (first chunk) or at y, and are stored to y (masks mk[p]).
+AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const float *ws, const csvae_qact *qa,
+                              const int32_t *csum, size_t cols, size_t b0, size_t kb, size_t i0, size_t ci0, size_t r,
+                              const __mmask16 *mk, int first, const int P, const int C) {
+    size_t nb = cols / CSVAE_QK;
+    __m512 acc[QP_C][2];
+    for (int t = 0; t < C; t++)
+        for (int p = 0; p < P; p++)
+            acc[t][p] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk[p], y + (i0 + t) * ldy + r + 16 * p);
+    for (size_t bl = 0; bl < kb; bl++) {
+        size_t b = b0 + bl;
+        __m512i is[QP_C][2];
+        for (int t = 0; t < C; t++) {
+            __m512i c = _mm512_set1_epi32(csum[(ci0 + t) * nb + b]);
+            for (int p = 0; p < P; p++) is[t][p] = c;
+        }
+        const uint8_t *wb = pw + bl * 512;
+        const int8_t *ab = qa->q + i0 * cols + b * CSVAE_QK;
+        for (int g = 0; g < 8; g++) {
+            __m512i w[2];
+            for (int p = 0; p < P; p++) w[p] = _mm512_load_si512((const void *)(wb + p * QP_KB * 512 + g * 64));
+            for (int t = 0; t < C; t++) {
+                int32_t av;
+                memcpy(&av, ab + t * cols + 4 * g, 4);
+                __m512i a = _mm512_set1_epi32(av);
+                for (int p = 0; p < P; p++) is[t][p] = _mm512_dpbusd_epi32(is[t][p], w[p], a);
+            }
+        }
+        __m512 sw[2];
+        for (int p = 0; p < P; p++) sw[p] = _mm512_load_ps(ws + (p * QP_KB + bl) * 16);
+        for (int t = 0; t < C; t++) {
+            __m512 da = _mm512_set1_ps(qa->d[((i0 + t) * nb + b) * 8]);
+            for (int p = 0; p < P; p++)
+                acc[t][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[t][p]), _mm512_mul_ps(sw[p], da), acc[t][p]);
+        }
+    }
+    for (int t = 0; t < C; t++)
+        for (int p = 0; p < P; p++) _mm512_mask_storeu_ps(y + (i0 + t) * ldy + r + 16 * p, mk[p], acc[t][p]);
+}
+
+/// The panel kernel for output rows [r0, r1) (r0 a multiple of 16 not needed); 0 when the rows
+/// are too long for it (cols > 32 * QP_MAXNB).
+AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
+                                       size_t r0, size_t r1, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
+    if (nb == 0 || nb > QP_MAXNB) return 0;
+    _Alignas(64) uint8_t pw[2 * QP_KB * 512];
+    _Alignas(64) float ws[2 * QP_KB * 16];
+    int32_t csum[PANEL_N * QP_MAXNB];
+    for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
+        size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
+        for (size_t i = p0; i < p1; i++)
+            for (size_t b = 0; b < nb; b++) {
+                const int32_t *c = qa->corr + (i * nb + b) * 8;
+                csum[(i - p0) * nb + b] = c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7];
+            }
+        for (size_t r = r0; r < r1; r += 32) {
+            size_t m = r1 - r < 32 ? r1 - r : 32;
+            __mmask16 mk[2];
+            mk[0] = m >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << m) - 1);
+            mk[1] = m >= 32 ? (__mmask16)0xffff : m > 16 ? (__mmask16)((1u << (m - 16)) - 1) : 0;
+            for (size_t b0 = 0; b0 < nb; b0 += QP_KB) {
+                size_t kb = nb - b0 < QP_KB ? nb - b0 : QP_KB;
+                qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, m < 16 ? m : 16);
+                if (m > 16) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, m - 16);
+                for (size_t i0 = p0; i0 < p1; i0 += QP_C) {
+                    size_t c = p1 - i0 < QP_C ? p1 - i0 : QP_C;
+#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, P, C)
+                    if (m > 16) {
+                        switch (c) { case 4: QT(2, 4); break; case 3: QT(2, 3); break; case 2: QT(2, 2); break; default: QT(2, 1); break; }
+                    } else {
+                        switch (c) { case 4: QT(1, 4); break; case 3: QT(1, 3); break; case 2: QT(1, 2); break; default: QT(1, 1); break; }
+                    }
+#undef QT
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
                                         size_t n, size_t r0, size_t r1, size_t cols) {
     if (n < TILE_N && csvae_matvec_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols)) return;  // decode (matvec.c)
+    if (n >= TILE_N && rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols)) return;       // batches (above)
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
