@@ -246,6 +246,65 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// The batched kernel for q8_0/q4_0 (n >= 4; on AVX-512 VNNI the per-call i8r-order weight
+    /// panels of rows_quant_panels) called directly on every path, for n = 4...17, 32, 33, 129:
+    /// row counts that leave partial 16- and 32-row slices (37, 50, 18), 3 blocks, 17 blocks (one
+    /// past a 16-block K chunk) and 33 blocks (three chunks). Each result is within the integer
+    /// limit of the f64 reference, and on the AVX-512 path a batch's rows equal, bit for bit, the
+    /// same activation rows computed among all 129 (at other tile positions) and the same output
+    /// rows computed as separate slices (16-row and partial slices, as the thread split makes).
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func quantBatchKernelIsExactAndBatchInvariant(type: ElementType) throws {
+        let big = 129
+        for (s, (rows, cols)) in [(37, 544), (50, 96), (18, 1056)].enumerated() {
+            let (bytes, w) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(500 + s))
+            var rng = SeededRNG(UInt64(600 + s))
+            let x = rng.floats(big * cols)
+            let refs = references(type, bytes: bytes, w: w, x: x, n: big, rows: rows, cols: cols)
+            let nb = cols / 32
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: csvae_qact_bytes(big, cols), alignment: 64)
+            defer { scratch.deallocate() }
+            var qa = csvae_qact_bind(scratch, big, cols)
+            x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, Int32(type.rawValue), big, cols) }
+            /// Activation rows [i0, i0 + n) (their quantized blocks, in place) times output rows [r0, r1).
+            func run(_ path: KernelPath, _ n: Int, from i0: Int, _ r0: Int = 0, _ r1: Int? = nil) -> [Float] {
+                var y = [Float](repeating: .nan, count: n * rows)
+                var part = csvae_qact(q: qa.q + i0 * cols, d: qa.d + i0 * nb * 8, corr: qa.corr + i0 * nb * 8)
+                bytes.withUnsafeBytes { wb in y.withUnsafeMutableBufferPointer { yb in
+                    csvae_matmul_rows(yb.baseAddress, rows, wb.baseAddress, Int32(type.rawValue), nil, &part,
+                                      path.rawValue, 0, n, r0, r1 ?? rows, cols)
+                } }
+                return y
+            }
+            for path in testedPaths() {
+                let all = run(path, big, from: 0)
+                let (r, what) = worst(all, refs) { ($0.int, kIntDotLimit * $0.intAbs) }
+                #expect(r <= 1, "\(type) \(path) W[\(rows),\(cols)] n=\(big): \(what)")
+                for n in Array(4...17) + [32, 33] {
+                    for i0 in [0, 7, big - n] {
+                        let y = run(path, n, from: i0)
+                        let want = Array(all[(i0 * rows)..<((i0 + n) * rows)])
+                        let wrefs = Array(refs[(i0 * rows)..<((i0 + n) * rows)])
+                        let (r, what) = worst(y, wrefs) { ($0.int, kIntDotLimit * $0.intAbs) }
+                        #expect(r <= 1, "\(type) \(path) W[\(rows),\(cols)] n=\(n) from \(i0): \(what)")
+                        if path == .avx512 {
+                            #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(type) W[\(rows),\(cols)] n=\(n) from \(i0)")
+                        }
+                    }
+                }
+                if path == .avx512 {  // output rows as separate slices (r0 multiple of 16, partial last slice)
+                    var y = [Float](repeating: .nan, count: 33 * rows)
+                    for r0 in stride(from: 0, to: rows, by: 16) {
+                        let part = run(path, 33, from: 3, r0, min(r0 + 16, rows))
+                        for i in 0..<33 { for r in r0..<min(r0 + 16, rows) { y[i * rows + r] = part[i * rows + r] } }
+                    }
+                    let want = Array(all[(3 * rows)..<(36 * rows)])
+                    #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(type) W[\(rows),\(cols)] 16-row slices")
+                }
+            }
+        }
+    }
+
     /// The bf16 path (where the CPU has it): batches of 64 and more rows, row counts that are
     /// not multiples of 4 (partial weight groups), several panels, longest rows it takes.
     @Test(arguments: [ElementType.q8_0, .q4_0])
