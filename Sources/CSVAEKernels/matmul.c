@@ -424,45 +424,28 @@ AVX512_FN INLINE float last_block_avx512(const uint8_t *blk, int t, const csvae_
 }
 
 #define RQ 4
-/// Block pairs of RQ weight rows unpacked once (codes as u8, scales as 16 floats) and reused by
-/// every activation tile of a panel: the batched path's weight unpacking leaves the inner loop.
-typedef struct {
-    __m512i w[RQ];
-    __m512 s[RQ];
-} wpairs_r4;
-/// Longest row (in block pairs) the unpacked kernel takes: 64 pairs = 4096 columns, 32 KB of
-/// stack; longer rows unpack per tile.
-#define UNPACK_PAIRS 64
-
-AVX512_FN static void unpack_r4(wpairs_r4 *u, const uint8_t *row, size_t rb, int t, size_t pairs) {
-    size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES;
-    for (size_t p = 0; p < pairs; p++)
-        for (int r = 0; r < RQ; r++) u[p].w[r] = wpair_avx512(row + r * rb + 2 * p * bb, t, &u[p].s[r]);
-}
-
-/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel. Each
-/// weight pair is unpacked once for C activation rows (or taken from `u`, unpacked once per
-/// panel by unpack_r4; NULL: unpack here) and each activation vector is loaded once for RQ
-/// weight rows; RQ*C accumulators stay in registers.
-AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const wpairs_r4 *u, const uint8_t *row, size_t rb,
+/// RQ weight rows (row stride rb) times C activation rows: the batched micro-kernel for rows
+/// too long for rows_quant_panels (below). Each weight pair is unpacked once for C activation
+/// rows and each activation vector is loaded once for RQ weight rows; RQ*C accumulators stay
+/// in registers.
+AVX512_FN INLINE void tile_quant_avx512_r4(float *y, size_t ldy, const uint8_t *row, size_t rb,
                                            int t, const csvae_qact *qa, size_t i0, size_t nb, const int C) {
     size_t bb = t == CSVAE_Q8_0 ? CSVAE_Q8_0_BYTES : CSVAE_Q4_0_BYTES, nb2 = nb & ~(size_t)1;
     __m512 acc[RQ][TILE_N];
     for (int r = 0; r < RQ; r++)
         for (int j = 0; j < C; j++) acc[r][j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb2; b += 2) {
-        wpairs_r4 here;
-        const wpairs_r4 *wp = u ? u + b / 2 : &here;
-        if (!u)
-            for (int r = 0; r < RQ; r++) here.w[r] = wpair_avx512(row + r * rb + b * bb, t, &here.s[r]);
+        __m512i wv[RQ];
+        __m512 ws[RQ];
+        for (int r = 0; r < RQ; r++) wv[r] = wpair_avx512(row + r * rb + b * bb, t, &ws[r]);
         for (int j = 0; j < C; j++) {
             size_t ab = (i0 + j) * nb + b;
             __m512i a = _mm512_loadu_si512(qa->q + ab * CSVAE_QK);
             __m512i cr = _mm512_loadu_si512(qa->corr + ab * 8);
             __m512 dv = _mm512_loadu_ps(qa->d + ab * 8);
             for (int r = 0; r < RQ; r++) {
-                __m512i is = _mm512_dpbusd_epi32(cr, wp->w[r], a);
-                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(wp->s[r], dv), acc[r][j]);
+                __m512i is = _mm512_dpbusd_epi32(cr, wv[r], a);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(ws[r], dv), acc[r][j]);
             }
         }
     }
@@ -515,7 +498,7 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
 // continued through y between K chunks) does not depend on n (>= 4), on which activation rows
 // or tile share the call, on the output-row slice or on the thread split: bit for bit.
 
-/// Blocks per K chunk (the scratch panel: 2 x 16 rows x 512 bytes per block... 16 KiB).
+/// Blocks per K chunk: the scratch panel of 2 x 16 rows is 2 x 512 bytes per block (16 KiB).
 #define QP_KB 16
 /// Activation rows per tile (tile: QP_C x 2 panels: 8 int32 sums + 8 f32 accumulators).
 #define QP_C 4
@@ -619,8 +602,8 @@ AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const flo
         for (int p = 0; p < P; p++) _mm512_mask_storeu_ps(y + (i0 + t) * ldy + r + 16 * p, mk[p], acc[t][p]);
 }
 
-/// The panel kernel for output rows [r0, r1) (r0 a multiple of 16 not needed); 0 when the rows
-/// are too long for it (cols > 32 * QP_MAXNB).
+/// The panel kernel for output rows [r0, r1), n >= 1 activation rows; returns 0 (nothing done)
+/// when the rows are too long for it (cols > 32 * QP_MAXNB).
 AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
                                        size_t r0, size_t r1, size_t cols) {
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
@@ -668,20 +651,9 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
         size_t r = r0;
-        if (n >= TILE_N && nb / 2 <= UNPACK_PAIRS) {  // batches: RQ weight rows unpacked once per panel
-            wpairs_r4 u[UNPACK_PAIRS];
-            for (; r + RQ <= r1; r += RQ) {
-                unpack_r4(u, w + r * rb, rb, t, nb / 2);
-                for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, u, w + r * rb, rb, t, qa, i0, nb, C)
-                    DISPATCH_TILE(p1 - i0, T)
-#undef T
-                }
-            }
-        }
         for (; n >= TILE_N && r + RQ <= r1; r += RQ)  // batches: RQ weight rows x TILE_N activation rows
             for (size_t i0 = p0; i0 < p1; i0 += TILE_N) {
-#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, NULL, w + r * rb, rb, t, qa, i0, nb, C)
+#define T(C) tile_quant_avx512_r4(y + i0 * ldy + r, ldy, w + r * rb, rb, t, qa, i0, nb, C)
                 DISPATCH_TILE(p1 - i0, T)
 #undef T
             }

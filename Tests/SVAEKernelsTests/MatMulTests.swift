@@ -104,8 +104,9 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         try checkPaths(type, shapes: kShapes, batches: kBatches)
     }
 
-    /// Rows of up to 64 block pairs take the batched kernel with weights unpacked once per
-    /// panel; longer rows (65 pairs, and an odd last block) the kernel unpacking per tile.
+    /// Rows of up to 128 blocks take the AVX-512 batched kernel with per-call weight panels
+    /// (rows_quant_panels); longer rows (130 blocks, and 131: an odd last block) the kernel
+    /// unpacking per tile.
     @Test(arguments: [ElementType.q8_0, .q4_0])
     func longRowsInBatches(type: ElementType) throws {
         try checkPaths(type, shapes: [(9, 4096), (9, 4160), (6, 4192)], batches: [6])
