@@ -798,10 +798,6 @@ AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0,
     for (int m = 0; m < MR; m++)
         for (int p = 0; p < NP; p++) acc[m][p] = _mm512_setzero_ps();
     const float *wr = j->w + r0 * K, *xp = j->xt + p0 * 16 * K;
-    // The next tile's weight rows (contiguous after this tile's MR rows), pulled into L2 one
-    // line per 64 bytes of this tile's rows: the weights stream from memory once per panel
-    // block, and one tile ahead keeps enough lines in flight (the L2 streamer stops at each
-    // 4 KiB page and follows MR interleaved row streams poorly).
     // The next tile's weight rows (contiguous after this tile's MR rows) are pulled into L2,
     // MR lines per 16 columns, as fast as this tile consumes its own: the weights stream from
     // memory once per panel block, and the L2 streamer (stopping at each 4 KiB page, following

@@ -157,23 +157,28 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                     for threads in [1, 2] {
                         let context = try KernelContext(threads: threads, path: path)
                         for fused in [false, true] {
-                            var y = [Float](repeating: .nan, count: n * rows)
-                            y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
-                                context.linear(yb, wm, xb, n: n, bias: fused ? bb : nil, relu: fused)
-                            } } }
-                            var biased = refs
-                            if fused { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
-                            let (r, what) = worst(y, biased) { ref in
-                                let limit = kFloatDotLimit * ref.absSum + 1e-6
-                                // ReLU: a negative reference may come out as 0 (and a reference within the limit of 0 either way).
-                                return (fused ? max(ref.exact, 0) : ref.exact, limit)
-                            }
+                            let (r, what) = linearError(context, wm, x: x, n: n, rows: rows, bias: fused ? bias : nil, refs: refs)
                             #expect(r <= 1, "f32 \(path) \(threads)T n=\(n) fused \(fused): \(what)")
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The f32 `linear` of x against the f64 references, with bias + ReLU when `bias` is given:
+    /// the worst error in units of kFloatDotLimit * sum |w x| + 1e-6 (r <= 1 passes) and where it is.
+    /// ReLU: a negative reference may come out as 0 (and a reference within the limit of 0 either way).
+    func linearError(_ context: KernelContext, _ wm: WeightMatrix, x: [Float], n: Int, rows: Int, bias: [Float]?,
+                     refs: [Reference]) -> (Double, String) {
+        var y = [Float](repeating: .nan, count: n * rows)
+        let b = bias ?? []
+        y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in b.withUnsafeBufferPointer { bb in
+            context.linear(yb, wm, xb, n: n, bias: bias == nil ? nil : bb, relu: bias != nil)
+        } } }
+        var biased = refs
+        if let bias { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
+        return worst(y, biased) { ref in (bias == nil ? ref.exact : max(ref.exact, 0), kFloatDotLimit * ref.absSum + 1e-6) }
     }
 
     /// The packed f32 kernel's one-panel loop (n <= 16, and the last panel of a longer batch:
@@ -194,15 +199,7 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                     for path in testedPaths() {
                         let context = try KernelContext(threads: 1, path: path)
                         for fused in [false, true] {
-                            var y = [Float](repeating: .nan, count: n * rows)
-                            y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
-                                context.linear(yb, wm, xb, n: n, bias: fused ? bb : nil, relu: fused)
-                            } } }
-                            var biased = refs
-                            if fused { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
-                            let (r, what) = worst(y, biased) { ref in
-                                (fused ? max(ref.exact, 0) : ref.exact, kFloatDotLimit * ref.absSum + 1e-6)
-                            }
+                            let (r, what) = linearError(context, wm, x: x, n: n, rows: rows, bias: fused ? bias : nil, refs: refs)
                             #expect(r <= 1, "f32 \(path) rows=\(rows) cols=\(cols) n=\(n) fused \(fused): \(what)")
                         }
                     }
