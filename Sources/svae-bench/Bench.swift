@@ -85,7 +85,7 @@ struct BenchModel: ParsableCommand {
             let d = try cli { () throws(SVAEError) in try session.makeDecoder(firstVector) }
             var tok: Int32 = 2
             for i in 0..<decodeSteps {
-                do { _ = try d.step(tok) } catch { throw CLIError("\(error)") }
+                do { _ = try d.step(tok) } catch { throw CLIError(ErrorText.describe(error)) }
                 tok = Int32(100 + i)
             }
         }

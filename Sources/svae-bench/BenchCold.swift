@@ -70,7 +70,7 @@ struct BenchFirstSentence: ParsableCommand {
         let d = try cli { () throws(SVAEError) in try session.makeDecoder(vector) }
         var token: Int32 = 2
         for i in 0..<16 {
-            do { _ = try d.step(token) } catch { throw CLIError("\(error)") }
+            do { _ = try d.step(token) } catch { throw CLIError(ErrorText.describe(error)) }
             token = benchSentence[min(i + 1, benchSentence.count - 1)]
         }
         let t3 = now()

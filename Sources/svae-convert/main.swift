@@ -258,12 +258,12 @@ extension SVAEConvert {
             cand = try Model(path: output, options: ModelOptions(threads: 1))
             ref = try Model(path: reference, options: ModelOptions(threads: 1))
         } catch {
-            throw CLIError("--check: \(error)")
+            throw CLIError("--check: \(ErrorText.describe(error))")
         }
         // Units: lines of text (sllm: the lines joined into passages by the splitter), or, without
         // a tokenizer, deterministic pseudo-random id sentences.
         let evaluator: PerplexityEvaluator
-        do { evaluator = try PerplexityEvaluator(model: cand, reference: ref, threads: 1) } catch { throw CLIError("--check: \(error)") }
+        do { evaluator = try PerplexityEvaluator(model: cand, reference: ref, threads: 1) } catch { throw CLIError("--check: \(ErrorText.describe(error))") }
         var skipped = 0, used = 0
         var what = samples.source
         if cand.tokenizer != nil {
@@ -295,7 +295,7 @@ extension SVAEConvert {
                 if cand.architecture == "svae" { for s in sentences { try evaluator.add(ids: [s]) } } else { try evaluator.add(ids: sentences) }
                 used = sentences.count
             } catch {
-                throw CLIError("--check: \(error)")
+                throw CLIError("--check: \(ErrorText.describe(error))")
             }
         }
         let s = evaluator.stats

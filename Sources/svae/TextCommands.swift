@@ -299,7 +299,7 @@ struct Tokenize: ParsableCommand {
                 var ids: [Int32], text: String
                 if let i = item.ids {
                     ids = i
-                    do { text = try t.decode(i) } catch { return .failed("field \"ids\": \(error)") }
+                    do { text = try t.decode(i) } catch { return .failed("field \"ids\": \(ErrorText.describe(error))") }
                 } else {
                     text = item.text ?? ""
                     ids = t.encode(text, addBOS: !noBos)
@@ -316,7 +316,7 @@ struct Tokenize: ParsableCommand {
         do {
             return try BPETokenizer.load(path)
         } catch {
-            throw CLIError("\(error)")
+            throw CLIError(ErrorText.describe(error))
         }
     }
 }
