@@ -72,12 +72,7 @@ struct BenchModel: ParsableCommand {
         let coldStart = now() - t0
 
         let encodeOne = try measure(repetitions) { _ = try cli { () throws(SVAEError) in try session.encode(ids: [sentence]) } }
-        var batch: [[Int32]] = []
-        for i in 0..<64 {
-            var row: [Int32] = [2]
-            for j in 0..<15 { row.append(Int32(100 + (i * 131 + j * 37) % 50000)) }
-            batch.append(row)
-        }
+        let batch = benchBatch
         let encodeBatch = try measure(repetitions) { _ = try cli { () throws(SVAEError) in try session.encode(ids: batch) } }
         // Decode: 16 forced steps (random weights would stop at an arbitrary point), KV cache on.
         let decodeSteps = 16

@@ -19,6 +19,12 @@ func benchModelFile(_ shape: ReleasedShape, _ type: SVAEFormat.ElementType, file
 /// The sentence every bench encodes: BOS and 15 fixed ids.
 let benchSentence: [Int32] = [2] + (0..<15).map { Int32(100 + $0 * 37) }
 
+/// The 64 × 16 batch every bench encodes: BOS and 15 ids per sentence, all sentences different
+/// (tools/bench/peers.py and encode_interleaved.py encode the same).
+let benchBatch: [[Int32]] = (0..<64).map { (i: Int) -> [Int32] in
+    [2] + (0..<15).map { (j: Int) -> Int32 in Int32(100 + (i * 131 + j * 37) % 50000) }
+}
+
 /// What one `svae-bench first-sentence` child reports about itself.
 struct FirstSentenceResult {
     var openSeconds: Double

@@ -20,7 +20,7 @@ struct SVAEBench: ParsableCommand {
               svae-bench generate --types q8_0 --threads 1
             """,
         subcommands: [BenchModel.self, BenchSizes.self, BenchCold.self, BenchAll.self, BenchKernels.self, BenchGenerate.self, BenchOPT.self,
-                      BenchProbe.self, BenchTokenizer.self, BenchFirstSentence.self])
+                      BenchProbe.self, BenchThreads.self, BenchTokenizer.self, BenchFirstSentence.self])
 }
 
 @main

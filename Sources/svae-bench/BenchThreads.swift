@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import SVAECLISupport
+import SVAE
+import SVAEKernels
+import CSVAEKernels
+
+/// `svae-bench threads`: two-thread scaling of the 64 × 16 encode against the machine's own, in
+/// one process, round by round.
+///
+/// This VM has slow phases of a few seconds (AVX-512 code ≈ 1.7× slower): a 1-thread block and
+/// a 2-thread block timed apart can land in different phases and give any ratio. Here every round
+/// times the encode on 1 thread, 2 threads, 2 threads, 1 thread (ABBA: a drift within the round
+/// cancels), then the int8 peak probe (`vpdpbusd zmm`, 16 independent chains per thread, what
+/// `svae-bench probe` measures) the same way, and takes each round's ratios; a slow phase hits
+/// both sides of a round. Figures are medians over rounds, with the middle half (25–75 %).
+struct BenchThreads: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "threads",
+        abstract: "Two-thread scaling of the 64 × 16 encode beside the int8 peak probe's, interleaved round by round in one process.")
+
+    @Argument(help: "Model files (.svae) to measure.") var models: [String]
+    @Option(help: "Threads of the N-thread side.") var threads = 2
+    @Option(help: "Rounds (each: encode 1T, NT, NT, 1T, then the probe the same way).") var rounds = 41
+    @Option(help: "Iterations of the probe per thread per timing (16 vpdpbusd each).") var probeIterations = 1_000_000
+    @Flag(help: "Print JSON lines (one object per model).") var json = false
+
+    func validate() throws {
+        guard !models.isEmpty else { throw ValidationError("give at least one model file") }
+        guard threads >= 2 else { throw ValidationError("--threads must be at least 2 (found \(threads))") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1 (found \(rounds))") }
+        guard probeIterations >= 1 else { throw ValidationError("--probe-iterations must be at least 1 (found \(probeIterations))") }
+    }
+
+    func run() throws {
+        guard csvae_probe_peak(0, 1) > 0 else { throw CLIError("threads: the int8 peak probe needs AVX-512 VNNI, which this CPU lacks") }
+        guard let pool1 = ThreadPool(threads: 1), let poolN = ThreadPool(threads: threads), poolN.threads == threads else {
+            throw CLIError("threads: could not start \(threads) threads")
+        }
+        let iters = probeIterations
+        func probe(_ pool: ThreadPool) -> Double {
+            let t0 = now()
+            pool.parallelFor(pool.threads) { _, _ in _ = csvae_probe_peak(0, iters) }
+            return now() - t0
+        }
+        if !json {
+            print("machine    \(machineDescription())")
+            print("work       encode 64 × 16 tokens (one call); probe: \(iters) × 16 vpdpbusd zmm per thread per timing; \(rounds) rounds, "
+                  + "each encode 1T, \(threads)T, \(threads)T, 1T then the probe the same way")
+            print("figures    medians over rounds, (middle half); scaling = 1T time ÷ \(threads)T time of the same work (probe: × \(threads), "
+                  + "its \(threads)T side does \(threads)× the work); of probe = encode scaling ÷ probe scaling, per round")
+            print("")
+            print("| model | load before → after | encode 1T sent/s | encode \(threads)T sent/s | encode scaling | probe scaling | encode ÷ probe |")
+            print("|---|---|---|---|---|---|---|")
+        }
+        for path in models {
+            let loadBefore = loadAverage()
+            let model = try cli { () throws(SVAEError) in try Model(path: path, options: ModelOptions(threads: 1)) }
+            let s1 = try cli { () throws(SVAEError) in try model.makeSession(threads: 1) }
+            let sN = try cli { () throws(SVAEError) in try model.makeSession(threads: threads) }
+            func encode(_ s: Session) throws -> Double {
+                let t0 = now()
+                _ = try cli { () throws(SVAEError) in try s.encode(ids: benchBatch) }
+                return now() - t0
+            }
+            // Warm-up (scratch grown, pages touched), and the vectors must not depend on the threads.
+            let v1 = try cli { () throws(SVAEError) in try s1.encode(ids: benchBatch) }
+            let vN = try cli { () throws(SVAEError) in try sN.encode(ids: benchBatch) }
+            guard v1 == vN else { throw CLIError("threads: \(path): the vectors on 1 and \(threads) threads differ") }
+            _ = (probe(pool1), probe(poolN))
+            var enc1: [Double] = [], encN: [Double] = [], encScaling: [Double] = [], probeScaling: [Double] = [], ofProbe: [Double] = []
+            for _ in 0..<rounds {
+                let a = try encode(s1), b = try encode(sN), c = try encode(sN), d = try encode(s1)
+                let pa = probe(pool1), pb = probe(poolN), pc = probe(poolN), pd = probe(pool1)
+                let e = (a + d) / (b + c), p = Double(threads) * (pa + pd) / (pb + pc)
+                enc1.append((a + d) / 2); encN.append((b + c) / 2)
+                encScaling.append(e); probeScaling.append(p); ofProbe.append(e / p)
+            }
+            let loadAfter = loadAverage()
+            let name = (path as NSString).lastPathComponent
+            if json {
+                printJSON(["model": name, "threads": threads, "rounds": rounds, "load_before": loadBefore, "load_after": loadAfter,
+                           "encode_1_sentences_per_s": 64 / quartiles(enc1).median, "encode_n_sentences_per_s": 64 / quartiles(encN).median,
+                           "encode_scaling": quartiles(encScaling).json, "probe_scaling": quartiles(probeScaling).json,
+                           "encode_of_probe": quartiles(ofProbe).json])
+            } else {
+                func q(_ xs: [Double], _ digits: Int = 2, pct: Bool = false) -> String {
+                    let v = quartiles(xs), k = pct ? 100.0 : 1, u = pct ? " %" : "×", d = pct ? 0 : digits
+                    return "\(fmt(v.median * k, d))\(u) (\(fmt(v.low * k, d))–\(fmt(v.high * k, d)))"
+                }
+                print("| \(name) | \(loadBefore) → \(loadAfter) | \(fmt(64 / quartiles(enc1).median, 0)) | \(fmt(64 / quartiles(encN).median, 0)) "
+                      + "| \(q(encScaling)) | \(q(probeScaling)) | \(q(ofProbe, pct: true)) |")
+            }
+        }
+    }
+
+    /// Median and middle half (the 25 % and 75 % order statistics) of `xs`.
+    func quartiles(_ xs: [Double]) -> (median: Double, low: Double, high: Double, json: [String: Double]) {
+        let s = xs.sorted()
+        func at(_ q: Double) -> Double { s[min(s.count - 1, max(0, Int((q * Double(s.count - 1)).rounded())))] }
+        let m = Stats(xs).median
+        return (m, at(0.25), at(0.75), ["median": m, "q25": at(0.25), "q75": at(0.75)])
+    }
+
+    func loadAverage() -> String { MachineInfo.current().load.map { fmt($0, 2) }.joined(separator: " ") }
+}
