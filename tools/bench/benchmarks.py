@@ -15,6 +15,8 @@ order, each as its own process so one's memory never counts in another's:
      threads, cold start, size, peak RSS, and the issue's targets;
   2b. tools/bench/encode_interleaved.py: encode against ONNX Runtime (int8 and fp32), ORT and svae
      timed round by round in one process, the median of the rounds' ratios (issue 20's targets);
+  2c. `svae-bench threads`: the 64 × 16 encode on 1 and 2 threads and the int8 peak probe, round by
+     round in one process (issue 20's two-thread target);
   3. tools/bench/peers_generate.py: token-level OPT-125m in svae against CTranslate2 and transformers;
   4. `svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m in our runtime;
   5. `svae-bench all` on the two larger released shapes (our rows only);
@@ -26,7 +28,7 @@ order, each as its own process so one's memory never counts in another's:
   9. held-out reconstruction of the shipped model (tools/bench/reconstruction.py) and its
      perplexity / KL divergence per type with `svae perplexity` throughput (tools/bench/perplexity.py);
  10. `svae encode --input` peak memory for 100 and 20,000 lines (`/usr/bin/time -v`);
-Each step is one part (`PARTS` below: machine, peers, encode, opt, generate, paper, shapes, sizes,
+Each step is one part (`PARTS` below: machine, peers, encode, threads, opt, generate, paper, shapes, sizes,
 kernels, convert, tokenizer, reconstruction, perplexity, cli-memory). BENCHMARKS.md holds every
 part between `<!-- part: NAME -->` markers, stamped with when, on which commit and CPU and under
 which load it was measured, each table with its exact command; then tools/bench/python-ray.md
@@ -224,6 +226,22 @@ def part_encode(c):
             f"`{rel(cmd)}`", "", c.run(cmd).strip()]
 
 
+def part_threads(c):
+    """`svae-bench threads` on the peers' files: 1 and 2 threads (and the int8 peak probe) round by round."""
+    peers = os.path.join(c.work, "peers")
+    files = [os.path.join(peers, s, f"{s}-{t}.svae") for s in ("svae-768-h1", "svae-768-h4") for t in ("q8_0", "f32")]
+    if not all(os.path.exists(f) for f in files):
+        c.run([c.py, os.path.join(HERE, "peers.py"), "--work", peers, "--prepare-only"], stdout=False)
+    cmd = [BENCH, "threads", *files, "--rounds", "15" if c.quick else "41"]
+    return ["## Two threads on the 64 × 16 encode against the machine's own scaling, interleaved round by round", "",
+            "Timing 1 thread and 2 threads in separate blocks gives any ratio on this VM (slow phases of a few seconds "
+            "in which AVX-512 code runs ≈ 1.7× slower). Each round here times the encode of 64 sentences of 16 tokens "
+            "(one call) on 1, 2, 2, 1 threads, then the int8 peak probe of `svae-bench probe` (16 independent "
+            "`vpdpbusd zmm` chains per thread) the same way, in one process; each figure is the median over rounds of "
+            "the round's ratio, with the middle half beside it. Target (issue 20): encode scaling ≥ 90 % of the probe's.", "",
+            f"`{rel(cmd)}`", "", block(c.run(cmd))]
+
+
 def part_opt(c):
     md, js = os.path.join(c.work, "opt-peers.md"), os.path.join(c.work, "opt-peers.json")
     cmd = [c.py, os.path.join(HERE, "peers_generate.py"), "--threads", "1,2", "--repetitions", str(max(3, c.reps - 2)),
@@ -346,6 +364,7 @@ PARTS = [
     Part("machine", "`svae-bench probe` and the machine's facts", part_machine),
     Part("peers", "tools/bench/peers.py: SVAE-768-H1/H4 against PyTorch and ONNX Runtime", part_peers),
     Part("encode", "tools/bench/encode_interleaved.py: encode against ONNX Runtime, interleaved", part_encode),
+    Part("threads", "`svae-bench threads`: 2-thread encode scaling against the probe's, interleaved", part_threads),
     Part("opt", "tools/bench/peers_generate.py: token-level OPT-125m against CTranslate2 and transformers", part_opt),
     Part("generate", "`svae-bench generate`: SLLM-125M-H1 against token-level OPT-125m", part_generate),
     Part("paper", "tools/bench/paper.py: every released SLLM shape against its OPT", part_paper),
