@@ -80,22 +80,22 @@ struct BenchThreads: ParsableCommand {
             let name = (path as NSString).lastPathComponent
             if json {
                 printJSON(["model": name, "threads": threads, "rounds": rounds, "load_before": loadBefore, "load_after": loadAfter,
-                           "encode_1_sentences_per_s": 64 / quartiles(enc1).median, "encode_n_sentences_per_s": 64 / quartiles(encN).median,
-                           "encode_scaling": quartiles(encScaling).json, "probe_scaling": quartiles(probeScaling).json,
-                           "encode_of_probe": quartiles(ofProbe).json])
+                           "encode_1_sentences_per_s": 64 / Self.quartiles(enc1).median, "encode_n_sentences_per_s": 64 / Self.quartiles(encN).median,
+                           "encode_scaling": Self.quartiles(encScaling).json, "probe_scaling": Self.quartiles(probeScaling).json,
+                           "encode_of_probe": Self.quartiles(ofProbe).json])
             } else {
                 func q(_ xs: [Double], _ digits: Int = 2, pct: Bool = false) -> String {
-                    let v = quartiles(xs), k = pct ? 100.0 : 1, u = pct ? " %" : "×", d = pct ? 0 : digits
+                    let v = Self.quartiles(xs), k = pct ? 100.0 : 1, u = pct ? " %" : "×", d = pct ? 0 : digits
                     return "\(fmt(v.median * k, d))\(u) (\(fmt(v.low * k, d))–\(fmt(v.high * k, d)))"
                 }
-                print("| \(name) | \(loadBefore) → \(loadAfter) | \(fmt(64 / quartiles(enc1).median, 0)) | \(fmt(64 / quartiles(encN).median, 0)) "
+                print("| \(name) | \(loadBefore) → \(loadAfter) | \(fmt(64 / Self.quartiles(enc1).median, 0)) | \(fmt(64 / Self.quartiles(encN).median, 0)) "
                       + "| \(q(encScaling)) | \(q(probeScaling)) | \(q(ofProbe, pct: true)) |")
             }
         }
     }
 
     /// Median and middle half (the 25 % and 75 % order statistics) of `xs`.
-    func quartiles(_ xs: [Double]) -> (median: Double, low: Double, high: Double, json: [String: Double]) {
+    static func quartiles(_ xs: [Double]) -> (median: Double, low: Double, high: Double, json: [String: Double]) {
         let s = xs.sorted()
         func at(_ q: Double) -> Double { s[min(s.count - 1, max(0, Int((q * Double(s.count - 1)).rounded())))] }
         let m = Stats(xs).median

@@ -124,6 +124,47 @@ import SVAECLISupport
         #expect(throws: CLIError.self, "an svae file is not an OPT model") { try BenchOPT.parse([svae, "--new", "3", "--repetitions", "1"]).run() }
     }
 
+    /// `svae-bench threads`'s figures: median and middle half of the rounds' ratios.
+    @Test func threadsQuartiles() {
+        let q = BenchThreads.quartiles([5, 1, 4, 2, 3])
+        #expect(q.median == 3 && q.low == 2 && q.high == 4)
+        let even = BenchThreads.quartiles([4, 1, 3, 2])
+        #expect(even.median == 2.5 && even.low <= even.median && even.high >= even.median)
+        #expect(BenchThreads.quartiles([7]).median == 7 && BenchThreads.quartiles([7]).low == 7)
+    }
+
+    /// `svae-bench threads` (the built program) on a small random SentenceVAE (vocabulary large
+    /// enough for the bench batch's ids): one JSON object per model with positive finite
+    /// scalings (it checked the vectors equal on 1 and 2 threads, or it would have failed);
+    /// without AVX-512 VNNI it says so; one thread, no rounds or no model file are refused.
+    @Test func benchThreadsReportsScalingPerModel() throws {
+        let bench = try #require(BuiltTools.path("svae-bench"), "svae-bench is not in \(BuiltTools.productsDirectory.path)")
+        let path = try makeRandomModel(vocab: 50272)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try BuiltTools.run(bench, ["threads", path, path, "--rounds", "3", "--probe-iterations", "1000", "--json"])
+        if r.status == 1 {
+            #expect(r.stderr.contains("AVX-512 VNNI"), "\(r.stderr)")
+        } else {
+            #expect(r.status == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
+            #expect(lines.count == 2, "\(r.stdout)")
+            let o = try #require(lastJSONObject(r.stdout), "no JSON in: \(r.stdout)")
+            #expect(o["threads"] as? Int == 2 && o["rounds"] as? Int == 3 && o["model"] as? String == (path as NSString).lastPathComponent)
+            for key in ["encode_scaling", "probe_scaling", "encode_of_probe"] {
+                let q = try #require(o[key] as? [String: Double], "\(key) in \(o)")
+                let (m, lo, hi) = (q["median"] ?? .nan, q["q25"] ?? .nan, q["q75"] ?? .nan)
+                #expect(m.isFinite && m > 0 && lo <= m && m <= hi, "\(key): \(q)")
+            }
+            #expect((o["encode_1_sentences_per_s"] as? Double ?? 0) > 0 && (o["encode_n_sentences_per_s"] as? Double ?? 0) > 0)
+        }
+        for bad in [["threads", path, "--threads", "1"], ["threads", path, "--rounds", "0"], ["threads"]] {
+            let u = try BuiltTools.run(bench, bad)
+            #expect(u.status == 2 && u.stderr.hasPrefix("svae-bench: error: "), "\(bad): \(u.stderr)")
+        }
+        let missing = try BuiltTools.run(bench, ["threads", path + ".missing", "--rounds", "1"])
+        #expect(missing.status == 1 && missing.stderr.contains(".missing"), "\(missing.stderr)")
+    }
+
     /// Foundation's file errors (here: the model folder cannot be made under a file) come out as
     /// one line "<path>: <strerror>", not NSError's "Error Domain=… UserInfo={…}"; a bad option is
     /// a one-line usage error with status 2.
