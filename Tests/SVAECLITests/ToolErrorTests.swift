@@ -136,6 +136,10 @@ struct BadPaths {
         for bad in [p.folder, p.underFile, p.dangling] {
             expectRuntimeError(try BuiltTools.run(bench, ["tokenizer", bad, "--repetitions", "1"]), tool: "svae-bench", path: bad)
         }
+        // `cold` runs its work in child processes: the child's own error reaches the one line.
+        let cold = try BuiltTools.run(bench, ["cold", "--file", p.file, "--repetitions", "1", "--no-drop-caches"])
+        expectRuntimeError(cold, tool: "svae-bench", path: p.file)
+        #expect(cold.stderr.contains("header") && cold.stderr.components(separatedBy: "error:").count == 2, "\(cold.stderr)")
         // A model file that cannot be created (the format layer's error, neither a CLIError nor a
         // Foundation error): it used to exit 2, the usage status.
         #if os(Linux)
