@@ -9,3 +9,13 @@ public func jsonLine(_ object: [String: Any]) -> String {
 
 /// Prints one JSON object on one line of standard output.
 public func printJSON(_ object: [String: Any]) { print(jsonLine(object)) }
+
+/// One JSON object as one line, with one more member whose value is already JSON text (`raw`),
+/// written last: for large number arrays, which JSONSerialization formats slowly. `key` must sort
+/// after every key of `object`, so the line is what `jsonLine` would write for the whole object.
+public func jsonLine(_ object: [String: Any], appending key: String, raw: String) -> String {
+    assert(object.keys.allSatisfy { $0 < key }, "\(key) must sort after the other keys")
+    let head = jsonLine(object)
+    let member = jsonLine([key: 0]).dropFirst().dropLast(2) + raw  // the key, quoted and escaped as JSON does
+    return head == "{}" ? "{" + member + "}" : head.dropLast() + "," + member + "}"
+}

@@ -158,3 +158,16 @@ struct BadPaths {
         }
     }
 }
+
+/// `jsonLine(_:appending:raw:)` writes what `jsonLine` writes for the whole object.
+@Suite struct JSONLineTests {
+    @Test func appendingARawMemberEqualsTheWholeObject() {
+        let raw = "[0.5,-1.25,3]"
+        for object: [String: Any] in [[:], ["a": 1], ["line": 3, "text": "a \"quoted\" / slash\n", "ids": [2, 5]]] {
+            var whole = object
+            whole["vector"] = [0.5, -1.25, 3]
+            #expect(jsonLine(object, appending: "vector", raw: raw) == jsonLine(whole), "\(object)")
+        }
+        #expect(jsonLine(["a": 1], appending: "z\"q", raw: "1") == jsonLine(["a": 1, "z\"q": 1]))
+    }
+}
