@@ -1,10 +1,26 @@
 // The tools' JSON output: one object per line, keys sorted (what `--json` prints in svae and svae-bench).
 import Foundation
 
-/// One JSON object as one line (keys sorted, slashes not escaped).
+/// One JSON object as one line (keys sorted, slashes not escaped). JSON has no NaN or infinity:
+/// a number that is not finite is written as null (as JavaScript's JSON.stringify does), never
+/// dropped with the rest of the object.
 public func jsonLine(_ object: [String: Any]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: options))
+        ?? (try? JSONSerialization.data(withJSONObject: finiteOrNull(object), options: options))
+        ?? Data("{}".utf8)
     return String(decoding: data, as: UTF8.self)
+}
+
+/// `value` with every non-finite Double or Float replaced by null, in arrays and objects too.
+func finiteOrNull(_ value: Any) -> Any {
+    switch value {
+    case let d as Double: return d.isFinite ? d : NSNull()
+    case let f as Float: return f.isFinite ? f : NSNull()
+    case let a as [Any]: return a.map(finiteOrNull)
+    case let o as [String: Any]: return o.mapValues(finiteOrNull)
+    default: return value
+    }
 }
 
 /// Prints one JSON object on one line of standard output.

@@ -170,4 +170,9 @@ struct BadPaths {
         }
         #expect(jsonLine(["a": 1], appending: "z\"q", raw: "1") == jsonLine(["a": 1, "z\"q": 1]))
     }
+
+    @Test func nonFiniteNumbersAreNullNotAnEmptyObject() {
+        let line = jsonLine(["ppl": Double.infinity, "kld": [1.5, Double.nan], "inner": ["x": Float.nan, "n": 2] as [String: Any], "name": "a"])
+        #expect(line == #"{"inner":{"n":2,"x":null},"kld":[1.5,null],"name":"a","ppl":null}"#, "\(line)")
+    }
 }
