@@ -38,11 +38,7 @@ struct BenchThreads: ParsableCommand {
             throw CLIError("threads: could not start \(threads) threads")
         }
         let iters = probeIterations
-        func probe(_ pool: ThreadPool) -> (wall: Double, cpu: Double) {
-            let t0 = now(), c0 = processCPUTime()
-            pool.parallelFor(pool.threads) { _, _ in _ = csvae_probe_peak(0, iters) }
-            return (now() - t0, processCPUTime() - c0)
-        }
+        func probe(_ pool: ThreadPool) -> Timing { Timing(threads: pool.threads) { pool.parallelFor(pool.threads) { _, _ in _ = csvae_probe_peak(0, iters) } } }
         if !json {
             print("machine    \(machineDescription())")
             print("work       encode 64 × 16 tokens (one call); probe: \(iters) × 16 vpdpbusd zmm per thread per timing; \(rounds) rounds, "
@@ -50,21 +46,21 @@ struct BenchThreads: ParsableCommand {
             print("figures    medians over rounds, (middle half); scaling = 1T time ÷ \(threads)T time of the same work (probe: × \(threads), "
                   + "its \(threads)T side does \(threads)× the work); of probe = encode scaling ÷ probe scaling, per round; "
                   + "CPU use = this process's CPU time ÷ (\(threads) × wall time) of a \(threads)T timing (below 100 %: a thread waited, "
-                  + "or another process had its core)")
+                  + "or another process had its core); encode scaling, CPU time: 1T CPU time ÷ the CPU time of the \(threads)T timing's "
+                  + "busiest thread (ideal \(threads).00: the split adds no work and balances it; it leaves out the time a thread was "
+                  + "descheduled, so other processes move it less than the wall-time figures, and it is blind to wake-up latency)")
             print("")
             print("| model | load before → after | encode 1T sent/s | encode \(threads)T sent/s | encode scaling | probe scaling | encode ÷ probe "
-                  + "| encode \(threads)T CPU use | probe \(threads)T CPU use |")
-            print("|---|---|---|---|---|---|---|---|---|")
+                  + "| encode \(threads)T CPU use | probe \(threads)T CPU use | encode scaling, CPU time |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
         }
         for path in models {
             let loadBefore = loadAverage()
             let model = try cli { () throws(SVAEError) in try Model(path: path, options: ModelOptions(threads: 1)) }
             let s1 = try cli { () throws(SVAEError) in try model.makeSession(threads: 1) }
             let sN = try cli { () throws(SVAEError) in try model.makeSession(threads: threads) }
-            func encode(_ s: Session) throws -> (wall: Double, cpu: Double) {
-                let t0 = now(), c0 = processCPUTime()
-                _ = try cli { () throws(SVAEError) in try s.encode(ids: benchBatch) }
-                return (now() - t0, processCPUTime() - c0)
+            func encode(_ s: Session, _ threads: Int) throws -> Timing {
+                try Timing(threads: threads) { _ = try cli { () throws(SVAEError) in try s.encode(ids: benchBatch) } }
             }
             // Warm-up (scratch grown, pages touched), and the vectors must not depend on the threads.
             let v1 = try cli { () throws(SVAEError) in try s1.encode(ids: benchBatch) }
@@ -72,15 +68,16 @@ struct BenchThreads: ParsableCommand {
             guard v1 == vN else { throw CLIError("threads: \(path): the vectors on 1 and \(threads) threads differ") }
             _ = (probe(pool1), probe(poolN))
             var enc1: [Double] = [], encN: [Double] = [], encScaling: [Double] = [], probeScaling: [Double] = [], ofProbe: [Double] = []
-            var encUse: [Double] = [], probeUse: [Double] = []
+            var encUse: [Double] = [], probeUse: [Double] = [], encScalingCPU: [Double] = []
             let n = Double(threads)
             for _ in 0..<rounds {
-                let a = try encode(s1), b = try encode(sN), c = try encode(sN), d = try encode(s1)
+                let a = try encode(s1, 1), b = try encode(sN, threads), c = try encode(sN, threads), d = try encode(s1, 1)
                 let pa = probe(pool1), pb = probe(poolN), pc = probe(poolN), pd = probe(pool1)
                 let e = (a.wall + d.wall) / (b.wall + c.wall), p = n * (pa.wall + pd.wall) / (pb.wall + pc.wall)
                 enc1.append((a.wall + d.wall) / 2); encN.append((b.wall + c.wall) / 2)
                 encScaling.append(e); probeScaling.append(p); ofProbe.append(e / p)
                 encUse.append((b.cpu + c.cpu) / (n * (b.wall + c.wall))); probeUse.append((pb.cpu + pc.cpu) / (n * (pb.wall + pc.wall)))
+                encScalingCPU.append((a.critical + d.critical) / (b.critical + c.critical))
             }
             let loadAfter = loadAverage()
             let name = (path as NSString).lastPathComponent
@@ -89,23 +86,37 @@ struct BenchThreads: ParsableCommand {
                            "encode_1_sentences_per_s": 64 / Self.quartiles(enc1).median, "encode_n_sentences_per_s": 64 / Self.quartiles(encN).median,
                            "encode_scaling": Self.quartiles(encScaling).json, "probe_scaling": Self.quartiles(probeScaling).json,
                            "encode_of_probe": Self.quartiles(ofProbe).json, "encode_n_cpu_use": Self.quartiles(encUse).json,
-                           "probe_n_cpu_use": Self.quartiles(probeUse).json])
+                           "probe_n_cpu_use": Self.quartiles(probeUse).json, "encode_scaling_cpu_time": Self.quartiles(encScalingCPU).json])
             } else {
                 func q(_ xs: [Double], _ digits: Int = 2, pct: Bool = false) -> String {
                     let v = Self.quartiles(xs), k = pct ? 100.0 : 1, u = pct ? " %" : "×", d = pct ? 0 : digits
                     return "\(fmt(v.median * k, d))\(u) (\(fmt(v.low * k, d))–\(fmt(v.high * k, d)))"
                 }
                 print("| \(name) | \(loadBefore) → \(loadAfter) | \(fmt(64 / Self.quartiles(enc1).median, 0)) | \(fmt(64 / Self.quartiles(encN).median, 0)) "
-                      + "| \(q(encScaling)) | \(q(probeScaling)) | \(q(ofProbe, pct: true)) | \(q(encUse, pct: true)) | \(q(probeUse, pct: true)) |")
+                      + "| \(q(encScaling)) | \(q(probeScaling)) | \(q(ofProbe, pct: true)) | \(q(encUse, pct: true)) | \(q(probeUse, pct: true)) | \(q(encScalingCPU)) |")
             }
         }
     }
 
-    /// CPU time of this process (all its threads) in seconds.
-    func processCPUTime() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    /// One timing of work on `threads` threads of which the caller is one: wall time, this
+    /// process's CPU time, and the busiest thread's CPU time (the caller's, or the others' total
+    /// shared out between them, exact for 2 threads).
+    struct Timing {
+        let wall: Double, cpu: Double, critical: Double
+
+        init(threads: Int, _ body: () throws -> Void) rethrows {
+            func clock(_ id: clockid_t) -> Double {
+                var t = timespec()
+                clock_gettime(id, &t)
+                return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+            }
+            let t0 = now(), p0 = clock(CLOCK_PROCESS_CPUTIME_ID), m0 = clock(CLOCK_THREAD_CPUTIME_ID)
+            try body()
+            let m = clock(CLOCK_THREAD_CPUTIME_ID) - m0
+            wall = now() - t0
+            cpu = clock(CLOCK_PROCESS_CPUTIME_ID) - p0
+            critical = threads > 1 ? max(m, (cpu - m) / Double(threads - 1)) : cpu
+        }
     }
 
     /// Median and middle half (the 25 % and 75 % order statistics) of `xs`.

@@ -150,7 +150,7 @@ import SVAECLISupport
             #expect(lines.count == 2, "\(r.stdout)")
             let o = try #require(lastJSONObject(r.stdout), "no JSON in: \(r.stdout)")
             #expect(o["threads"] as? Int == 2 && o["rounds"] as? Int == 3 && o["model"] as? String == (path as NSString).lastPathComponent)
-            for key in ["encode_scaling", "probe_scaling", "encode_of_probe", "encode_n_cpu_use", "probe_n_cpu_use"] {
+            for key in ["encode_scaling", "probe_scaling", "encode_of_probe", "encode_n_cpu_use", "probe_n_cpu_use", "encode_scaling_cpu_time"] {
                 let q = try #require(o[key] as? [String: Double], "\(key) in \(o)")
                 let (m, lo, hi) = (q["median"] ?? .nan, q["q25"] ?? .nan, q["q75"] ?? .nan)
                 #expect(m.isFinite && m > 0 && lo <= m && m <= hi, "\(key): \(q)")

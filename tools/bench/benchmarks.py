@@ -238,7 +238,9 @@ def part_threads(c):
             "in which AVX-512 code runs ≈ 1.7× slower). Each round here times the encode of 64 sentences of 16 tokens "
             "(one call) on 1, 2, 2, 1 threads, then the int8 peak probe of `svae-bench probe` (16 independent "
             "`vpdpbusd zmm` chains per thread) the same way, in one process; each figure is the median over rounds of "
-            "the round's ratio, with the middle half beside it. Target (issue 20): encode scaling ≥ 90 % of the probe's.", "",
+            "the round's ratio, with the middle half beside it. Target (issue 20): encode scaling ≥ 90 % of the probe's. "
+            "The CPU-use columns tell whether the 2-thread timings had both cores (another process on the machine shows there); "
+            "the encode's scaling in CPU time (its busiest thread's) says whether the split itself adds work or leaves a thread idle.", "",
             f"`{rel(cmd)}`", "", block(c.run(cmd))]
 
 
