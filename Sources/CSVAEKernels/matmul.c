@@ -887,10 +887,88 @@ void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) {
     size_t r0, r1;
     if (task_rows(j->rows, task, ntasks, &r0, &r1)) sgemm_rows(j, r0, r1);
 }
+
+// MARK: f32 weights packed once, activations broadcast (few activation rows)
+
+/// NT activation rows from t0 times NP weight panels (16 output rows each, from panel q0):
+/// NT x NP accumulators whose lanes are output rows; per k NP panel loads and NT activation
+/// broadcasts. The epilogue adds the bias, applies ReLU and stores each accumulator as 16
+/// consecutive floats of a row of Y (masked past the last output row).
+AVX512_FN INLINE void sgemm_wp_tile(const csvae_sgemm_wp_job *j, size_t t0, size_t q0, const int NT, const int NP,
+                                    const char *pf, size_t pfp) {
+    const size_t K = j->cols;
+    __m512 acc[8][3];
+    for (int t = 0; t < NT; t++)
+        for (int p = 0; p < NP; p++) acc[t][p] = _mm512_setzero_ps();
+    const float *xr = j->x + t0 * K, *wp = j->wp + q0 * 16 * K;
+    for (size_t k = 0; k < K; k++) {
+        if (pf)
+            for (size_t p = 0; p < pfp; p++) _mm_prefetch(pf + (p * K + k) * 64, _MM_HINT_T1);
+        __m512 wv[3];
+        for (int p = 0; p < NP; p++) wv[p] = _mm512_loadu_ps(wp + (p * K + k) * 16);
+        for (int t = 0; t < NT; t++) {
+            __m512 b = _mm512_set1_ps(xr[t * K + k]);
+            for (int p = 0; p < NP; p++) acc[t][p] = _mm512_fmadd_ps(b, wv[p], acc[t][p]);
+        }
+    }
+    for (int p = 0; p < NP; p++) {
+        size_t r = (q0 + p) * 16;
+        size_t m = j->rows - r < 16 ? j->rows - r : 16;
+        __mmask16 mm = (__mmask16)((1u << m) - 1);
+        __m512 bv = j->bias ? _mm512_maskz_loadu_ps(mm, j->bias + r) : _mm512_setzero_ps();
+        for (int t = 0; t < NT; t++) {
+            __m512 v = _mm512_add_ps(acc[t][p], bv);
+            if (j->relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(j->y + (t0 + t) * j->ldy + r, mm, v);
+        }
+    }
+}
+
+#define WP_NT(T, c, q, NP)                          \
+    switch (c) {                                    \
+    case 8: sgemm_wp_tile(j, T, q, 8, NP, pf, pfp); break;   \
+    case 7: sgemm_wp_tile(j, T, q, 7, NP, pf, pfp); break;   \
+    case 6: sgemm_wp_tile(j, T, q, 6, NP, pf, pfp); break;   \
+    case 5: sgemm_wp_tile(j, T, q, 5, NP, pf, pfp); break;   \
+    case 4: sgemm_wp_tile(j, T, q, 4, NP, pf, pfp); break;   \
+    case 3: sgemm_wp_tile(j, T, q, 3, NP, pf, pfp); break;   \
+    case 2: sgemm_wp_tile(j, T, q, 2, NP, pf, pfp); break;   \
+    default: sgemm_wp_tile(j, T, q, 1, NP, pf, pfp); break;  \
+    }
+
+/// Weight panels [q0, q1) (16 output rows each): per 3 panels (a 48-row block of the packed
+/// weights, contiguous) every group of 8 activation rows, so the block is read from memory
+/// once and from L2 for the later groups.
+AVX512_FN static void sgemm_wp_panels(const csvae_sgemm_wp_job *j, size_t q0, size_t q1) {
+    const size_t panels = (j->rows + 15) / 16;
+    for (size_t q = q0; q < q1;) {
+        size_t np = q1 - q < 3 ? q1 - q : 3;
+        // The next block's panels (contiguous after this block) pulled into L2 while the first
+        // activation group passes: one line per panel per column.
+        size_t pq = q + np, pfp = panels - pq < 3 ? panels - pq : 3;
+        const char *pfb = pfp ? (const char *)(j->wp + pq * 16 * j->cols) : NULL;
+        for (size_t t = 0; t < j->n; t += 8) {
+            size_t c = j->n - t < 8 ? j->n - t : 8;
+            const char *pf = t == 0 ? pfb : NULL;
+            if (np == 3) { WP_NT(t, c, q, 3) }
+            else if (np == 2) { WP_NT(t, c, q, 2) }
+            else { WP_NT(t, c, q, 1) }
+        }
+        q += np;
+    }
+}
+#undef WP_NT
+
+void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_sgemm_wp_job *j = (const csvae_sgemm_wp_job *)ctx;
+    size_t r0, r1;
+    if (task_rows(j->rows, task, ntasks, &r0, &r1)) sgemm_wp_panels(j, r0 / 16, (r1 + 15) / 16);
+}
 #else
 int csvae_sgemm_supported(void) { return 0; }
 void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols) { (void)xt; (void)x; (void)n; (void)cols; }
 void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
+void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
 #endif
 
 // MARK: NEON + dotprod (arm64)
