@@ -208,6 +208,76 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// f32 products against the weights' panel copy (`PackedF32Weights`, activations broadcast
+    /// against 16-row weight panels: `usesPackedWeights`, 2...packedMaxRows rows on AVX-512):
+    /// row counts with partial panels and partial 3-panel blocks (1, 7, 37, 50), columns 15, 33
+    /// and 790, every batch size 1...packedMaxRows + 1 (partial 8-row groups), 1 and 2 threads,
+    /// bias + ReLU on and off. Each result is within the f64 reference limit and equals, bit
+    /// for bit, the same call without the copy; the copy is made exactly when a call used it.
+    @Test func packedWeightsKernel() throws {
+        for (rows, cols) in [(1, 15), (7, 33), (37, 790), (50, 33)] {
+            let (bytes, w) = try randomWeights(.f32, rows: rows, cols: cols, seed: UInt64(7000 + rows * 3 + cols))
+            var brng = SeededRNG(UInt64(rows + 11))
+            let bias = brng.floats(rows)
+            try bytes.withWeight(.f32, rows: rows, cols: cols) { wm in
+                for path in testedPaths() {
+                    for threads in [1, 2] {
+                        let context = try KernelContext(threads: threads, path: path)
+                        let packed = PackedF32Weights(wm)
+                        #expect(context.usesPackedWeights(wm, n: 1) == false)
+                        #expect(context.usesPackedWeights(wm, n: KernelContext.packedMaxRows + 1) == false)
+                        #expect(context.usesPackedWeights(wm, n: 2) == (path == .avx512))
+                        for n in 1...(KernelContext.packedMaxRows + 1) {
+                            var rng = SeededRNG(UInt64(n * 13 + cols))
+                            let x = rng.floats(n * cols)
+                            let refs = references(.f32, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+                            for fused in [false, true] {
+                                func run(_ p: PackedF32Weights?) -> [Float] {
+                                    var y = [Float](repeating: .nan, count: n * rows)
+                                    y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
+                                        context.linear(yb, wm, xb, n: n, bias: fused ? bb : nil, relu: fused, packed: p)
+                                    } } }
+                                    return y
+                                }
+                                let y = run(packed), plain = run(nil)
+                                var biased = refs
+                                if fused { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
+                                let (r, what) = worst(y, biased) { ref in (fused ? max(ref.exact, 0) : ref.exact, kFloatDotLimit * ref.absSum + 1e-6) }
+                                #expect(r <= 1, "f32 packed copy \(path) \(threads)T W[\(rows),\(cols)] n=\(n) fused \(fused): \(what)")
+                                #expect(y.map(\.bitPattern) == plain.map(\.bitPattern),
+                                        "f32 packed copy \(path) \(threads)T W[\(rows),\(cols)] n=\(n) fused \(fused): differs from the plain call")
+                            }
+                        }
+                        #expect(packed.isMade == (path == .avx512), "\(path): copy made \(packed.isMade)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A `PackedF32Weights` of a non-f32 matrix never makes a copy, and the product is the
+    /// plain one, bit for bit.
+    @Test func packedWeightsOnlyForF32() throws {
+        let rows = 20, cols = 64
+        let (bytes, _) = try randomWeights(.q8_0, rows: rows, cols: cols, seed: 91)
+        var rng = SeededRNG(92)
+        let n = 16, x = rng.floats(n * cols)
+        try bytes.withWeight(.q8_0, rows: rows, cols: cols) { wm in
+            let context = try KernelContext(threads: 1, path: .best)
+            let packed = PackedF32Weights(wm)
+            #expect(!context.usesPackedWeights(wm, n: n))
+            func run(_ p: PackedF32Weights?) -> [UInt32] {
+                var y = [Float](repeating: .nan, count: n * rows)
+                y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in
+                    context.linear(yb, wm, xb, n: n, bias: nil, relu: false, packed: p)
+                } }
+                return y.map(\.bitPattern)
+            }
+            #expect(run(packed) == run(nil))
+            #expect(!packed.isMade)
+        }
+    }
+
     /// What the packed f32 kernel guarantees across batch sizes: each output is one FMA chain
     /// over the columns in order, whichever loop (one panel or several) and whichever position
     /// of the row in its panel, so a row's result does not depend on the batch it is in. Rows
