@@ -894,13 +894,13 @@ void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) {
 /// NT x NP accumulators whose lanes are output rows; per k NP panel loads and NT activation
 /// broadcasts. The epilogue adds the bias, applies ReLU and stores each accumulator as 16
 /// consecutive floats of a row of Y (masked past the last output row).
-AVX512_FN INLINE void sgemm_wp_tile(const csvae_sgemm_wp_job *j, size_t t0, size_t q0, const int NT, const int NP,
+AVX512_FN INLINE void sgemm_wp_tile(const csvae_sgemm_job *j, size_t t0, size_t q0, const int NT, const int NP,
                                     const char *pf, size_t pfp) {
     const size_t K = j->cols;
     __m512 acc[8][3];
     for (int t = 0; t < NT; t++)
         for (int p = 0; p < NP; p++) acc[t][p] = _mm512_setzero_ps();
-    const float *xr = j->x + t0 * K, *wp = j->wp + q0 * 16 * K;
+    const float *xr = j->xt + t0 * K, *wp = j->w + q0 * 16 * K;  // X row-major, W in panels
     for (size_t k = 0; k < K; k++) {
         if (pf)
             for (size_t p = 0; p < pfp; p++) _mm_prefetch(pf + (p * K + k) * 64, _MM_HINT_T1);
@@ -939,14 +939,14 @@ AVX512_FN INLINE void sgemm_wp_tile(const csvae_sgemm_wp_job *j, size_t t0, size
 /// Weight panels [q0, q1) (16 output rows each): per 3 panels (a 48-row block of the packed
 /// weights, contiguous) every group of 8 activation rows, so the block is read from memory
 /// once and from L2 for the later groups.
-AVX512_FN static void sgemm_wp_panels(const csvae_sgemm_wp_job *j, size_t q0, size_t q1) {
+AVX512_FN static void sgemm_wp_panels(const csvae_sgemm_job *j, size_t q0, size_t q1) {
     const size_t panels = (j->rows + 15) / 16;
     for (size_t q = q0; q < q1;) {
         size_t np = q1 - q < 3 ? q1 - q : 3;
         // The next block's panels (contiguous after this block) pulled into L2 while the first
         // activation group passes: one line per panel per column.
         size_t pq = q + np, pfp = panels - pq < 3 ? panels - pq : 3;
-        const char *pfb = pfp ? (const char *)(j->wp + pq * 16 * j->cols) : NULL;
+        const char *pfb = pfp ? (const char *)(j->w + pq * 16 * j->cols) : NULL;
         for (size_t t = 0; t < j->n; t += 8) {
             size_t c = j->n - t < 8 ? j->n - t : 8;
             const char *pf = t == 0 ? pfb : NULL;
@@ -960,7 +960,7 @@ AVX512_FN static void sgemm_wp_panels(const csvae_sgemm_wp_job *j, size_t q0, si
 #undef WP_NT
 
 void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks) {
-    const csvae_sgemm_wp_job *j = (const csvae_sgemm_wp_job *)ctx;
+    const csvae_sgemm_job *j = (const csvae_sgemm_job *)ctx;
     size_t r0, r1;
     if (task_rows(j->rows, task, ntasks, &r0, &r1)) sgemm_wp_panels(j, r0 / 16, (r1 + 15) / 16);
 }

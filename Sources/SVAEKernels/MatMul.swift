@@ -213,8 +213,8 @@ public final class KernelContext: @unchecked Sendable {
             return
         }
         if let packed, usesPackedWeights(w, n: n), let wp = packed.panels(of: w) {
-            var job = csvae_sgemm_wp_job(y: yp, ldy: w.rows, wp: wp, x: x.baseAddress!, bias: bias?.baseAddress,
-                                         relu: relu ? 1 : 0, n: n, rows: w.rows, cols: w.cols)
+            var job = csvae_sgemm_job(y: yp, ldy: w.rows, w: wp, xt: x.baseAddress!, bias: bias?.baseAddress,
+                                      relu: relu ? 1 : 0, n: n, rows: w.rows, cols: w.cols)  // W in panels, X as is
             let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, (w.rows + 15) / 16)
             withUnsafeMutablePointer(to: &job) { pool.run(csvae_sgemm_wp_task, UnsafeMutableRawPointer($0), tasks: tasks) }
             return

@@ -247,21 +247,13 @@ void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols);
 /// Task body for csvae_pool_run with ctx = csvae_sgemm_job* (slices of 16 output rows).
 void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks);
 
-/// The same product with the roles swapped, for few activation rows (one sentence): W packed
-/// once by csvae_sgemm_pack(wp, w, rows, cols) into ceil(rows/16) panels of [cols][16] (output
-/// rows as lanes, zero past rows), X [n, cols] row-major read in place, each activation
-/// broadcast against a weight panel (tiles of 8 activation rows x 48 output rows, no
-/// transposes). Bias (may be NULL) and ReLU are the epilogue.
-typedef struct {
-    float *y;
-    size_t ldy;
-    const float *wp;
-    const float *x;
-    const float *bias;
-    int relu;
-    size_t n, rows, cols;
-} csvae_sgemm_wp_job;
-/// Task body for csvae_pool_run with ctx = csvae_sgemm_wp_job* (slices of 16 output rows).
+/// The same product with the roles swapped, for few activation rows (one sentence), on the
+/// same job: job.w = W packed once by csvae_sgemm_pack(wp, w, rows, cols) into ceil(rows/16)
+/// panels of [cols][16] (output rows as lanes, zero past rows), job.xt = X [n, cols] row-major,
+/// NOT packed; each activation broadcast against a weight panel (tiles of 8 activation rows x
+/// 48 output rows, no transposes). Bias (may be NULL) and ReLU are the epilogue. Same bits as
+/// csvae_sgemm_task (each output one FMA chain over the columns in order).
+/// Task body for csvae_pool_run with ctx = csvae_sgemm_job* (slices of 16 output rows).
 void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks);
 
 // MARK: other ops (f32)
