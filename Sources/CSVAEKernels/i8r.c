@@ -105,12 +105,7 @@ void csvae_i8r_dequantize_row(float *dst, const uint8_t *w, size_t row, size_t c
 
 // MARK: activations
 
-/// Activation rows of one activation panel (the AVX-512 batched kernel's vector of rows).
-#define AP 16
-
-size_t csvae_i8r_act_bytes(size_t n, size_t cols) {
-    return n * cols + n * sizeof(float) + n / AP * AP * cols + 3 * 64;
-}
+size_t csvae_i8r_act_bytes(size_t n, size_t cols) { return n * cols + n * sizeof(float) + 2 * 64; }
 
 csvae_i8r_act csvae_i8r_act_bind(void *scratch, size_t n, size_t cols, int path) {
     csvae_i8r_act a;
@@ -119,7 +114,6 @@ csvae_i8r_act csvae_i8r_act_bind(void *scratch, size_t n, size_t cols, int path)
     a.s = (float *)((p + n * cols + 63) & ~(uintptr_t)63);
     a.biased = path == CSVAE_PATH_AVX512 || path == CSVAE_PATH_AVXVNNI;
     a.path = path;
-    a.p = path == CSVAE_PATH_AVX512 && n >= AP ? (uint8_t *)(((uintptr_t)(a.s + n) + 63) & ~(uintptr_t)63) : NULL;
     return a;
 }
 
@@ -128,13 +122,6 @@ static inline int32_t act_code(float x, float id) {
     float v = x * id;
     int32_t r = (int32_t)(v + (v >= 0 ? 0.5f : -0.5f));
     return r > 127 ? 127 : (r < -127 ? -127 : r);
-}
-
-/// Copies the full 16-row blocks of a->q into the activation panels a->p (a->p set).
-static void act_pack(csvae_i8r_act *a, size_t n, size_t cols) {
-    for (size_t i0 = 0; i0 + AP <= n; i0 += AP)
-        for (size_t g = 0; g < cols / 4; g++)
-            for (size_t l = 0; l < AP; l++) memcpy(a->p + i0 * cols + 64 * g + 4 * l, a->q + (i0 + l) * cols + 4 * g, 4);
 }
 
 static void act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size_t cols) {
@@ -150,7 +137,6 @@ static void act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, size
         a->s[i] = amax / 127.0f;
         for (size_t k = 0; k < cols; k++) a->q[i * cols + k] = (uint8_t)(act_code(xi[k], id) ^ bias);
     }
-    if (a->p) act_pack(a, n, cols);
 }
 
 #if defined(__x86_64__)
@@ -187,17 +173,7 @@ AVX512_FN static void act_quantize_avx512(csvae_i8r_act *a, const float *x, size
             _mm_storeu_si128((__m128i *)(q + k), _mm_xor_si128(_mm512_cvtepi32_epi8(r), bias));
         }
         for (; k < cols; k++) q[k] = (uint8_t)(act_code(xi[k], id) ^ (a->biased ? 0x80 : 0));
-        if (a->p && i % AP == AP - 1 && cols <= 0x7fffffff / AP) {
-            // the 16 rows just written (in L1) as one activation panel: one gather per group
-            const uint8_t *b = a->q + (i + 1 - AP) * cols;
-            uint8_t *dst = a->p + (i + 1 - AP) * cols;
-            const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                   _mm512_set1_epi32((int)cols));
-            for (size_t g = 0; g < cols / 4; g++)
-                _mm512_store_si512((void *)(dst + 64 * g), _mm512_i32gather_epi32(idx, (const void *)(b + 4 * g), 1));
-        }
     }
-    if (a->p && cols > 0x7fffffff / AP) act_pack(a, n, cols);
 }
 
 /// act_code on 8 lanes (the same float operations).
@@ -533,95 +509,6 @@ AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, 
         for (int t = 0; t < C; t++) store_avx512(j, panel + p * pb, r + p * PR, i0 + t, acc[t][p]);
 }
 
-/// In place: row c of the 16 x 16 int32 matrix m[0..15] becomes its column c.
-AVX512_FN INLINE void transpose16(__m512i *m) {
-    __m512i t[16], u[16];
-    for (int k = 0; k < 8; k++) {
-        t[2 * k] = _mm512_unpacklo_epi32(m[2 * k], m[2 * k + 1]);
-        t[2 * k + 1] = _mm512_unpackhi_epi32(m[2 * k], m[2 * k + 1]);
-    }
-    // u[4k + c] holds, in each 128-bit lane L, rows 4k..4k+3 of column 4L + c
-    for (int k = 0; k < 4; k++) {
-        u[4 * k] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
-        u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
-        u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
-        u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
-    }
-    for (int c = 0; c < 4; c++) {
-        __m512i x0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), x1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
-        __m512i y0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), y1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
-        m[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-        m[4 + c] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
-        m[8 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-        m[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
-    }
-}
-
-/// One weight panel (16 output rows from r) x one activation panel (16 rows from i0, codes at
-/// ap), groups [g0, g1) of K: per group one vector of activations (u8, the register operand)
-/// and each output row's 4 signed weight bytes broadcast from memory into its vpdpbusd
-/// ({1to16}), so the loop is 16 vpdpbusd, one load and the pointer steps. The sums start from
-/// zero (`first`) or from `part`, and go back to `part` or (`last`) to y.
-AVX512_FN INLINE void tile16_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t r, const uint8_t *ap, size_t i0,
-                                    size_t g0, size_t g1, __m512i *part, int first, int last) {
-    __m512i acc[16];
-    for (int q = 0; q < 16; q++) acc[q] = first ? _mm512_setzero_si512() : part[q];
-    const uint8_t *wg = panel + 64 * g0;
-    ap += 64 * g0;
-    for (size_t g = g0; g < g1; g++) {
-        __m512i av = _mm512_load_si512((const void *)ap);
-        // a plain base register (no index) keeps each load micro-fused with its vpdpbusd
-        __asm__("" : "+r"(wg));
-        for (int q = 0; q < 16; q++) acc[q] = _mm512_dpbusd_epi32(acc[q], av, _mm512_set1_epi32(ldi(wg + 4 * q)));
-        wg += 64;
-        ap += 64;
-    }
-    if (!last) {
-        for (int q = 0; q < 16; q++) part[q] = acc[q];
-        return;
-    }
-    transpose16(acc);  // acc[q]: output row q's sums over the 16 activations -> activation row c's over the 16 outputs
-    size_t m = j->n - i0 < AP ? j->n - i0 : AP;
-    for (size_t c = 0; c < m; c++) store_avx512(j, panel, r, i0 + c, acc[c]);
-}
-
-/// Activation rows (multiple of 16) whose panels stay in L2 while every weight panel of the
-/// slice passes through L1 once. 64 ran 5-10 % faster than 256 and 1024 (C harness, SVAE-768
-/// encoder shapes at n = 1024, variants alternated in one process).
-#ifndef PANEL_NB
-#define PANEL_NB 64
-#endif
-/// Groups of 4 columns per K block: a weight panel's block and an activation panel's (12 KB
-/// each) share L1 (48 KB) with room to spare (K = 1536 in one block would fill it; measured
-/// +1-2 points at K = 1536, so small).
-#ifndef PANEL_KC
-#define PANEL_KC 192
-#endif
-
-/// The full activation panels (rows [0, n16)) against output rows [r0, r1): each weight panel
-/// stays in L1 while the activation panels of a block stream from L2 past it, K in blocks of
-/// PANEL_KC groups (int32 partial sums kept between blocks). No software prefetch: weight
-/// panels are contiguous and the hardware prefetchers stream them; prefetching the next panel
-/// (all in the first tile, or spread over the block's tiles) measured 1.3-2.7x slower at
-/// n = 1024 on this loaded VM and no faster at n = 16.
-AVX512_FN static void panels_avx512(const csvae_i8r_job *j, size_t r0, size_t r1, size_t n16) {
-    size_t cols = j->cols, pb = panel_bytes(cols), groups = cols / 4;
-    size_t nk = (groups + PANEL_KC - 1) / PANEL_KC, kc = (groups + nk - 1) / nk;  // even blocks
-    const uint8_t *w = (const uint8_t *)j->w;
-    __m512i part[PANEL_NB / AP][16];
-    for (size_t b0 = 0; b0 < n16; b0 += PANEL_NB) {
-        size_t b1 = b0 + PANEL_NB < n16 ? b0 + PANEL_NB : n16;
-        for (size_t r = r0; r < r1; r += PR) {
-            const uint8_t *panel = w + r / PR * pb;
-            for (size_t g0 = 0; g0 < groups; g0 += kc) {
-                size_t g1 = g0 + kc < groups ? g0 + kc : groups;
-                for (size_t i0 = b0; i0 < b1; i0 += AP)
-                    tile16_avx512(j, panel, r, j->a->p + i0 * cols, i0, g0, g1, part[(i0 - b0) / AP], g0 == 0, g1 == groups);
-            }
-        }
-    }
-}
-
 #define DISPATCH_C(c, F) \
     switch (c) {         \
     case 8: F(8); break; \
@@ -653,11 +540,9 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
     // The weights stream from L3 or memory once per PANEL_N activation rows: while the tiles
     // of one slice (32 output rows) run, they prefetch the next slice into L2, spread evenly
     // over the tiles, so that no tile waits for its weights.
-    size_t n16 = j->a->p ? j->n / AP * AP : 0;
-    if (n16) panels_avx512(j, r0, r1, n16);
     size_t lines = (2 * pb + 63) / 64, end = (r1 + PR - 1) / PR * pb;
     const uint8_t *w = (const uint8_t *)j->w;
-    for (size_t p0 = n16; p0 < j->n; p0 += PANEL_N) {
+    for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
         size_t tiles = (p1 - p0 + T5 - 1) / T5, per = (lines + tiles - 1) / tiles;
         int two_pf = per > j->cols / 4;  // one tile (n <= 8): a slice has about 2 lines per group

@@ -144,10 +144,6 @@ typedef struct {
     float *s;
     int biased;
     int path;
-    /// AVX-512 with n >= 16: the codes of the first n/16*16 rows again, as activation panels
-    /// [n/16][cols/4][16][4] (group g of panel b: rows 16b..16b+15 x columns 4g..4g+3, the
-    /// weights' panel layout), which the batched kernel reads as one vector per group; else NULL.
-    uint8_t *p;
 } csvae_i8r_act;
 size_t csvae_i8r_act_bytes(size_t n, size_t cols);
 /// Lay out activations for n rows of cols in scratch (csvae_i8r_act_bytes long) for `path`
