@@ -499,7 +499,9 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
 // or tile share the call, on the output-row slice or on the thread split: bit for bit.
 
 /// Blocks per K chunk: the scratch panel of 2 x 16 rows is 2 x 512 bytes per block (16 KiB).
+#ifndef QP_KB
 #define QP_KB 16
+#endif
 /// Activation rows per tile (tile: QP_C x 2 panels: 8 int32 sums + 8 f32 accumulators).
 #define QP_C 4
 /// Longest rows (blocks) the panel kernel takes: the per-call code sums are on the stack.
@@ -565,14 +567,15 @@ AVX512_FN INLINE void qp_pack(uint8_t *pw, float *ws, const uint8_t *row, size_t
 /// accumulators start at 0 (first chunk) or at y, and are stored to y (masks mk[p]).
 AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const float *ws, const csvae_qact *qa,
                               const int32_t *csum, size_t cols, size_t b0, size_t kb, size_t i0, size_t ci0, size_t r,
-                              const __mmask16 *mk, int first, const int P, const int C) {
-    size_t nb = cols / CSVAE_QK;
+                              const __mmask16 *mk, int first, const uint8_t *pf, size_t pfn, const int P, const int C) {
+    size_t nb = cols / CSVAE_QK, lpb = (pfn + kb - 1) / kb;
     __m512 acc[QP_C][2];
     for (int t = 0; t < C; t++)
         for (int p = 0; p < P; p++)
             acc[t][p] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk[p], y + (i0 + t) * ldy + r + 16 * p);
     for (size_t bl = 0; bl < kb; bl++) {
         size_t b = b0 + bl;
+        for (size_t l = bl * lpb; l < (bl + 1) * lpb && l < pfn; l++) _mm_prefetch((const char *)(pf + 64 * l), _MM_HINT_T1);
         __m512i is[QP_C][2];
         for (int t = 0; t < C; t++) {
             __m512i c = _mm512_set1_epi32(csum[(ci0 + t) * nb + b]);
@@ -611,6 +614,7 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
     _Alignas(64) uint8_t pw[2 * QP_KB * 512];
     _Alignas(64) float ws[2 * QP_KB * 16];
     int32_t csum[PANEL_N * QP_MAXNB];
+    size_t end = r1 * rb, nchunks = (nb + QP_KB - 1) / QP_KB;
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
         for (size_t i = p0; i < p1; i++)
@@ -623,13 +627,21 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
             __mmask16 mk[2];
             mk[0] = m >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << m) - 1);
             mk[1] = m >= 32 ? (__mmask16)0xffff : m > 16 ? (__mmask16)((1u << (m - 16)) - 1) : 0;
+            // the slice after this one (the next 32 rows, or the first of the next PANEL_N
+            // activation rows) is pulled into L2 while this one runs, spread over its tiles
+            size_t next = r + 32 < r1 ? (r + 32) * rb : (p1 < n ? r0 * rb : end);
+            size_t avail = end - next < 32 * rb ? end - next : 32 * rb;
+            size_t calls = nchunks * ((p1 - p0 + QP_C - 1) / QP_C), per = ((avail + 63) / 64 + calls - 1) / calls, call = 0;
             for (size_t b0 = 0; b0 < nb; b0 += QP_KB) {
                 size_t kb = nb - b0 < QP_KB ? nb - b0 : QP_KB;
                 qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, m < 16 ? m : 16);
                 if (m > 16) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, m - 16);
-                for (size_t i0 = p0; i0 < p1; i0 += QP_C) {
+                for (size_t i0 = p0; i0 < p1; i0 += QP_C, call++) {
                     size_t c = p1 - i0 < QP_C ? p1 - i0 : QP_C;
-#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, P, C)
+                    size_t l0 = call * per * 64 < avail ? call * per * 64 : avail;
+                    size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
+                    const uint8_t *pf = w + next + l0;
+#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, pf, pfn, P, C)
                     if (m > 16) {
                         switch (c) { case 4: QT(2, 4); break; case 3: QT(2, 3); break; case 2: QT(2, 2); break; default: QT(2, 1); break; }
                     } else {
