@@ -33,6 +33,20 @@ static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] <
 /// Activation rows kept hot in L2 while all weight rows of a slice stream past them.
 #define PANEL_N 64
 
+// The AVX-512 panel kernel for batches of quantized weights (rows_quant_panels, below).
+/// Blocks per K chunk: the scratch panel of 2 x 16 rows is 2 x 512 bytes per block (16 KiB).
+#ifndef QP_KB
+#define QP_KB 16
+#endif
+/// Activation rows per tile (tile: QP_C x 2 panels: 8 int32 sums + 8 f32 accumulators).
+#define QP_C 4
+/// Longest rows (blocks) the panel kernel takes.
+#define QP_MAXNB 128
+/// Scratch of the panel kernel: the codes and the scales of 2 x 16 rows x QP_KB blocks, then
+/// the activations' per-block code sums (PANEL_N rows at most).
+#define QP_PANEL_BYTES (2 * QP_KB * 512)
+#define QP_SCALE_BYTES (2 * QP_KB * 16 * sizeof(float))
+
 // MARK: activation quantization (shared by every path)
 
 size_t csvae_qact_bytes(size_t n, size_t cols) {
@@ -498,14 +512,6 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
 // continued through y between K chunks) does not depend on n (>= 4), on which activation rows
 // or tile share the call, on the output-row slice or on the thread split: bit for bit.
 
-/// Blocks per K chunk: the scratch panel of 2 x 16 rows is 2 x 512 bytes per block (16 KiB).
-#ifndef QP_KB
-#define QP_KB 16
-#endif
-/// Activation rows per tile (tile: QP_C x 2 panels: 8 int32 sums + 8 f32 accumulators).
-#define QP_C 4
-/// Longest rows (blocks) the panel kernel takes: the per-call code sums are on the stack.
-#define QP_MAXNB 128
 
 /// Rows r < m of the 16 rows at p (stride bytes apart), 16 bytes each (rows >= m read as 0),
 /// transposed: out[d] lane r = bytes 4d..4d+3 of row r.
@@ -567,7 +573,8 @@ AVX512_FN INLINE void qp_pack(uint8_t *pw, float *ws, const uint8_t *row, size_t
 /// accumulators start at 0 (first chunk) or at y, and are stored to y (masks mk[p]).
 AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const float *ws, const csvae_qact *qa,
                               const int32_t *csum, size_t cols, size_t b0, size_t kb, size_t i0, size_t ci0, size_t r,
-                              const __mmask16 *mk, int first, const uint8_t *pf, size_t pfn, const int P, const int C) {
+                              const __mmask16 *mk, int first, int last, const float *bias, int relu, const uint8_t *pf,
+                              size_t pfn, const int P, const int C) {
     size_t nb = cols / CSVAE_QK, lpb = (pfn + kb - 1) / kb;
     __m512 acc[QP_C][2];
     for (int t = 0; t < C; t++)
@@ -601,19 +608,29 @@ AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const flo
                 acc[t][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[t][p]), _mm512_mul_ps(sw[p], da), acc[t][p]);
         }
     }
+    if (last && bias) {  // the epilogue: csvae_bias_relu's operations
+        for (int p = 0; p < P; p++) {
+            __m512 bv = _mm512_maskz_loadu_ps(mk[p], bias + r + 16 * p);
+            for (int t = 0; t < C; t++) acc[t][p] = _mm512_add_ps(acc[t][p], bv);
+        }
+    }
+    if (last && relu)
+        for (int t = 0; t < C; t++)
+            for (int p = 0; p < P; p++) acc[t][p] = _mm512_max_ps(acc[t][p], _mm512_setzero_ps());
     for (int t = 0; t < C; t++)
         for (int p = 0; p < P; p++) _mm512_mask_storeu_ps(y + (i0 + t) * ldy + r + 16 * p, mk[p], acc[t][p]);
 }
 
-/// The panel kernel for output rows [r0, r1), n >= 1 activation rows; returns 0 (nothing done)
-/// when the rows are too long for it (cols > 32 * QP_MAXNB).
+/// The panel kernel for output rows [r0, r1), n >= 1 activation rows, bias (or NULL) and ReLU
+/// in the epilogue; scratch: csvae_matmul_scratch_bytes(n, cols) bytes, 64-byte aligned.
+/// Returns 0 (nothing done) when the rows are too long for it (cols > 32 * QP_MAXNB).
 AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
-                                       size_t r0, size_t r1, size_t cols) {
+                                       size_t r0, size_t r1, size_t cols, const float *bias, int relu, uint8_t *scratch) {
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     if (nb == 0 || nb > QP_MAXNB) return 0;
-    _Alignas(64) uint8_t pw[2 * QP_KB * 512];
-    _Alignas(64) float ws[2 * QP_KB * 16];
-    int32_t csum[PANEL_N * QP_MAXNB];
+    uint8_t *pw = scratch;
+    float *ws = (float *)(void *)(scratch + QP_PANEL_BYTES);
+    int32_t *csum = (int32_t *)(void *)(scratch + QP_PANEL_BYTES + QP_SCALE_BYTES);
     size_t end = r1 * rb, nchunks = (nb + QP_KB - 1) / QP_KB;
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
@@ -641,7 +658,7 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
                     size_t l0 = call * per * 64 < avail ? call * per * 64 : avail;
                     size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
                     const uint8_t *pf = w + next + l0;
-#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, pf, pfn, P, C)
+#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, b0 + kb == nb, bias, relu, pf, pfn, P, C)
                     if (m > 16) {
                         switch (c) { case 4: QT(2, 4); break; case 3: QT(2, 3); break; case 2: QT(2, 2); break; default: QT(2, 1); break; }
                     } else {
@@ -655,10 +672,22 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
     return 1;
 }
 
-AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
-                                        size_t n, size_t r0, size_t r1, size_t cols) {
-    if (n < TILE_N && csvae_matvec_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols)) return;  // decode (matvec.c)
-    if (n >= TILE_N && rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols)) return;       // batches (above)
+/// rows_quant_panels with its scratch on the stack (callers without scratch: csvae_matmul_rows).
+AVX512_FN __attribute__((noinline)) static int rows_quant_panels_stack(float *y, size_t ldy, const uint8_t *w, int t,
+                                                                      const csvae_qact *qa, size_t n, size_t r0, size_t r1,
+                                                                      size_t cols, const float *bias, int relu) {
+    _Alignas(64) uint8_t local[QP_PANEL_BYTES + QP_SCALE_BYTES + PANEL_N * QP_MAXNB * sizeof(int32_t)];
+    return rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu, local);
+}
+
+/// Returns 1 when bias and ReLU were applied (the panel kernel), 0 when the caller must.
+AVX512_FN static int rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                                       size_t n, size_t r0, size_t r1, size_t cols, const float *bias, int relu,
+                                       uint8_t *scratch) {
+    if (n < TILE_N && csvae_matvec_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols)) return 0;  // decode (matvec.c)
+    if (n >= TILE_N && (scratch ? rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu, scratch)
+                                : rows_quant_panels_stack(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu)))
+        return 1;  // batches (above)
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
@@ -676,6 +705,7 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
 #undef T
             }
     }
+    return 0;
 }
 #endif
 
@@ -967,42 +997,61 @@ static void rows_quant_neon(float *y, size_t ldy, const uint8_t *w, int t, const
 
 // MARK: dispatch
 
-void csvae_matmul_rows(float *y, size_t ldy, const void *wv, int t, const float *x, const csvae_qact *qa,
-                       int path, int float_check, size_t n, size_t r0, size_t r1, size_t cols) {
+/// csvae_matmul_rows with bias/ReLU and the panel kernel's scratch (or NULL); returns 1 when
+/// bias and ReLU were applied, 0 when the caller must.
+static int matmul_rows(float *y, size_t ldy, const void *wv, int t, const float *x, const csvae_qact *qa, int path,
+                       int float_check, size_t n, size_t r0, size_t r1, size_t cols, const float *bias, int relu,
+                       uint8_t *scratch) {
     const uint8_t *w = (const uint8_t *)wv;
     int quant = t == CSVAE_Q8_0 || t == CSVAE_Q4_0;
     if (quant && float_check) {
         rows_dequant_scalar(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
     }
+    (void)bias; (void)relu; (void)scratch;
     switch (path) {
 #if defined(__x86_64__)
     case CSVAE_PATH_AVX2:
     case CSVAE_PATH_AVXVNNI:  // only i8r products (i8r.c) differ from AVX2
         if (quant) rows_quant_avx2(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_avx2(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
     case CSVAE_PATH_AVX512:
-        if (quant) rows_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols);
-        else rows_float_avx512(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        if (quant) return rows_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu, scratch);
+        rows_float_avx512(y, ldy, w, t, x, n, r0, r1, cols);
+        return 0;
 #endif
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
     case CSVAE_PATH_NEON:
         if (quant) rows_quant_neon(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_neon(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
 #endif
     default:
         if (quant) rows_quant_scalar(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_scalar(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
     }
+}
+
+void csvae_matmul_rows(float *y, size_t ldy, const void *w, int t, const float *x, const csvae_qact *qa,
+                       int path, int float_check, size_t n, size_t r0, size_t r1, size_t cols) {
+    matmul_rows(y, ldy, w, t, x, qa, path, float_check, n, r0, r1, cols, NULL, 0, NULL);
+}
+
+size_t csvae_matmul_scratch_bytes(size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rows = n < PANEL_N ? n : PANEL_N;
+    nb = nb < QP_MAXNB ? nb : QP_MAXNB;
+    return QP_PANEL_BYTES + QP_SCALE_BYTES + (rows * nb * sizeof(int32_t) + 63) / 64 * 64;
 }
 
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks) {
     const csvae_matmul_job *j = (const csvae_matmul_job *)ctx;
     size_t r0, r1;
     if (!task_rows(j->rows, task, ntasks, &r0, &r1)) return;
-    csvae_matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols);
+    uint8_t *scratch = j->scratch ? (uint8_t *)j->scratch + task * csvae_matmul_scratch_bytes(j->n, j->cols) : NULL;
+    if (matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols, j->bias,
+                    j->relu, scratch) || (!j->bias && !j->relu))
+        return;
+    for (size_t i = 0; i < j->n; i++) csvae_bias_relu(j->y + i * j->ldy + r0, j->bias ? j->bias + r0 : NULL, 1, r1 - r0, j->relu);
 }
