@@ -517,7 +517,7 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
 /// transposed: out[d] lane r = bytes 4d..4d+3 of row r.
 AVX512_FN INLINE void qp_tr16x4(__m512i out[4], const uint8_t *p, size_t stride, size_t m) {
     __m512i z[4];
-#define QP_LD(r) ((size_t)(r) < m ? _mm_loadu_si128((const __m128i *)(p + (size_t)(r) * stride)) : _mm_setzero_si128())
+#define QP_LD(r) (m >= 16 || (size_t)(r) < m ? _mm_loadu_si128((const __m128i *)(p + (size_t)(r) * stride)) : _mm_setzero_si128())
     for (int j = 0; j < 4; j++) {
         __m512i v = _mm512_castsi128_si512(QP_LD(4 * j));
         v = _mm512_inserti32x4(v, QP_LD(4 * j + 1), 1);
@@ -651,8 +651,10 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
             size_t calls = nchunks * ((p1 - p0 + QP_C - 1) / QP_C), per = ((avail + 63) / 64 + calls - 1) / calls, call = 0;
             for (size_t b0 = 0; b0 < nb; b0 += QP_KB) {
                 size_t kb = nb - b0 < QP_KB ? nb - b0 : QP_KB;
-                qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, m < 16 ? m : 16);
-                if (m > 16) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, m - 16);
+                if (m >= 16) qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, 16);  // constant: no per-row checks
+                else qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, m);
+                if (m == 32) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, 16);
+                else if (m > 16) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, m - 16);
                 for (size_t i0 = p0; i0 < p1; i0 += QP_C, call++) {
                     size_t c = p1 - i0 < QP_C ? p1 - i0 : QP_C;
                     size_t l0 = call * per * 64 < avail ? call * per * 64 : avail;
