@@ -52,7 +52,7 @@ struct BenchAll: ParsableCommand {
                     let c = try runSelf(["model", "--shape", s.name, "--type", t.description, "--threads", "\(n)",
                                          "--repetitions", "\(repetitions)", "--file", path, "--json"])
                     guard c.status == 0, let o = lastJSONObject(c.stdout), let m = ModelBenchResult(json: o) else {
-                        throw CLIError("model failed for \(s.name) \(t) (status \(c.status))")
+                        throw c.failure("model \(s.name) \(t)")
                     }
                     let cold = try BenchCold.measureCold(path: path, shape: s.name, type: t.description, threads: n,
                                                          repetitions: repetitions, dropCaches: dropCaches)

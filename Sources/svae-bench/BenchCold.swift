@@ -159,7 +159,7 @@ struct BenchCold: ParsableCommand {
         func child() throws -> (Double, FirstSentenceResult) {
             let c = try runSelf(["first-sentence", path, "--threads", "\(threads)", "--spawned-at", "\(now())"])
             guard c.status == 0, let o = lastJSONObject(c.stdout), let r = FirstSentenceResult(json: o) else {
-                throw CLIError("first-sentence failed (status \(c.status)): \(c.stdout)")
+                throw c.failure("first-sentence \(path)")
             }
             return (c.seconds, r)
         }

@@ -147,7 +147,7 @@ struct BenchGenerate: ParsableCommand {
     static func runChild(_ arguments: [String]) throws -> [String: Any] {
         let c = try runSelf(arguments)
         guard c.status == 0, let o = lastJSONObject(c.stdout) else {
-            throw CLIError("child \(arguments.joined(separator: " ")) failed (status \(c.status))")
+            throw c.failure("child \(arguments.joined(separator: " "))")
         }
         return o
     }

@@ -106,13 +106,23 @@ func machineDescription() -> String { MachineInfo.current().description }
 
 /// What a finished child process printed, how long it ran (spawn to exit, wall clock) and its status.
 struct ChildRun {
+    /// Standard output and standard error, interleaved as written.
     var stdout: String
     var seconds: Double
     var status: Int32
+
+    /// The error for a child that failed or printed no result: what it was, its status, and the
+    /// last line it printed that is not JSON (its own error message), or that it printed nothing.
+    func failure(_ what: String) -> CLIError {
+        var said = stdout.split(separator: "\n").last { !$0.hasPrefix("{") && !$0.allSatisfy(\.isWhitespace) }.map(String.init)
+        if let s = said, let r = s.range(of: "svae-bench: error: "), r.lowerBound == s.startIndex { said = String(s[r.upperBound...]) }
+        let status = self.status == 0 ? "exit status 0 but no result line" : "exit status \(self.status)"
+        return CLIError("\(what) failed (\(status)): " + (said ?? "it printed nothing"))
+    }
 }
 
-/// Runs this same executable with `arguments`, capturing standard output (standard error passes
-/// through). posix_spawn + waitpid rather than Foundation's `Process`, whose `waitUntilExit`
+/// Runs this same executable with `arguments`, capturing its standard output and standard error
+/// in one pipe (so a child's error message reaches the parent's). posix_spawn + waitpid rather than Foundation's `Process`, whose `waitUntilExit`
 /// noticed a child's exit only ≈ 50 ms late here, which inflated spawn → exit timings.
 func runSelf(_ arguments: [String]) throws -> ChildRun {
     let exe = Bundle.main.executablePath ?? CommandLine.arguments[0]
@@ -122,6 +132,7 @@ func runSelf(_ arguments: [String]) throws -> ChildRun {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
     posix_spawn_file_actions_addclose(&actions, fds[0])
     posix_spawn_file_actions_addclose(&actions, fds[1])
     let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + arguments).map { strdup($0) } + [nil]

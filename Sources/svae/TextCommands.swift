@@ -75,7 +75,8 @@ struct Encode: ParsableCommand {
         abstract: "Sentence vectors of texts (one sentence per input).",
         discussion: """
             Input lines: text, or JSON with "text" or "ids". Output: the vector as numbers, or with \
-            --json {"line", "text", "ids", "vector"} (and "sentence" with --split). \(sentenceLimitHelp)
+            --json {"line", "text", "ids", "vector"} (and "sentence" with --split). Each number is the \
+            shortest decimal that reads back as the same 32-bit float. \(sentenceLimitHelp)
 
             Examples:
               svae encode svae-tiny.svae "Rule used to estimate the integral."
@@ -104,12 +105,16 @@ struct Encode: ParsableCommand {
                 switch p {
                 case .failure(let e): return .failed(e.message)
                 case .success(let ss):
-                    return .output(ss.enumerated().map { (k: Int, s: Sentence) -> String in
-                        let v = next.next()!
-                        guard json else { return v.map { String(format: "%.6g", $0) }.joined(separator: " ") }
-                        var o: [String: Any] = ["line": item.line, "text": s.text ?? NSNull(), "ids": s.ids.map(Int.init), "vector": v.map(Double.init)]
+                    let vs = ss.map { _ in next.next()! }
+                    for (k, v) in vs.enumerated() {
+                        if let p = nonFiniteProblem(v) { return .failed(ss.count > 1 ? "sentence \(k + 1): \(p)" : p) }
+                    }
+                    return .output(zip(ss.indices, ss).map { (k: Int, s: Sentence) -> String in
+                        let v = vs[k]
+                        guard json else { return vectorText(v, separator: " ") }
+                        var o: [String: Any] = ["line": item.line, "text": s.text ?? NSNull(), "ids": s.ids.map(Int.init)]
                         if split { o["sentence"] = k + 1 }
-                        return jsonLine(o)
+                        return jsonLine(o, appending: "vector", raw: "[" + vectorText(v, separator: ",") + "]")
                     })
                 }
             }
@@ -319,4 +324,17 @@ struct Tokenize: ParsableCommand {
             throw CLIError(ErrorText.describe(error))
         }
     }
+}
+
+/// A vector as text: each number the shortest decimal that reads back as the same Float (Swift's
+/// own formatting, exact and ≈ 10× faster than `String(format:)`). Callers check finiteness first:
+/// "nan" and "inf" are not JSON.
+func vectorText(_ v: [Float], separator: String) -> String {
+    v.lazy.map(\.description).joined(separator: separator)
+}
+
+/// Where a vector holds a value that is not a finite number: "element I of the vector is nan".
+func nonFiniteProblem(_ v: [Float]) -> String? {
+    guard let i = v.firstIndex(where: { !$0.isFinite }) else { return nil }
+    return "the model produced a value that is not a finite number: element \(i) of the vector is \(v[i])"
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import SVAE
 import SVAETestSupport
 import SVAETokenizer
 
@@ -83,6 +84,33 @@ enum Shipped {
             #expect((d["output_ids"] as? [Int]) == (r["output_ids"] as? [Int]))
         }
         #expect(reconstructed.contains { $0["exact"] as? Bool == true }, "the shipped model reconstructs some samples exactly")
+    }
+
+    /// The vectors encode prints, as text and as JSON, are the library's floats exactly: each number
+    /// reads back as the same 32-bit float, bit for bit (they were "%.6g" text before: 6 digits).
+    @Test func encodePrintsTheLibrarysFloatsExactly() throws {
+        guard Shipped.ready else { return }
+        let m = Shipped.f32Model
+        let texts = Shipped.lines(try String(contentsOfFile: Shipped.samples, encoding: .utf8))
+        let expected = try SVAE.Model(path: m).encode(texts)
+        let plain = try Shipped.svae(["encode", m, "--input", Shipped.samples])
+        let json = try Shipped.svae(["encode", m, "--input", Shipped.samples, "--json"])
+        #expect(plain.status == 0 && json.status == 0, "\(plain.stderr) \(json.stderr)")
+        let fromText = Shipped.lines(plain.stdout).map { $0.split(separator: " ").map { Float(String($0)) } }
+        let fromJSON = Shipped.lines(json.stdout).map { line -> [Float?] in
+            // Read as text, not through JSONSerialization's Double: the printed digits themselves.
+            let inner = line.components(separatedBy: "\"vector\":[").last?.components(separatedBy: "]").first ?? ""
+            return inner.split(separator: ",").map { Float(String($0)) }
+        }
+        #expect(fromText.count == texts.count && fromJSON.count == texts.count)
+        for (i, e) in expected.enumerated() where i < fromText.count && i < fromJSON.count {
+            #expect(fromText[i].map { $0?.bitPattern } == e.map(\.bitPattern), "line \(i + 1), text")
+            #expect(fromJSON[i].map { $0?.bitPattern } == e.map(\.bitPattern), "line \(i + 1), JSON")
+        }
+        // The object around the vector is what JSONSerialization writes, keys sorted, vector last.
+        let first = Shipped.json(Shipped.lines(json.stdout)[0])
+        #expect(first.keys.sorted() == ["ids", "line", "text", "vector"] && first["line"] as? Int == 1)
+        #expect(Shipped.lines(json.stdout)[0].hasPrefix("{\"ids\":["))
     }
 
     /// A line given as ids has no text: encode --json writes "text": null, and decode takes that

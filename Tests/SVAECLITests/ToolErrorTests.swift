@@ -136,6 +136,10 @@ struct BadPaths {
         for bad in [p.folder, p.underFile, p.dangling] {
             expectRuntimeError(try BuiltTools.run(bench, ["tokenizer", bad, "--repetitions", "1"]), tool: "svae-bench", path: bad)
         }
+        // `cold` runs its work in child processes: the child's own error reaches the one line.
+        let cold = try BuiltTools.run(bench, ["cold", "--file", p.file, "--repetitions", "1", "--no-drop-caches"])
+        expectRuntimeError(cold, tool: "svae-bench", path: p.file)
+        #expect(cold.stderr.contains("header") && cold.stderr.components(separatedBy: "error:").count == 2, "\(cold.stderr)")
         // A model file that cannot be created (the format layer's error, neither a CLIError nor a
         // Foundation error): it used to exit 2, the usage status.
         #if os(Linux)
@@ -152,5 +156,23 @@ struct BadPaths {
             #expect(r.status == ExitStatus.usage && ExitStatus.usage == 2, "\(tool): \(r.status) \(r.stderr)")
             #expect(r.stderr.hasPrefix("\(tool): error: ") && r.stderr.split(separator: "\n").count == 1, "\(tool): \(r.stderr)")
         }
+    }
+}
+
+/// `jsonLine(_:appending:raw:)` writes what `jsonLine` writes for the whole object.
+@Suite struct JSONLineTests {
+    @Test func appendingARawMemberEqualsTheWholeObject() {
+        let raw = "[0.5,-1.25,3]"
+        for object: [String: Any] in [[:], ["a": 1], ["line": 3, "text": "a \"quoted\" / slash\n", "ids": [2, 5]]] {
+            var whole = object
+            whole["vector"] = [0.5, -1.25, 3]
+            #expect(jsonLine(object, appending: "vector", raw: raw) == jsonLine(whole), "\(object)")
+        }
+        #expect(jsonLine(["a": 1], appending: "z\"q", raw: "1") == jsonLine(["a": 1, "z\"q": 1]))
+    }
+
+    @Test func nonFiniteNumbersAreNullNotAnEmptyObject() {
+        let line = jsonLine(["ppl": Double.infinity, "kld": [1.5, Double.nan], "inner": ["x": Float.nan, "n": 2] as [String: Any], "name": "a"])
+        #expect(line == #"{"inner":{"n":2,"x":null},"kld":[1.5,null],"name":"a","ppl":null}"#, "\(line)")
     }
 }

@@ -5,11 +5,14 @@
 
 Converts the model with `svae-convert` (release build) to each type, runs
 `svae reconstruct --json` on the directory's heldout.txt, and prints a Markdown table:
-exact reconstruction rate (greedy output == input tokens, EOS included) and position-wise token
-accuracy of the greedy output against the input tokens followed by EOS. Only the standard library.
+exact reconstruction rate (greedy output == input tokens, EOS included), position-wise token
+accuracy of the greedy output against the input tokens followed by EOS, and the cosine of each
+sentence vector (`svae encode --json`, exact floats) to the first type's (f32): minimum and median.
+Only the standard library.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,10 +38,12 @@ def main():
     args = ap.parse_args()
     bin_dir = release_bin_dir(args.bin_dir)
     heldout = os.path.join(args.model, "heldout.txt")
-    print(f"| type | file bytes | sentences | exact reconstruction | token accuracy |")
-    print(f"|---|---|---|---|---|")
+    types = args.types.split(",")
+    print(f"| type | file bytes | sentences | exact reconstruction | token accuracy | vector cosine to {types[0]}: min | median |")
+    print(f"|---|---|---|---|---|---|---|")
+    reference = None
     with tempfile.TemporaryDirectory() as tmp:
-        for t in args.types.split(","):
+        for t in types:
             out = os.path.join(tmp, f"model-{t}.svae")
             subprocess.run([os.path.join(bin_dir, "svae-convert"), args.model, "-o", out, "--quant", t, "--quiet"], check=True)
             res = subprocess.run([os.path.join(bin_dir, "svae"), "reconstruct", out, "--json", "--input", heldout],
@@ -51,7 +56,18 @@ def main():
                 out_ids = r["output_ids"]
                 total += len(target)
                 same += sum(1 for i, x in enumerate(target) if i < len(out_ids) and out_ids[i] == x)
-            print(f"| {t} | {os.path.getsize(out)} | {len(rows)} | {100 * exact / len(rows):.1f}% ({exact}) | {100 * same / total:.1f}% |")
+            enc = subprocess.run([os.path.join(bin_dir, "svae"), "encode", out, "--json", "--input", heldout],
+                                 check=True, capture_output=True, text=True).stdout
+            vectors = [json.loads(l)["vector"] for l in enc.splitlines() if l.strip()]
+            reference = reference or vectors
+            cos = sorted(cosine(a, b) for a, b in zip(vectors, reference))
+            print(f"| {t} | {os.path.getsize(out)} | {len(rows)} | {100 * exact / len(rows):.1f}% ({exact}) | {100 * same / total:.1f}% "
+                  f"| {cos[0]:.5f} | {cos[len(cos) // 2]:.5f} |")
+
+
+def cosine(a, b):
+    dot = sum(x * y for x, y in zip(a, b))
+    return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
 if __name__ == "__main__":
