@@ -223,8 +223,9 @@ public final class KernelContext: @unchecked Sendable {
             lock.locked { packedF32(yp, w, x.baseAddress!, n: n, bias: bias?.baseAddress, relu: relu) }
             return
         }
-        product(yp, w, x, n: n)
-        Ops.addBias(UnsafeMutableBufferPointer(start: yp, count: n * w.rows), bias, cols: w.rows, relu: relu)
+        if !product(yp, w, x, n: n, bias: bias?.baseAddress, relu: relu) {
+            Ops.addBias(UnsafeMutableBufferPointer(start: yp, count: n * w.rows), bias, cols: w.rows, relu: relu)
+        }
     }
 
     /// Per-row int8 product: activations quantized per row once, then the panel kernel split
@@ -282,10 +283,14 @@ public final class KernelContext: @unchecked Sendable {
         withUnsafeMutablePointer(to: &job) { pool.run(csvae_sgemm_task, UnsafeMutableRawPointer($0), tasks: tasks) }
     }
 
-    private func product(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int) {
+    /// Y = X · Wᵀ, and the bias and ReLU when the kernel took them (the quantized kernels'
+    /// tasks: returns true); otherwise (returns false) the caller adds them.
+    @discardableResult
+    private func product(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int,
+                         bias: UnsafePointer<Float>? = nil, relu: Bool = false) -> Bool {
         if w.cols == 0 {
             yp.update(repeating: 0, count: n * w.rows)
-            return
+            return false
         }
         if w.type == .i8r {  // the float check: dequantize each row, f32 dot products
             var row = [Float](repeating: 0, count: w.cols)
@@ -297,21 +302,21 @@ public final class KernelContext: @unchecked Sendable {
                     yp[i * w.rows + r] = s
                 }
             }
-            return
+            return false
         }
         let xp = x.baseAddress!
-        lock.locked {
+        return lock.locked {
             // OpenBLAS for f32 (n >= 2) and for f16/bf16 batches (n >= 16: the conversion of
             // the weights to f32 is then amortized over enough activation rows).
             if path != .scalar && !(path == .avx512 && n >= 4 && !Self.blasHasAVX512) && ((w.type == .f32 && n >= 2) || ((w.type == .f16 || w.type == .bf16) && n >= 16)) {
                 sgemm(yp, w, xp, n: n)
-                return
+                return false
             }
             // f32 batch 1: OpenBLAS sgemv streams the weights at DRAM speed (our f32 row kernel,
             // made for batches, reached ≈ 8 GB/s on one row when this was measured).
             if path != .scalar && w.type == .f32 && n == 1 {
                 sgemv(yp, w, xp)
-                return
+                return false
             }
             // Several tasks per worker: tasks are claimed dynamically, so a worker that
             // wakes late (the other core busy) costs little.
@@ -321,21 +326,28 @@ public final class KernelContext: @unchecked Sendable {
                 csvae_to_bf16(xh, xp, n * w.cols)
                 var job = csvae_bf16_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xh, n: n, rows: w.rows, cols: w.cols)
                 withUnsafeMutablePointer(to: &job) { pool.run(csvae_matmul_bf16_task, UnsafeMutableRawPointer($0), tasks: tasks) }
-                return
+                return false
             }
+            // Quantized weights: the activations' blocks, then (the AVX-512 batched kernel) one
+            // part per task for the weight panels, in this context's scratch.
             var qa = csvae_qact()
+            var panels: UnsafeMutableRawPointer? = nil
             if w.type.isQuantized && !floatCheck {
-                let s = ensureScratch(csvae_qact_bytes(n, w.cols))
+                let qaBytes = (csvae_qact_bytes(n, w.cols) + 63) / 64 * 64
+                let panelBytes = path == .avx512 && n >= 4 ? tasks * csvae_matmul_scratch_bytes(n, w.cols) : 0
+                let s = ensureScratch(qaBytes + panelBytes)
                 qa = csvae_qact_bind(s, n, w.cols)
                 csvae_qact_quantize(&qa, xp, w.type.c, n, w.cols)
+                if panelBytes > 0 { panels = s + qaBytes }
             }
-            withUnsafePointer(to: &qa) { qap in
+            return withUnsafePointer(to: &qa) { qap in
                 var job = csvae_matmul_job(y: yp, ldy: w.rows, w: w.base, wtype: w.type.c, x: xp, qa: qap,
                                            path: path.rawValue, float_check: floatCheck ? 1 : 0,
-                                           n: n, rows: w.rows, cols: w.cols)
+                                           n: n, rows: w.rows, cols: w.cols, bias: bias, relu: relu ? 1 : 0, scratch: panels)
                 withUnsafeMutablePointer(to: &job) { jp in
                     pool.run(csvae_matmul_task, UnsafeMutableRawPointer(jp), tasks: tasks)
                 }
+                return true
             }
         }
     }

@@ -373,6 +373,55 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// The job form (csvae_matmul_task, as KernelContext runs it): bias and ReLU, which the
+    /// AVX-512 batched kernel applies in its epilogue and the other kernels after each task's
+    /// slice, and the per-task scratch of the panels. For every path, 1 or 3 tasks, with and
+    /// without scratch, n = 2 (matrix-vector), 5 and 33: the outputs equal, bit for bit,
+    /// csvae_matmul_rows of the same rows followed by csvae_bias_relu (ReLU on or off).
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func quantJobAppliesBiasAndReLUExactly(type: ElementType) throws {
+        for (s, (rows, cols)) in [(37, 544), (50, 96)].enumerated() {
+            let (bytes, _) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(700 + s))
+            var rng = SeededRNG(UInt64(800 + s))
+            let bias = rng.floats(rows)
+            for n in [2, 5, 33] {
+                let x = rng.floats(n * cols)
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: csvae_qact_bytes(n, cols), alignment: 64)
+                defer { scratch.deallocate() }
+                var qa = csvae_qact_bind(scratch, n, cols)
+                x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, Int32(type.rawValue), n, cols) }
+                for path in testedPaths() {
+                    for relu in [false, true] {
+                        var want = [Float](repeating: .nan, count: n * rows)
+                        bytes.withUnsafeBytes { wb in want.withUnsafeMutableBufferPointer { yb in
+                            csvae_matmul_rows(yb.baseAddress, rows, wb.baseAddress, Int32(type.rawValue), nil, &qa,
+                                              path.rawValue, 0, n, 0, rows, cols)
+                            bias.withUnsafeBufferPointer { csvae_bias_relu(yb.baseAddress, $0.baseAddress, n, rows, relu ? 1 : 0) }
+                        } }
+                        for tasks in [1, 3] {
+                            for withScratch in [false, true] {
+                                let panels = UnsafeMutableRawPointer.allocate(byteCount: tasks * csvae_matmul_scratch_bytes(n, cols), alignment: 64)
+                                defer { panels.deallocate() }
+                                var y = [Float](repeating: .nan, count: n * rows)
+                                bytes.withUnsafeBytes { wb in y.withUnsafeMutableBufferPointer { yb in bias.withUnsafeBufferPointer { bb in
+                                    withUnsafePointer(to: &qa) { qap in
+                                        var job = csvae_matmul_job(y: yb.baseAddress, ldy: rows, w: wb.baseAddress, wtype: Int32(type.rawValue),
+                                                                   x: nil, qa: qap, path: path.rawValue, float_check: 0, n: n, rows: rows,
+                                                                   cols: cols, bias: bb.baseAddress, relu: relu ? 1 : 0,
+                                                                   scratch: withScratch ? panels : nil)
+                                        for t in 0..<tasks { csvae_matmul_task(&job, t, tasks) }
+                                    }
+                                } } }
+                                #expect(y.map(\.bitPattern) == want.map(\.bitPattern),
+                                        "\(type) \(path) W[\(rows),\(cols)] n=\(n) relu \(relu), \(tasks) tasks, scratch \(withScratch)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The bf16 path (where the CPU has it): batches of 64 and more rows, row counts that are
     /// not multiples of 4 (partial weight groups), several panels, longest rows it takes.
     @Test(arguments: [ElementType.q8_0, .q4_0])
