@@ -33,6 +33,23 @@ static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] <
 /// Activation rows kept hot in L2 while all weight rows of a slice stream past them.
 #define PANEL_N 64
 
+// The AVX-512 panel kernel for batches of quantized weights (rows_quant_panels, below).
+/// Blocks per K chunk: the scratch panel of 2 x 16 rows is 2 x 512 bytes per block (16 KiB).
+#ifndef QP_KB
+#define QP_KB 16
+#endif
+/// Activation rows per tile at most (tile: QP_C x 2 panels: 14 int32 sums + 14 f32
+/// accumulators); a panel's rows are split into tiles of nearly equal size (32: 7,7,6,6,6).
+/// Measured (C harness, CPU time, one thread, best of 31, 32 rows, q4_0): 3072 x 768 in L2
+/// 0.397 (4 rows) / 0.374 (6) / 0.361 ms (7); 50272 x 768 6.8 / 6.5 / 6.3 ms.
+#define QP_C 7
+/// Longest rows (blocks) the panel kernel takes.
+#define QP_MAXNB 128
+/// Scratch of the panel kernel: the codes and the scales of 2 x 16 rows x QP_KB blocks, then
+/// the activations' per-block code sums (PANEL_N rows at most).
+#define QP_PANEL_BYTES (2 * QP_KB * 512)
+#define QP_SCALE_BYTES (2 * QP_KB * 16 * sizeof(float))
+
 // MARK: activation quantization (shared by every path)
 
 size_t csvae_qact_bytes(size_t n, size_t cols) {
@@ -497,19 +514,22 @@ AVX512_FN INLINE void tile_quant_avx512(float *y, size_t ldy, const uint8_t *row
 // Batch invariance: each output's float chain (zero, then one FMA per block in block order,
 // continued through y between K chunks) does not depend on n (>= 4), on which activation rows
 // or tile share the call, on the output-row slice or on the thread split: bit for bit.
-
-/// Blocks per K chunk: the scratch panel of 2 x 16 rows is 2 x 512 bytes per block (16 KiB).
-#define QP_KB 16
-/// Activation rows per tile (tile: QP_C x 2 panels: 8 int32 sums + 8 f32 accumulators).
-#define QP_C 4
-/// Longest rows (blocks) the panel kernel takes: the per-call code sums are on the stack.
-#define QP_MAXNB 128
+// The bias (and ReLU) of a job are added in the tiles' last store, with csvae_bias_relu's
+// operations (the logits of a 50272-row head are then written once, not read back).
+// Memory: while the tiles of one slice run, they prefetch the next slice into L2, spread over
+// the tiles (the vocabulary projection streams 21.7 MB of q4_0 per step from memory). Measured
+// with a C harness (CPU time, 50272 x 768 q4_0 x 32 rows, one thread, load 3-5, best of 31
+// calls, alternated): 8.1-8.7 -> 6.9-7.3 ms; on 3072 rows in L2 it costs ~3-5 %.
+// Remaining cost (perf, svae-768-h1 q4_0 batch 32): the kernel ~90 % of the batched decode; in
+// it per block 8 vpdpbusd per (16 rows, activation row) need 3 float operations (conversion,
+// scale product, FMA) that the i8r kernel does not, and the per-call unpacking takes up to ~15 %
+// (measured without the tiles on 3072 x 768, 32 rows).
 
 /// Rows r < m of the 16 rows at p (stride bytes apart), 16 bytes each (rows >= m read as 0),
 /// transposed: out[d] lane r = bytes 4d..4d+3 of row r.
 AVX512_FN INLINE void qp_tr16x4(__m512i out[4], const uint8_t *p, size_t stride, size_t m) {
     __m512i z[4];
-#define QP_LD(r) ((size_t)(r) < m ? _mm_loadu_si128((const __m128i *)(p + (size_t)(r) * stride)) : _mm_setzero_si128())
+#define QP_LD(r) (m >= 16 || (size_t)(r) < m ? _mm_loadu_si128((const __m128i *)(p + (size_t)(r) * stride)) : _mm_setzero_si128())
     for (int j = 0; j < 4; j++) {
         __m512i v = _mm512_castsi128_si512(QP_LD(4 * j));
         v = _mm512_inserti32x4(v, QP_LD(4 * j + 1), 1);
@@ -565,14 +585,16 @@ AVX512_FN INLINE void qp_pack(uint8_t *pw, float *ws, const uint8_t *row, size_t
 /// accumulators start at 0 (first chunk) or at y, and are stored to y (masks mk[p]).
 AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const float *ws, const csvae_qact *qa,
                               const int32_t *csum, size_t cols, size_t b0, size_t kb, size_t i0, size_t ci0, size_t r,
-                              const __mmask16 *mk, int first, const int P, const int C) {
-    size_t nb = cols / CSVAE_QK;
+                              const __mmask16 *mk, int first, int last, const float *bias, int relu, const uint8_t *pf,
+                              size_t pfn, const int P, const int C) {
+    size_t nb = cols / CSVAE_QK, lpb = (pfn + kb - 1) / kb;
     __m512 acc[QP_C][2];
     for (int t = 0; t < C; t++)
         for (int p = 0; p < P; p++)
             acc[t][p] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk[p], y + (i0 + t) * ldy + r + 16 * p);
     for (size_t bl = 0; bl < kb; bl++) {
         size_t b = b0 + bl;
+        for (size_t l = bl * lpb; l < (bl + 1) * lpb && l < pfn; l++) _mm_prefetch((const char *)(pf + 64 * l), _MM_HINT_T1);
         __m512i is[QP_C][2];
         for (int t = 0; t < C; t++) {
             __m512i c = _mm512_set1_epi32(csum[(ci0 + t) * nb + b]);
@@ -598,19 +620,30 @@ AVX512_FN INLINE void qp_tile(float *y, size_t ldy, const uint8_t *pw, const flo
                 acc[t][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[t][p]), _mm512_mul_ps(sw[p], da), acc[t][p]);
         }
     }
+    if (last && bias) {  // the epilogue: csvae_bias_relu's operations
+        for (int p = 0; p < P; p++) {
+            __m512 bv = _mm512_maskz_loadu_ps(mk[p], bias + r + 16 * p);
+            for (int t = 0; t < C; t++) acc[t][p] = _mm512_add_ps(acc[t][p], bv);
+        }
+    }
+    if (last && relu)
+        for (int t = 0; t < C; t++)
+            for (int p = 0; p < P; p++) acc[t][p] = _mm512_max_ps(acc[t][p], _mm512_setzero_ps());
     for (int t = 0; t < C; t++)
         for (int p = 0; p < P; p++) _mm512_mask_storeu_ps(y + (i0 + t) * ldy + r + 16 * p, mk[p], acc[t][p]);
 }
 
-/// The panel kernel for output rows [r0, r1), n >= 1 activation rows; returns 0 (nothing done)
-/// when the rows are too long for it (cols > 32 * QP_MAXNB).
+/// The panel kernel for output rows [r0, r1), n >= 1 activation rows, bias (or NULL) and ReLU
+/// in the epilogue; scratch: csvae_matmul_scratch_bytes(n, cols) bytes, 64-byte aligned.
+/// Returns 0 (nothing done) when the rows are too long for it (cols > 32 * QP_MAXNB).
 AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa, size_t n,
-                                       size_t r0, size_t r1, size_t cols) {
+                                       size_t r0, size_t r1, size_t cols, const float *bias, int relu, uint8_t *scratch) {
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     if (nb == 0 || nb > QP_MAXNB) return 0;
-    _Alignas(64) uint8_t pw[2 * QP_KB * 512];
-    _Alignas(64) float ws[2 * QP_KB * 16];
-    int32_t csum[PANEL_N * QP_MAXNB];
+    uint8_t *pw = scratch;
+    float *ws = (float *)(void *)(scratch + QP_PANEL_BYTES);
+    int32_t *csum = (int32_t *)(void *)(scratch + QP_PANEL_BYTES + QP_SCALE_BYTES);
+    size_t end = r1 * rb, nchunks = (nb + QP_KB - 1) / QP_KB;
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
         for (size_t i = p0; i < p1; i++)
@@ -623,17 +656,28 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
             __mmask16 mk[2];
             mk[0] = m >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << m) - 1);
             mk[1] = m >= 32 ? (__mmask16)0xffff : m > 16 ? (__mmask16)((1u << (m - 16)) - 1) : 0;
+            // the slice after this one (the next 32 rows, or the first of the next PANEL_N
+            // activation rows) is pulled into L2 while this one runs, spread over its tiles
+            size_t next = r + 32 < r1 ? (r + 32) * rb : (p1 < n ? r0 * rb : end);
+            size_t avail = end - next < 32 * rb ? end - next : 32 * rb;
+            size_t tiles = (p1 - p0 + QP_C - 1) / QP_C, c = 0;
+            size_t calls = nchunks * tiles, per = ((avail + 63) / 64 + calls - 1) / calls, call = 0;
             for (size_t b0 = 0; b0 < nb; b0 += QP_KB) {
                 size_t kb = nb - b0 < QP_KB ? nb - b0 : QP_KB;
-                qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, m < 16 ? m : 16);
-                if (m > 16) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, m - 16);
-                for (size_t i0 = p0; i0 < p1; i0 += QP_C) {
-                    size_t c = p1 - i0 < QP_C ? p1 - i0 : QP_C;
-#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, P, C)
+                if (m >= 16) qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, 16);  // constant: no per-row checks
+                else qp_pack(pw, ws, w + r * rb, rb, t, b0, kb, m);
+                if (m == 32) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, 16);
+                else if (m > 16) qp_pack(pw + QP_KB * 512, ws + QP_KB * 16, w + (r + 16) * rb, rb, t, b0, kb, m - 16);
+                for (size_t i0 = p0, left = tiles; i0 < p1; i0 += c, call++, left--) {
+                    c = (p1 - i0 + left - 1) / left;
+                    size_t l0 = call * per * 64 < avail ? call * per * 64 : avail;
+                    size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
+                    const uint8_t *pf = w + next + l0;
+#define QT(P, C) qp_tile(y, ldy, pw, ws, qa, csum, cols, b0, kb, i0, i0 - p0, r, mk, b0 == 0, b0 + kb == nb, bias, relu, pf, pfn, P, C)
                     if (m > 16) {
-                        switch (c) { case 4: QT(2, 4); break; case 3: QT(2, 3); break; case 2: QT(2, 2); break; default: QT(2, 1); break; }
+                        switch (c) { case 7: QT(2, 7); break; case 6: QT(2, 6); break; case 5: QT(2, 5); break; case 4: QT(2, 4); break; case 3: QT(2, 3); break; case 2: QT(2, 2); break; default: QT(2, 1); break; }
                     } else {
-                        switch (c) { case 4: QT(1, 4); break; case 3: QT(1, 3); break; case 2: QT(1, 2); break; default: QT(1, 1); break; }
+                        switch (c) { case 7: QT(1, 7); break; case 6: QT(1, 6); break; case 5: QT(1, 5); break; case 4: QT(1, 4); break; case 3: QT(1, 3); break; case 2: QT(1, 2); break; default: QT(1, 1); break; }
                     }
 #undef QT
                 }
@@ -643,10 +687,22 @@ AVX512_FN static int rows_quant_panels(float *y, size_t ldy, const uint8_t *w, i
     return 1;
 }
 
-AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
-                                        size_t n, size_t r0, size_t r1, size_t cols) {
-    if (n < TILE_N && csvae_matvec_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols)) return;  // decode (matvec.c)
-    if (n >= TILE_N && rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols)) return;       // batches (above)
+/// rows_quant_panels with its scratch on the stack (callers without scratch: csvae_matmul_rows).
+AVX512_FN __attribute__((noinline)) static int rows_quant_panels_stack(float *y, size_t ldy, const uint8_t *w, int t,
+                                                                      const csvae_qact *qa, size_t n, size_t r0, size_t r1,
+                                                                      size_t cols, const float *bias, int relu) {
+    _Alignas(64) uint8_t local[QP_PANEL_BYTES + QP_SCALE_BYTES + PANEL_N * QP_MAXNB * sizeof(int32_t)];
+    return rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu, local);
+}
+
+/// Returns 1 when bias and ReLU were applied (the panel kernel), 0 when the caller must.
+AVX512_FN static int rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, int t, const csvae_qact *qa,
+                                       size_t n, size_t r0, size_t r1, size_t cols, const float *bias, int relu,
+                                       uint8_t *scratch) {
+    if (n < TILE_N && csvae_matvec_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols)) return 0;  // decode (matvec.c)
+    if (n >= TILE_N && (scratch ? rows_quant_panels(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu, scratch)
+                                : rows_quant_panels_stack(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu)))
+        return 1;  // batches (above)
     size_t nb = cols / CSVAE_QK, rb = csvae_row_bytes(t, cols);
     for (size_t p0 = 0; p0 < n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < n ? p0 + PANEL_N : n;
@@ -664,6 +720,7 @@ AVX512_FN static void rows_quant_avx512(float *y, size_t ldy, const uint8_t *w, 
 #undef T
             }
     }
+    return 0;
 }
 #endif
 
@@ -887,10 +944,88 @@ void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) {
     size_t r0, r1;
     if (task_rows(j->rows, task, ntasks, &r0, &r1)) sgemm_rows(j, r0, r1);
 }
+
+// MARK: f32 weights packed once, activations broadcast (few activation rows)
+
+/// NT activation rows from t0 times NP weight panels (16 output rows each, from panel q0):
+/// NT x NP accumulators whose lanes are output rows; per k NP panel loads and NT activation
+/// broadcasts. The epilogue adds the bias, applies ReLU and stores each accumulator as 16
+/// consecutive floats of a row of Y (masked past the last output row).
+AVX512_FN INLINE void sgemm_wp_tile(const csvae_sgemm_job *j, size_t t0, size_t q0, const int NT, const int NP,
+                                    const char *pf, size_t pfp) {
+    const size_t K = j->cols;
+    __m512 acc[8][3];
+    for (int t = 0; t < NT; t++)
+        for (int p = 0; p < NP; p++) acc[t][p] = _mm512_setzero_ps();
+    const float *xr = j->xt + t0 * K, *wp = j->w + q0 * 16 * K;  // X row-major, W in panels
+    for (size_t k = 0; k < K; k++) {
+        if (pf)
+            for (size_t p = 0; p < pfp; p++) _mm_prefetch(pf + (p * K + k) * 64, _MM_HINT_T1);
+        __m512 wv[3];
+        for (int p = 0; p < NP; p++) wv[p] = _mm512_loadu_ps(wp + (p * K + k) * 16);
+        for (int t = 0; t < NT; t++) {
+            __m512 b = _mm512_set1_ps(xr[t * K + k]);
+            for (int p = 0; p < NP; p++) acc[t][p] = _mm512_fmadd_ps(b, wv[p], acc[t][p]);
+        }
+    }
+    for (int p = 0; p < NP; p++) {
+        size_t r = (q0 + p) * 16;
+        size_t m = j->rows - r < 16 ? j->rows - r : 16;
+        __mmask16 mm = (__mmask16)((1u << m) - 1);
+        __m512 bv = j->bias ? _mm512_maskz_loadu_ps(mm, j->bias + r) : _mm512_setzero_ps();
+        for (int t = 0; t < NT; t++) {
+            __m512 v = _mm512_add_ps(acc[t][p], bv);
+            if (j->relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(j->y + (t0 + t) * j->ldy + r, mm, v);
+        }
+    }
+}
+
+#define WP_NT(T, c, q, NP)                          \
+    switch (c) {                                    \
+    case 8: sgemm_wp_tile(j, T, q, 8, NP, pf, pfp); break;   \
+    case 7: sgemm_wp_tile(j, T, q, 7, NP, pf, pfp); break;   \
+    case 6: sgemm_wp_tile(j, T, q, 6, NP, pf, pfp); break;   \
+    case 5: sgemm_wp_tile(j, T, q, 5, NP, pf, pfp); break;   \
+    case 4: sgemm_wp_tile(j, T, q, 4, NP, pf, pfp); break;   \
+    case 3: sgemm_wp_tile(j, T, q, 3, NP, pf, pfp); break;   \
+    case 2: sgemm_wp_tile(j, T, q, 2, NP, pf, pfp); break;   \
+    default: sgemm_wp_tile(j, T, q, 1, NP, pf, pfp); break;  \
+    }
+
+/// Weight panels [q0, q1) (16 output rows each): per 3 panels (a 48-row block of the packed
+/// weights, contiguous) every group of 8 activation rows, so the block is read from memory
+/// once and from L2 for the later groups.
+AVX512_FN static void sgemm_wp_panels(const csvae_sgemm_job *j, size_t q0, size_t q1) {
+    const size_t panels = (j->rows + 15) / 16;
+    for (size_t q = q0; q < q1;) {
+        size_t np = q1 - q < 3 ? q1 - q : 3;
+        // The next block's panels (contiguous after this block) pulled into L2 while the first
+        // activation group passes: one line per panel per column.
+        size_t pq = q + np, pfp = panels - pq < 3 ? panels - pq : 3;
+        const char *pfb = pfp ? (const char *)(j->w + pq * 16 * j->cols) : NULL;
+        for (size_t t = 0; t < j->n; t += 8) {
+            size_t c = j->n - t < 8 ? j->n - t : 8;
+            const char *pf = t == 0 ? pfb : NULL;
+            if (np == 3) { WP_NT(t, c, q, 3) }
+            else if (np == 2) { WP_NT(t, c, q, 2) }
+            else { WP_NT(t, c, q, 1) }
+        }
+        q += np;
+    }
+}
+#undef WP_NT
+
+void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks) {
+    const csvae_sgemm_job *j = (const csvae_sgemm_job *)ctx;
+    size_t r0, r1;
+    if (task_rows(j->rows, task, ntasks, &r0, &r1)) sgemm_wp_panels(j, r0 / 16, (r1 + 15) / 16);
+}
 #else
 int csvae_sgemm_supported(void) { return 0; }
 void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols) { (void)xt; (void)x; (void)n; (void)cols; }
 void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
+void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks) { (void)ctx; (void)task; (void)ntasks; }
 #endif
 
 // MARK: NEON + dotprod (arm64)
@@ -955,42 +1090,61 @@ static void rows_quant_neon(float *y, size_t ldy, const uint8_t *w, int t, const
 
 // MARK: dispatch
 
-void csvae_matmul_rows(float *y, size_t ldy, const void *wv, int t, const float *x, const csvae_qact *qa,
-                       int path, int float_check, size_t n, size_t r0, size_t r1, size_t cols) {
+/// csvae_matmul_rows with bias/ReLU and the panel kernel's scratch (or NULL); returns 1 when
+/// bias and ReLU were applied, 0 when the caller must.
+static int matmul_rows(float *y, size_t ldy, const void *wv, int t, const float *x, const csvae_qact *qa, int path,
+                       int float_check, size_t n, size_t r0, size_t r1, size_t cols, const float *bias, int relu,
+                       uint8_t *scratch) {
     const uint8_t *w = (const uint8_t *)wv;
     int quant = t == CSVAE_Q8_0 || t == CSVAE_Q4_0;
     if (quant && float_check) {
         rows_dequant_scalar(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
     }
+    (void)bias; (void)relu; (void)scratch;
     switch (path) {
 #if defined(__x86_64__)
     case CSVAE_PATH_AVX2:
     case CSVAE_PATH_AVXVNNI:  // only i8r products (i8r.c) differ from AVX2
         if (quant) rows_quant_avx2(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_avx2(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
     case CSVAE_PATH_AVX512:
-        if (quant) rows_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols);
-        else rows_float_avx512(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        if (quant) return rows_quant_avx512(y, ldy, w, t, qa, n, r0, r1, cols, bias, relu, scratch);
+        rows_float_avx512(y, ldy, w, t, x, n, r0, r1, cols);
+        return 0;
 #endif
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
     case CSVAE_PATH_NEON:
         if (quant) rows_quant_neon(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_neon(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
 #endif
     default:
         if (quant) rows_quant_scalar(y, ldy, w, t, qa, n, r0, r1, cols);
         else rows_float_scalar(y, ldy, w, t, x, n, r0, r1, cols);
-        return;
+        return 0;
     }
+}
+
+void csvae_matmul_rows(float *y, size_t ldy, const void *w, int t, const float *x, const csvae_qact *qa,
+                       int path, int float_check, size_t n, size_t r0, size_t r1, size_t cols) {
+    matmul_rows(y, ldy, w, t, x, qa, path, float_check, n, r0, r1, cols, NULL, 0, NULL);
+}
+
+size_t csvae_matmul_scratch_bytes(size_t n, size_t cols) {
+    size_t nb = cols / CSVAE_QK, rows = n < PANEL_N ? n : PANEL_N;
+    nb = nb < QP_MAXNB ? nb : QP_MAXNB;
+    return QP_PANEL_BYTES + QP_SCALE_BYTES + (rows * nb * sizeof(int32_t) + 63) / 64 * 64;
 }
 
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks) {
     const csvae_matmul_job *j = (const csvae_matmul_job *)ctx;
     size_t r0, r1;
     if (!task_rows(j->rows, task, ntasks, &r0, &r1)) return;
-    csvae_matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols);
+    uint8_t *scratch = j->scratch ? (uint8_t *)j->scratch + task * csvae_matmul_scratch_bytes(j->n, j->cols) : NULL;
+    if (matmul_rows(j->y, j->ldy, j->w, j->wtype, j->x, j->qa, j->path, j->float_check, j->n, r0, r1, j->cols, j->bias,
+                    j->relu, scratch) || (!j->bias && !j->relu))
+        return;
+    for (size_t i = 0; i < j->n; i++) csvae_bias_relu(j->y + i * j->ldy + r0, j->bias ? j->bias + r0 : NULL, 1, r1 - r0, j->relu);
 }

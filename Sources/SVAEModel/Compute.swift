@@ -5,7 +5,7 @@ import SVAEKernels
 extension KernelContext {
     /// Y[n, out] = X[n, in] · Wᵀ + b.
     func linear(_ y: UnsafeMutableBufferPointer<Float>, _ l: Linear, _ x: UnsafeBufferPointer<Float>, n: Int, relu: Bool = false) {
-        linear(y, l.w, x, n: n, bias: l.b, relu: relu)
+        linear(y, l.w, x, n: n, bias: l.b, relu: relu, packed: l.packed)
     }
 }
 

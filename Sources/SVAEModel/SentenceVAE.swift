@@ -94,8 +94,9 @@ public final class SentenceVAE: @unchecked Sendable {
         var enc: [EncoderLayer] = []
         for k in 0..<c.encoderLayers {
             let n = N.EncoderLayer(k)
-            enc.append(EncoderLayer(qkv: try t.linear(n.qkv), out: try t.linear(n.out), norm1: try t.norm(n.norm1),
-                                    up: try t.linear(n.up), down: try t.linear(n.down), norm2: try t.norm(n.norm2)))
+            enc.append(EncoderLayer(qkv: try t.linear(n.qkv).withPackedCopy(), out: try t.linear(n.out).withPackedCopy(),
+                                    norm1: try t.norm(n.norm1), up: try t.linear(n.up).withPackedCopy(),
+                                    down: try t.linear(n.down).withPackedCopy(), norm2: try t.norm(n.norm2)))
         }
         encLayers = enc
         pool = c.learnableAdd ? (try t.floats(N.weight(N.encoderPool)), try t.floats(N.bias(N.encoderPool))[0]) : nil

@@ -8,8 +8,20 @@ import SVAEKernels
 struct Linear: @unchecked Sendable {
     let w: WeightMatrix
     let b: UnsafeBufferPointer<Float>?
+    /// The panel copy of an f32 `w` for few-row products (one sentence), made on first use;
+    /// nil: none (`withPackedCopy`).
+    var packed: PackedF32Weights? = nil
     var outputs: Int { w.rows }
     var inputs: Int { w.cols }
+
+    /// This layer with a `PackedF32Weights` for its weight when it is f32 (the encoder's: a
+    /// second copy of the matrix once a sentence of 2...`KernelContext.packedMaxRows` tokens
+    /// is encoded on the AVX-512 path).
+    func withPackedCopy() -> Linear {
+        var l = self
+        if w.type == .f32 { l.packed = PackedF32Weights(w) }
+        return l
+    }
 }
 
 /// LayerNorm parameters [d].

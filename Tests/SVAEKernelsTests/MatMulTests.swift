@@ -208,6 +208,76 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
         }
     }
 
+    /// f32 products against the weights' panel copy (`PackedF32Weights`, activations broadcast
+    /// against 16-row weight panels: `usesPackedWeights`, 2...packedMaxRows rows on AVX-512):
+    /// row counts with partial panels and partial 3-panel blocks (1, 7, 37, 50), columns 15, 33
+    /// and 790, every batch size 1...packedMaxRows + 1 (partial 8-row groups), 1 and 2 threads,
+    /// bias + ReLU on and off. Each result is within the f64 reference limit and equals, bit
+    /// for bit, the same call without the copy; the copy is made exactly when a call used it.
+    @Test func packedWeightsKernel() throws {
+        for (rows, cols) in [(1, 15), (7, 33), (37, 790), (50, 33)] {
+            let (bytes, w) = try randomWeights(.f32, rows: rows, cols: cols, seed: UInt64(7000 + rows * 3 + cols))
+            var brng = SeededRNG(UInt64(rows + 11))
+            let bias = brng.floats(rows)
+            try bytes.withWeight(.f32, rows: rows, cols: cols) { wm in
+                for path in testedPaths() {
+                    for threads in [1, 2] {
+                        let context = try KernelContext(threads: threads, path: path)
+                        let packed = PackedF32Weights(wm)
+                        #expect(context.usesPackedWeights(wm, n: 1) == false)
+                        #expect(context.usesPackedWeights(wm, n: KernelContext.packedMaxRows + 1) == false)
+                        #expect(context.usesPackedWeights(wm, n: 2) == (path == .avx512))
+                        for n in 1...(KernelContext.packedMaxRows + 1) {
+                            var rng = SeededRNG(UInt64(n * 13 + cols))
+                            let x = rng.floats(n * cols)
+                            let refs = references(.f32, bytes: bytes, w: w, x: x, n: n, rows: rows, cols: cols)
+                            for fused in [false, true] {
+                                func run(_ p: PackedF32Weights?) -> [Float] {
+                                    var y = [Float](repeating: .nan, count: n * rows)
+                                    y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in bias.withUnsafeBufferPointer { bb in
+                                        context.linear(yb, wm, xb, n: n, bias: fused ? bb : nil, relu: fused, packed: p)
+                                    } } }
+                                    return y
+                                }
+                                let y = run(packed), plain = run(nil)
+                                var biased = refs
+                                if fused { for i in 0..<biased.count { biased[i].exact += Double(bias[i % rows]) } }
+                                let (r, what) = worst(y, biased) { ref in (fused ? max(ref.exact, 0) : ref.exact, kFloatDotLimit * ref.absSum + 1e-6) }
+                                #expect(r <= 1, "f32 packed copy \(path) \(threads)T W[\(rows),\(cols)] n=\(n) fused \(fused): \(what)")
+                                #expect(y.map(\.bitPattern) == plain.map(\.bitPattern),
+                                        "f32 packed copy \(path) \(threads)T W[\(rows),\(cols)] n=\(n) fused \(fused): differs from the plain call")
+                            }
+                        }
+                        #expect(packed.isMade == (path == .avx512), "\(path): copy made \(packed.isMade)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A `PackedF32Weights` of a non-f32 matrix never makes a copy, and the product is the
+    /// plain one, bit for bit.
+    @Test func packedWeightsOnlyForF32() throws {
+        let rows = 20, cols = 64
+        let (bytes, _) = try randomWeights(.q8_0, rows: rows, cols: cols, seed: 91)
+        var rng = SeededRNG(92)
+        let n = 16, x = rng.floats(n * cols)
+        try bytes.withWeight(.q8_0, rows: rows, cols: cols) { wm in
+            let context = try KernelContext(threads: 1, path: .best)
+            let packed = PackedF32Weights(wm)
+            #expect(!context.usesPackedWeights(wm, n: n))
+            func run(_ p: PackedF32Weights?) -> [UInt32] {
+                var y = [Float](repeating: .nan, count: n * rows)
+                y.withUnsafeMutableBufferPointer { yb in x.withUnsafeBufferPointer { xb in
+                    context.linear(yb, wm, xb, n: n, bias: nil, relu: false, packed: p)
+                } }
+                return y.map(\.bitPattern)
+            }
+            #expect(run(packed) == run(nil))
+            #expect(!packed.isMade)
+        }
+    }
+
     /// What the packed f32 kernel guarantees across batch sizes: each output is one FMA chain
     /// over the columns in order, whichever loop (one panel or several) and whichever position
     /// of the row in its panel, so a row's result does not depend on the batch it is in. Rows
@@ -298,6 +368,55 @@ func worst(_ y: [Float], _ refs: [Reference], _ limit: (Reference) -> (Double, D
                     }
                     let want = Array(all[(3 * rows)..<(36 * rows)])
                     #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "\(type) W[\(rows),\(cols)] 16-row slices")
+                }
+            }
+        }
+    }
+
+    /// The job form (csvae_matmul_task, as KernelContext runs it): bias and ReLU, which the
+    /// AVX-512 batched kernel applies in its epilogue and the other kernels after each task's
+    /// slice, and the per-task scratch of the panels. For every path, 1 or 3 tasks, with and
+    /// without scratch, n = 2 (matrix-vector), 5 and 33: the outputs equal, bit for bit,
+    /// csvae_matmul_rows of the same rows followed by csvae_bias_relu (ReLU on or off).
+    @Test(arguments: [ElementType.q8_0, .q4_0])
+    func quantJobAppliesBiasAndReLUExactly(type: ElementType) throws {
+        for (s, (rows, cols)) in [(37, 544), (50, 96)].enumerated() {
+            let (bytes, _) = try randomWeights(type, rows: rows, cols: cols, seed: UInt64(700 + s))
+            var rng = SeededRNG(UInt64(800 + s))
+            let bias = rng.floats(rows)
+            for n in [2, 5, 33] {
+                let x = rng.floats(n * cols)
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: csvae_qact_bytes(n, cols), alignment: 64)
+                defer { scratch.deallocate() }
+                var qa = csvae_qact_bind(scratch, n, cols)
+                x.withUnsafeBufferPointer { csvae_qact_quantize(&qa, $0.baseAddress, Int32(type.rawValue), n, cols) }
+                for path in testedPaths() {
+                    for relu in [false, true] {
+                        var want = [Float](repeating: .nan, count: n * rows)
+                        bytes.withUnsafeBytes { wb in want.withUnsafeMutableBufferPointer { yb in
+                            csvae_matmul_rows(yb.baseAddress, rows, wb.baseAddress, Int32(type.rawValue), nil, &qa,
+                                              path.rawValue, 0, n, 0, rows, cols)
+                            bias.withUnsafeBufferPointer { csvae_bias_relu(yb.baseAddress, $0.baseAddress, n, rows, relu ? 1 : 0) }
+                        } }
+                        for tasks in [1, 3] {
+                            for withScratch in [false, true] {
+                                let panels = UnsafeMutableRawPointer.allocate(byteCount: tasks * csvae_matmul_scratch_bytes(n, cols), alignment: 64)
+                                defer { panels.deallocate() }
+                                var y = [Float](repeating: .nan, count: n * rows)
+                                bytes.withUnsafeBytes { wb in y.withUnsafeMutableBufferPointer { yb in bias.withUnsafeBufferPointer { bb in
+                                    withUnsafePointer(to: &qa) { qap in
+                                        var job = csvae_matmul_job(y: yb.baseAddress, ldy: rows, w: wb.baseAddress, wtype: Int32(type.rawValue),
+                                                                   x: nil, qa: qap, path: path.rawValue, float_check: 0, n: n, rows: rows,
+                                                                   cols: cols, bias: bb.baseAddress, relu: relu ? 1 : 0,
+                                                                   scratch: withScratch ? panels : nil)
+                                        for t in 0..<tasks { csvae_matmul_task(&job, t, tasks) }
+                                    }
+                                } } }
+                                #expect(y.map(\.bitPattern) == want.map(\.bitPattern),
+                                        "\(type) \(path) W[\(rows),\(cols)] n=\(n) relu \(relu), \(tasks) tasks, scratch \(withScratch)")
+                            }
+                        }
+                    }
                 }
             }
         }

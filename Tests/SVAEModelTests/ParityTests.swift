@@ -50,6 +50,28 @@ import Testing
         }
     }
 
+    /// f32: a sentence encoded alone (2...packedMaxRows tokens: on AVX-512 its products run
+    /// against the encoder's panel copies of the weights) gets the same bits as in a batch of
+    /// more than packedMaxRows tokens (products against activation panels), on one and two
+    /// threads; the copies are made on AVX-512 only, and only for the encoder.
+    @Test func f32SentenceAloneEqualsInBatch() throws {
+        let g = try loadGolden("h32_l2_sum_proj")
+        let model = try SentenceVAE(path: try convertFixture("h32_l2_sum_proj", type: .f32, golden: g))
+        let batch = g.sentences + g.sentences.reversed()
+        #expect(batch.reduce(0, { $0 + $1.count }) > KernelContext.packedMaxRows)
+        for threads in [1, 2] {
+            let ctx = try KernelContext(threads: threads)
+            let vectors = try model.encode(batch, context: ctx)
+            for (i, s) in batch.enumerated() {
+                let alone = try model.encode([s], context: ctx)[0]
+                #expect(alone.map(\.bitPattern) == vectors[i].map(\.bitPattern), "\(threads)T sentence \(i) (\(s.count) tokens)")
+            }
+            let usesCopies = g.sentences.contains { ctx.usesPackedWeights(model.encLayers[0].qkv.w, n: $0.count) }
+            #expect(model.encLayers.allSatisfy { [$0.qkv, $0.out, $0.up, $0.down].allSatisfy { $0.packed?.isMade == usesCopies } })
+        }
+        #expect(model.decLayers.allSatisfy { $0.selfQKV.packed == nil } && model.lmHead.packed == nil)
+    }
+
     /// Two threads split a batch by sentences (one group per worker): the same vectors as one
     /// thread, bit for bit with i8r (its products are independent per token row).
     @Test func sentenceSplitEqualsOneThread() throws {

@@ -2,7 +2,7 @@
 """Sentence encoding, svae against ONNX Runtime, interleaved round by round in one process.
 
     .venv-peers/bin/python tools/bench/encode_interleaved.py [--work /tmp/svae-benchmarks/peers]
-        [--shapes svae-768-h1,svae-768-h4] [--rounds 41] [--lib .build/release/libSVAECAPI.so]
+        [--shapes svae-768-h1,svae-768-h4] [--rounds 41] [--pairs int8,fp32] [--lib .build/release/libSVAECAPI.so]
 
 Why: this 2-vCPU VM has slow phases of a few seconds (another guest on the host's sibling
 threads) in which AVX-512 code runs ≈ 1.7× slower. peers.py times each engine in its own block
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--work", default="/tmp/svae-benchmarks/peers")
     ap.add_argument("--shapes", default="svae-768-h1,svae-768-h4")
     ap.add_argument("--rounds", type=int, default=41)
+    ap.add_argument("--pairs", default="int8,fp32", help="which ORT kinds to pair: int8 (with svae q8), fp32 (with svae f32)")
     ap.add_argument("--lib", default=os.path.join(ROOT, ".build", "release", "libSVAECAPI.so"))
     args = ap.parse_args()
     os.environ["SVAE_LIBRARY"] = args.lib
@@ -64,6 +65,8 @@ def main():
     for shape in args.shapes.split(","):
         folder = os.path.join(args.work, shape)
         for ort_kind, svae_kind in (("int8", "q8_0"), ("fp32", "f32")):
+            if ort_kind not in args.pairs.split(","):
+                continue
             enc = session(os.path.join(folder, f"onnx-{ort_kind}", "encoder.onnx"))
             model = svae.Model(os.path.join(folder, f"{shape}-{svae_kind}.svae"), threads=1)
             work = {

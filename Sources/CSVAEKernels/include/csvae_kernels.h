@@ -187,8 +187,8 @@ typedef void (*csvae_task_fn)(void *ctx, size_t task, size_t ntasks);
 csvae_pool *csvae_pool_create(size_t threads);
 void csvae_pool_destroy(csvae_pool *p);
 size_t csvae_pool_threads(const csvae_pool *p);
-/// Run fn(ctx, t, ntasks) for t in [0, ntasks); task t runs on worker t % threads; the caller
-/// runs the tasks of worker 0. Returns when all tasks are done. No allocation.
+/// Run fn(ctx, t, ntasks) for t in [0, ntasks); workers (the caller among them) claim tasks
+/// one at a time. Returns when all tasks are done. No allocation.
 void csvae_pool_run(csvae_pool *p, csvae_task_fn fn, void *ctx, size_t ntasks);
 
 /// A matmul job split by output rows across pool tasks (see csvae_matmul_rows).
@@ -202,10 +202,17 @@ typedef struct {
     int path;
     int float_check;
     size_t n, rows, cols;
+    const float *bias;  ///< [rows] or NULL: y = product + bias, then max(y, 0) if relu (csvae_bias_relu's operations)
+    int relu;
+    /// NULL, or ntasks x csvae_matmul_scratch_bytes(n, cols) bytes (64-byte aligned), one part
+    /// per task: the AVX-512 batched quantized kernel's weight panels (else on its stack).
+    void *scratch;
 } csvae_matmul_job;
 /// Task body for csvae_pool_run with ctx = csvae_matmul_job*: task t computes a contiguous
-/// slice of output rows (slices are multiples of 16 rows when possible).
+/// slice of output rows (slices are multiples of 16 rows when possible), bias and ReLU included.
 void csvae_matmul_task(void *ctx, size_t task, size_t ntasks);
+/// Bytes of scratch one task of a csvae_matmul_job of n rows of cols uses (a multiple of 64).
+size_t csvae_matmul_scratch_bytes(size_t n, size_t cols);
 
 /// Quantized weights (q8_0/q4_0, cols <= CSVAE_BF16_MAX_COLS) times bf16 activations on
 /// AVX-512 BF16: each group of 4 weight rows is dequantized to bf16 (code * scale, rounded to
@@ -246,6 +253,15 @@ size_t csvae_sgemm_pack_floats(size_t n, size_t cols);
 void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols);
 /// Task body for csvae_pool_run with ctx = csvae_sgemm_job* (slices of 16 output rows).
 void csvae_sgemm_task(void *ctx, size_t task, size_t ntasks);
+
+/// The same product with the roles swapped, for few activation rows (one sentence), on the
+/// same job: job.w = W packed once by csvae_sgemm_pack(wp, w, rows, cols) into ceil(rows/16)
+/// panels of [cols][16] (output rows as lanes, zero past rows), job.xt = X [n, cols] row-major,
+/// NOT packed; each activation broadcast against a weight panel (tiles of 8 activation rows x
+/// 48 output rows, no transposes). Bias (may be NULL) and ReLU are the epilogue. Same bits as
+/// csvae_sgemm_task (each output one FMA chain over the columns in order).
+/// Task body for csvae_pool_run with ctx = csvae_sgemm_job* (slices of 16 output rows).
+void csvae_sgemm_wp_task(void *ctx, size_t task, size_t ntasks);
 
 // MARK: other ops (f32)
 
