@@ -48,17 +48,25 @@ struct BenchThreads: ParsableCommand {
                   + "CPU use = this process's CPU time ÷ (\(threads) × wall time) of a \(threads)T timing (below 100 %: a thread waited, "
                   + "or another process had its core); encode scaling, CPU time: 1T CPU time ÷ the CPU time of the \(threads)T timing's "
                   + "busiest thread (ideal \(threads).00: the split adds no work and balances it; it leaves out the time a thread was "
-                  + "descheduled, so other processes move it less than the wall-time figures, and it is blind to wake-up latency)")
+                  + "descheduled, so other processes move it less than the wall-time figures, and it is blind to wake-up latency); "
+                  + "1T of int8 peak = the 1T encode's rate in operations of its linear layers (2 per multiply-add, the whole call's "
+                  + "wall time) ÷ the 1T probe's rate, per round")
             print("")
             print("| model | load before → after | encode 1T sent/s | encode \(threads)T sent/s | encode scaling | probe scaling | encode ÷ probe "
-                  + "| encode \(threads)T CPU use | probe \(threads)T CPU use | encode scaling, CPU time |")
-            print("|---|---|---|---|---|---|---|---|---|---|")
+                  + "| encode \(threads)T CPU use | probe \(threads)T CPU use | encode scaling, CPU time | 1T encode GOP/s | 1T of int8 peak |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         }
         for path in models {
             let loadBefore = loadAverage()
             let model = try cli { () throws(SVAEError) in try Model(path: path, options: ModelOptions(threads: 1)) }
             let s1 = try cli { () throws(SVAEError) in try model.makeSession(threads: 1) }
             let sN = try cli { () throws(SVAEError) in try model.makeSession(threads: threads) }
+            guard let cfg = model.config else { throw CLIError("threads: \(path) has no sentence encoder") }
+            // Operations of the encoder's linear layers for the whole batch: per token and layer
+            // QKV 3d², output d², FFN 2·d·f multiply-adds, 2 operations each.
+            let tokens = benchBatch.reduce(0) { $0 + $1.count }
+            let encodeOps = 2.0 * Double(tokens * cfg.encoderLayers * (4 * cfg.hidden * cfg.hidden + 2 * cfg.hidden * cfg.ffn))
+            let probeOps = 2048.0 * Double(iters)  // 16 chains × 64 multiply-adds × 2 per iteration
             func encode(_ s: Session, _ threads: Int) throws -> Timing {
                 try Timing(threads: threads) { _ = try cli { () throws(SVAEError) in try s.encode(ids: benchBatch) } }
             }
@@ -68,7 +76,7 @@ struct BenchThreads: ParsableCommand {
             guard v1 == vN else { throw CLIError("threads: \(path): the vectors on 1 and \(threads) threads differ") }
             _ = (probe(pool1), probe(poolN))
             var enc1: [Double] = [], encN: [Double] = [], encScaling: [Double] = [], probeScaling: [Double] = [], ofProbe: [Double] = []
-            var encUse: [Double] = [], probeUse: [Double] = [], encScalingCPU: [Double] = []
+            var encUse: [Double] = [], probeUse: [Double] = [], encScalingCPU: [Double] = [], ofPeak: [Double] = []
             let n = Double(threads)
             for _ in 0..<rounds {
                 let a = try encode(s1, 1), b = try encode(sN, threads), c = try encode(sN, threads), d = try encode(s1, 1)
@@ -78,6 +86,7 @@ struct BenchThreads: ParsableCommand {
                 encScaling.append(e); probeScaling.append(p); ofProbe.append(e / p)
                 encUse.append((b.cpu + c.cpu) / (n * (b.wall + c.wall))); probeUse.append((pb.cpu + pc.cpu) / (n * (pb.wall + pc.wall)))
                 encScalingCPU.append((a.critical + d.critical) / (b.critical + c.critical))
+                ofPeak.append((encodeOps / (a.wall + d.wall)) / (probeOps / (pa.wall + pd.wall)))
             }
             let loadAfter = loadAverage()
             let name = (path as NSString).lastPathComponent
@@ -86,14 +95,16 @@ struct BenchThreads: ParsableCommand {
                            "encode_1_sentences_per_s": 64 / Self.quartiles(enc1).median, "encode_n_sentences_per_s": 64 / Self.quartiles(encN).median,
                            "encode_scaling": Self.quartiles(encScaling).json, "probe_scaling": Self.quartiles(probeScaling).json,
                            "encode_of_probe": Self.quartiles(ofProbe).json, "encode_n_cpu_use": Self.quartiles(encUse).json,
-                           "probe_n_cpu_use": Self.quartiles(probeUse).json, "encode_scaling_cpu_time": Self.quartiles(encScalingCPU).json])
+                           "probe_n_cpu_use": Self.quartiles(probeUse).json, "encode_scaling_cpu_time": Self.quartiles(encScalingCPU).json,
+                           "encode_1_gops": encodeOps / Self.quartiles(enc1).median / 1e9, "encode_1_of_int8_peak": Self.quartiles(ofPeak).json])
             } else {
                 func q(_ xs: [Double], _ digits: Int = 2, pct: Bool = false) -> String {
                     let v = Self.quartiles(xs), k = pct ? 100.0 : 1, u = pct ? " %" : "×", d = pct ? 0 : digits
                     return "\(fmt(v.median * k, d))\(u) (\(fmt(v.low * k, d))–\(fmt(v.high * k, d)))"
                 }
                 print("| \(name) | \(loadBefore) → \(loadAfter) | \(fmt(64 / Self.quartiles(enc1).median, 0)) | \(fmt(64 / Self.quartiles(encN).median, 0)) "
-                      + "| \(q(encScaling)) | \(q(probeScaling)) | \(q(ofProbe, pct: true)) | \(q(encUse, pct: true)) | \(q(probeUse, pct: true)) | \(q(encScalingCPU)) |")
+                      + "| \(q(encScaling)) | \(q(probeScaling)) | \(q(ofProbe, pct: true)) | \(q(encUse, pct: true)) | \(q(probeUse, pct: true)) | \(q(encScalingCPU)) "
+                      + "| \(fmt(encodeOps / Self.quartiles(enc1).median / 1e9, 0)) | \(q(ofPeak, pct: true)) |")
             }
         }
     }

@@ -282,7 +282,10 @@ def part_threads(c):
             "`vpdpbusd zmm` chains per thread) the same way, in one process; each figure is the median over rounds of "
             "the round's ratio, with the middle half beside it. Target (issue 20): encode scaling ≥ 90 % of the probe's. "
             "The CPU-use columns tell whether the 2-thread timings had both cores (another process on the machine shows there); "
-            "the encode's scaling in CPU time (its busiest thread's) says whether the split itself adds work or leaves a thread idle.", "",
+            "the encode's scaling in CPU time (its busiest thread's) says whether the split itself adds work or leaves a thread idle. "
+            "The last two columns judge issue 20's other bound the same way: the 1-thread encode's rate in operations of its "
+            "linear layers (the whole call's wall time) over the 1-thread probe's rate, per round (target for the q8 files: "
+            "≥ 70 % of the int8 peak; the f32 files' figure is against the int8 peak too, for scale).", "",
             f"`{rel(cmd)}`", "", block(c.run(cmd))]
 
 
