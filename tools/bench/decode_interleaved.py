@@ -46,16 +46,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-SHAPES = {"svae-768-h1": (768, 12, 1), "svae-768-h4": (768, 12, 4), "svae-1024-h4": (1024, 16, 4),
-          "svae-2048-h1": (2048, 32, 1)}  # hidden, heads, layers (peers.py's SHAPES)
-BOS, STEPS = 2, 16
-BATCH = [[2] + [100 + (i * 131 + j * 37) % 50000 for j in range(15)] for i in range(64)]  # peers.py's BATCH
+sys.path.insert(0, HERE)
+from encode_interleaved import quantile  # noqa: E402
+from peers import BATCH, SENTENCE, SHAPES, STEPS, empty_batch_cache  # noqa: E402  (peers.py's work, shapes, 16 steps)
+
+BOS = SENTENCE[0]
 LABEL = {"q8_0": "q8 (i8r decoder)", "q4_0": "q4_0"}
-
-
-def quantile(xs, q):
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
 
 
 def summary(xs):
@@ -136,8 +132,7 @@ def main():
 
         def ort_decode():
             cr = cross.run(None, {"memory": ort_vectors})[0]
-            pk = np.zeros((layers, b, heads, 0, d // heads), dtype=np.float32)
-            pv = pk.copy()
+            pk, pv = empty_batch_cache({"hidden": d, "heads": heads, "layers": layers}, b)
             tok = np.full(b, BOS, dtype=np.int64)
             out = []
             for p in range(STEPS):
