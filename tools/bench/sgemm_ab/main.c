@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "../ab_common.h"
 
 float *pack_a(const float *, size_t, size_t);
 float *pack_b(const float *, size_t, size_t);
@@ -21,20 +21,12 @@ void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const 
 char *openblas_get_corename(void);
 void openblas_set_num_threads(int);
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static double run_blas(const float *w, size_t rows, size_t cols, const float *x, float *y, size_t n) {
-    double t0 = now();
+    double t0 = ab_now();
     // row-major (101), X no-trans (111), W trans (112)
     cblas_sgemm(101, 111, 112, (int)n, (int)rows, (int)cols, 1.0f, x, (int)cols, w, (int)cols, 0.0f, y, (int)rows);
-    return now() - t0;
+    return ab_now() - t0;
 }
-
-static float frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
 
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
@@ -44,30 +36,21 @@ static double median(double *v, int n) {
 }
 
 int main(int argc, char **argv) {
-    if (!csvae_path_supported(CSVAE_PATH_AVX512)) {
-        fprintf(stderr, "harness: this CPU has no AVX-512\n");
-        return 2;
-    }
-    size_t n = argc > 1 ? (size_t)atoi(argv[1]) : 128;
-    int rounds = argc > 2 ? atoi(argv[2]) : 15, layers = argc > 3 ? atoi(argv[3]) : 4;
+    size_t n = 128;
+    int rounds = 15, layers = 4;
+    if (ab_args(argc, argv, csvae_path_supported(CSVAE_PATH_AVX512), "AVX-512", &n, &rounds, &layers, "harness [n >= 1] [rounds 1...1000] [layers 1...16] [wp_max] [blas 0/1]")) return 2;
     size_t wp_max = argc > 4 ? (size_t)atoi(argv[4]) : 24;
     int blas = argc > 5 ? atoi(argv[5]) : 0;
-    if (n < 1 || rounds < 1 || rounds > 1000 || layers < 1 || layers > 16) {
-        fprintf(stderr, "usage: harness [n >= 1] [rounds 1...1000] [layers 1...16] [wp_max] [blas 0/1]\n");
-        return 2;
-    }
     openblas_set_num_threads(1);
-    const size_t R[4] = {2304, 768, 1536, 768}, C[4] = {768, 768, 768, 1536};
+    const size_t *R = AB_ROWS, *C = AB_COLS;
     int nm = 0;
     float *w[64], *wpa[64], *wpb[64], *ya[64], *yb[64], *yc[64];
-    float *x = malloc(n * 1536 * sizeof(float)), *bias = malloc(2304 * sizeof(float));
-    srand(1);
-    for (size_t i = 0; i < n * 1536; i++) x[i] = frand() * (float)(1 + i % 7);
-    for (int i = 0; i < 2304; i++) bias[i] = frand();
+    float *x, *bias;
+    ab_inputs(n, &x, &bias);
     for (int l = 0; l < layers; l++)
         for (int m = 0; m < 4; m++) {
             w[nm] = aligned_alloc(64, R[m] * C[m] * sizeof(float));
-            for (size_t i = 0; i < R[m] * C[m]; i++) w[nm][i] = frand() * 0.1f;
+            for (size_t i = 0; i < R[m] * C[m]; i++) w[nm][i] = ab_frand() * 0.1f;
             wpa[nm] = n <= wp_max ? pack_a(w[nm], R[m], C[m]) : NULL;
             wpb[nm] = n <= wp_max ? pack_b(w[nm], R[m], C[m]) : NULL;
             ya[nm] = malloc(n * R[m] * sizeof(float)), yb[nm] = malloc(n * R[m] * sizeof(float));
@@ -85,7 +68,7 @@ int main(int argc, char **argv) {
                 else tc[r][s] += run_blas(w[m], R[s], C[s], x, yc[m], n);
             }
         }
-        double t0 = now(), ops = csvae_probe_peak(1, 200000), t = now() - t0;
+        double t0 = ab_now(), ops = csvae_probe_peak(1, 200000), t = ab_now() - t0;
         peak = ops / t > peak ? ops / t : peak;
     }
     int same = 1;

@@ -6,27 +6,11 @@
 #   tools/bench/sgemm_ab/run.sh [--base REV] [--a "FLAGS"] [--b "FLAGS"] [n [rounds [layers [wp_max [blas]]]]]
 # e.g. tools/bench/sgemm_ab/run.sh --base main 128 15        (this branch against main, n = 128)
 #      tools/bench/sgemm_ab/run.sh 16 15 4 24 1             (n = 16 on the panel copy, and OpenBLAS)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-base=HEAD a_flags="" b_flags=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --base) base=$2; shift 2 ;;
-    --a) a_flags=$2; shift 2 ;;
-    --b) b_flags=$2; shift 2 ;;
-    *) break ;;
-    esac
-done
-cc=${CC:-clang}
-out=$(mktemp -d "${TMPDIR:-/tmp}/sgemm_ab.XXXXXX")
-trap 'rm -rf "$out"' EXIT
-mkdir -p "$out/a"
+. "$(dirname "$0")/../ab_common.sh"
 src="$root/Sources/CSVAEKernels"
 for f in matmul.c matvec.h transpose.h include/csvae_kernels.h; do
     git -C "$root" show "$base:Sources/CSVAEKernels/$f" > "$out/a/$(basename "$f")"
 done
-flags="-O2 -fPIC -g -fno-omit-frame-pointer"
 # A's exported symbols get their own names so that both sides link into one program
 ren=""
 for s in csvae_bf16_supported csvae_matmul_bf16_task csvae_matmul_rows csvae_matmul_scratch_bytes csvae_matmul_task \

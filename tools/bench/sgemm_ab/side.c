@@ -5,15 +5,7 @@
 // rows packed into activation panels first (csvae_sgemm_pack, csvae_sgemm_task).
 #include "csvae_kernels.h"
 #include <stdlib.h>
-#include <time.h>
-#define CAT2(a, b) a##b
-#define CAT(a, b) CAT2(a, b)
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "../ab_common.h"
 
 /// The weights' panel copy (as PackedF32Weights makes it) for the few-row path.
 float *CAT(pack_, SIDE)(const float *w, size_t rows, size_t cols) {
@@ -27,7 +19,7 @@ double CAT(run_, SIDE)(const float *w, const float *wp, size_t rows, size_t cols
                        const float *bias, int relu, size_t wp_max) {
     static float *xt;
     static size_t cap;
-    double t0 = now();
+    double t0 = ab_now();
     if (n <= wp_max) {
         csvae_sgemm_job j = {y, rows, wp, x, bias, relu, n, rows, cols};
         csvae_sgemm_wp_task(&j, 0, 1);
@@ -42,5 +34,5 @@ double CAT(run_, SIDE)(const float *w, const float *wp, size_t rows, size_t cols
         csvae_sgemm_job j = {y, rows, w, xt, bias, relu, n, rows, cols};
         csvae_sgemm_task(&j, 0, 1);
     }
-    return now() - t0;
+    return ab_now() - t0;
 }
