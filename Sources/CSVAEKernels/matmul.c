@@ -845,13 +845,26 @@ void csvae_sgemm_pack(float *xt, const float *x, size_t n, size_t cols) {
                               cols - k0 < 16 ? cols - k0 : 16);
 }
 
+/// Weight rows per tile of the many-row kernel (at most 8) and activation panels per tile (at
+/// most 4): 6 x 4 = 24 accumulators, per column 4 panel loads and 6 weight broadcasts. Measured
+/// against 8 x 3 (tools/bench/sgemm_ab, the svae-768 encoder's four products, 4 layers, one
+/// thread, same SGEMM_XBLOCK = 8, median of 11 rounds' time ratios): n = 128 5.5 %, n = 1024
+/// 4.5 % faster; 12 x 2 and 4 x 6 were not faster.
+#ifndef SGEMM_MR
+#define SGEMM_MR 6
+#endif
+#ifndef SGEMM_NP
+#define SGEMM_NP 4
+#endif
+_Static_assert(SGEMM_MR >= 1 && SGEMM_MR <= 8 && SGEMM_NP >= 1 && SGEMM_NP <= 4, "sgemm tile: MR 1...8, NP 1...4");
+
 /// MR weight rows from r0 times NP panels (16 activation rows each, from panel p0): MR x NP
 /// accumulators whose lanes are activation rows; per k one load per panel and MR weight
 /// broadcasts (memory operands of the FMAs), so the loop is bound by FMAs. The epilogue
 /// transposes each panel's MR x 16 block back to rows of Y, adds the bias, applies ReLU.
 AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0, const int MR, const int NP) {
     size_t K = j->cols;
-    __m512 acc[8][3];
+    __m512 acc[8][4];
     for (int m = 0; m < MR; m++)
         for (int p = 0; p < NP; p++) acc[m][p] = _mm512_setzero_ps();
     const float *wr = j->w + r0 * K, *xp = j->xt + p0 * 16 * K;
@@ -862,7 +875,7 @@ AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0,
     const char *pf = (const char *)(wr + (size_t)MR * K), *pfend = (const char *)(j->w + j->rows * K);
 #define SGEMM_STEP(k)                                                                      \
     do {                                                                                   \
-        __m512 xv[3];                                                                      \
+        __m512 xv[4];                                                                      \
         for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * K + (k)) * 16);     \
         for (int m = 0; m < MR; m++) {                                                     \
             __m512 b = _mm512_set1_ps(wr[m * K + (k)]);                                    \
@@ -872,8 +885,9 @@ AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0,
     size_t k = 0;
     if (NP == 1) {
         // One panel (n <= 16, e.g. one sentence): 16 columns per prefetch round, unrolled by 4
-        // so the row addresses are computed once per 4 columns (measured faster here; with 2-3
-        // panels this loop shape ran at half speed, so they keep the plain loop below).
+        // so the row addresses are computed once per 4 columns (measured faster here; with 2-4
+        // panels this loop shape, or the plain loop unrolled, ran at half speed, so they keep
+        // the plain loop below).
         for (; k + 16 <= K; k += 16) {
             for (int m = 0; m < MR; m++)
                 if (pf + 64 * m < pfend) _mm_prefetch(pf + 64 * m, _MM_HINT_T1);
@@ -910,20 +924,27 @@ AVX512_FN INLINE void sgemm_tile(const csvae_sgemm_job *j, size_t p0, size_t r0,
     }
 }
 
-/// Activation panels kept in L2 while the weight rows of a slice pass (16 panels = 256 rows).
-#define SGEMM_XBLOCK 16
+/// Activation panels kept in L2 while the weight rows of a slice pass (8 panels = 128 rows:
+/// 384 KiB of panels at 768 columns). Measured (tools/bench/sgemm_ab, 6 x 4 tiles, encoder
+/// products, 4 layers, n = 1024, median of 9 rounds' time ratios against 16 panels): 4 panels
+/// 11.9 %, 8 panels 11.5 % faster, 12 panels 2.3 %, 32 panels 22 % slower; n = 256 4.4 %, n = 512
+/// 10.7 % faster with 8 (16 panels left the product at ≈ 60 % of the f32 peak from n = 256 on).
+#ifndef SGEMM_XBLOCK
+#define SGEMM_XBLOCK 8
+#endif
 
 AVX512_FN static void sgemm_rows(const csvae_sgemm_job *j, size_t r0, size_t r1) {
     size_t panels = (j->n + 15) / 16;
     for (size_t b0 = 0; b0 < panels; b0 += SGEMM_XBLOCK) {
         size_t b1 = b0 + SGEMM_XBLOCK < panels ? b0 + SGEMM_XBLOCK : panels;
         size_t r = r0;
-        for (; r + 8 <= r1; r += 8)
+        for (; r + SGEMM_MR <= r1; r += SGEMM_MR)
             for (size_t p = b0; p < b1;) {
-                size_t c = b1 - p < 3 ? b1 - p : 3;
-                if (c == 3) sgemm_tile(j, p, r, 8, 3);
-                else if (c == 2) sgemm_tile(j, p, r, 8, 2);
-                else sgemm_tile(j, p, r, 8, 1);
+                size_t c = b1 - p < SGEMM_NP ? b1 - p : SGEMM_NP;
+                if (c == SGEMM_NP) sgemm_tile(j, p, r, SGEMM_MR, SGEMM_NP);
+                else if (c == 3) sgemm_tile(j, p, r, SGEMM_MR, 3);
+                else if (c == 2) sgemm_tile(j, p, r, SGEMM_MR, 2);
+                else sgemm_tile(j, p, r, SGEMM_MR, 1);
                 p += c;
             }
         if (r < r1)

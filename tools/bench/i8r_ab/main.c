@@ -9,45 +9,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "../ab_common.h"
 
 int csvae_path_supported(int path) { return path == CSVAE_PATH_AVX512 ? __builtin_cpu_supports("avx512vnni") : 1; }
 double run_a(const uint8_t **, const size_t *, const size_t *, int, const float *, float **, size_t, const float *);
 double run_b(const uint8_t **, const size_t *, const size_t *, int, const float *, float **, size_t, const float *);
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static float frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
-
 int main(int argc, char **argv) {
-    if (!csvae_path_supported(CSVAE_PATH_AVX512)) {
-        fprintf(stderr, "harness: this CPU has no AVX-512 VNNI\n");
-        return 2;
-    }
-    size_t n = argc > 1 ? (size_t)atoi(argv[1]) : 1024;
-    int rounds = argc > 2 ? atoi(argv[2]) : 9, layers = argc > 3 ? atoi(argv[3]) : 4;
-    if (n < 1 || rounds < 1 || layers < 1 || layers > 16) {
-        fprintf(stderr, "usage: harness [n >= 1] [rounds >= 1] [layers 1...16]\n");
-        return 2;
-    }
-    const size_t R[4] = {2304, 768, 1536, 768}, C[4] = {768, 768, 768, 1536};
+    size_t n = 1024;
+    int rounds = 9, layers = 4;
+    if (ab_args(argc, argv, csvae_path_supported(CSVAE_PATH_AVX512), "AVX-512 VNNI", &n, &rounds, &layers, "harness [n >= 1] [rounds 1...1000] [layers 1...16]")) return 2;
+    const size_t *R = AB_ROWS, *C = AB_COLS;
     int nm = 0;
     const uint8_t *w[64];
     size_t rows[64], cols[64];
     float *ya[64], *yb[64];
-    float *x = malloc(n * 1536 * sizeof(float)), *bias = malloc(2304 * sizeof(float));
-    srand(1);
-    for (size_t i = 0; i < n * 1536; i++) x[i] = frand() * (float)(1 + i % 7);
-    for (int i = 0; i < 2304; i++) bias[i] = frand();
+    float *x, *bias;
+    ab_inputs(n, &x, &bias);
     for (int l = 0; l < layers; l++)
         for (int m = 0; m < 4; m++) {
             size_t bytes = csvae_i8r_bytes(R[m], C[m]), bad;
             float *src = malloc(R[m] * C[m] * sizeof(float));
-            for (size_t i = 0; i < R[m] * C[m]; i++) src[i] = frand() * 0.1f;
+            for (size_t i = 0; i < R[m] * C[m]; i++) src[i] = ab_frand() * 0.1f;
             uint8_t *q = aligned_alloc(64, (bytes + 63) / 64 * 64);
             csvae_quantize_i8r(q, src, R[m], C[m], &bad);
             free(src);
@@ -73,7 +56,7 @@ int main(int argc, char **argv) {
         }
         pass_a = sa < pass_a ? sa : pass_a;
         pass_b = sb < pass_b ? sb : pass_b;
-        double t0 = now(), ops = csvae_probe_peak(0, 200000), t = now() - t0;
+        double t0 = ab_now(), ops = csvae_probe_peak(0, 200000), t = ab_now() - t0;
         peak = ops / t > peak ? ops / t : peak;
     }
     int same = 1;

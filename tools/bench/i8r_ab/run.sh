@@ -5,32 +5,15 @@
 #   tools/bench/i8r_ab/run.sh [--base REV] [--a "FLAGS"] [--b "FLAGS"] [n [rounds [layers]]]
 # e.g. tools/bench/i8r_ab/run.sh --base main 1024 9      (this branch against main)
 #      tools/bench/i8r_ab/run.sh --a -DPANEL_N=128 --b -DPANEL_N=256 1024
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-base=HEAD a_flags="" b_flags=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --base) base=$2; shift 2 ;;
-    --a) a_flags=$2; shift 2 ;;
-    --b) b_flags=$2; shift 2 ;;
-    *) break ;;
-    esac
-done
-cc=${CC:-clang}
-out=$(mktemp -d "${TMPDIR:-/tmp}/i8r_ab.XXXXXX")
-trap 'rm -rf "$out"' EXIT
-mkdir -p "$out/a"
+. "$(dirname "$0")/../ab_common.sh"
 git -C "$root" show "$base:Sources/CSVAEKernels/i8r.c" > "$out/a/i8r.c"
 git -C "$root" show "$base:Sources/CSVAEKernels/include/csvae_kernels.h" > "$out/a/csvae_kernels.h"
-flags="-O2 -fPIC -g -fno-omit-frame-pointer"
 # A's exported symbols get their own names so that both sides link into one program
 ren=""
 for s in csvae_i8r_bytes csvae_quantize_i8r csvae_i8r_dequantize_row csvae_i8r_act_bytes csvae_i8r_act_bind \
     csvae_i8r_act_quantize csvae_i8r_act_quantize_scalar csvae_i8r_rows csvae_i8r_task csvae_probe_peak; do
     ren="$ren -D$s=a_${s#csvae_}"
 done
-inc="$root/Sources/CSVAEKernels/include"
 # shellcheck disable=SC2086
 {
     $cc $flags -I"$out/a" $ren $a_flags -c "$out/a/i8r.c" -o "$out/a_i8r.o"

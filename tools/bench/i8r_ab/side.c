@@ -3,22 +3,14 @@
 // all output rows of each matrix, one thread, as the encoder's products do.
 #include "csvae_kernels.h"
 #include <stdlib.h>
-#include <time.h>
-#define CAT2(a, b) a##b
-#define CAT(a, b) CAT2(a, b)
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "../ab_common.h"
 
 /// y[m] = x · w[m]ᵀ (+ bias, ReLU on odd m) for nm matrices; returns the seconds taken.
 double CAT(run_, SIDE)(const uint8_t **w, const size_t *rows, const size_t *cols, int nm, const float *x, float **y, size_t n,
                        const float *bias) {
     static void *scratch;
     static size_t cap;
-    double t0 = now();
+    double t0 = ab_now();
     for (int m = 0; m < nm; m++) {
         size_t need = csvae_i8r_act_bytes(n, cols[m]);
         if (need > cap) {
@@ -31,5 +23,5 @@ double CAT(run_, SIDE)(const uint8_t **w, const size_t *rows, const size_t *cols
         csvae_i8r_job j = {y[m], rows[m], w[m], &a, bias, m % 2, CSVAE_PATH_AVX512, n, rows[m], cols[m]};
         csvae_i8r_rows(&j, 0, rows[m]);
     }
-    return now() - t0;
+    return ab_now() - t0;
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Sentence encoding, two builds of libSVAECAPI.so (old, new) alternated round by round in one process.
+
+    .venv-peers/bin/python tools/bench/encode_ab.py OLD.so NEW.so [--work /tmp/svae-benchmarks/peers]
+        [--shapes svae-768-h1,svae-768-h4] [--type f32] [--rounds 21]
+
+encode_interleaved.py compares svae with ONNX Runtime, one library per run; a change to svae is
+then judged from two runs minutes apart, and this VM's slow phases (AVX-512 code ≈ 1.7× slower for
+seconds) move such a comparison by more than most kernel changes. Here both libraries are loaded
+into one process (each `import svae` binds its own $SVAE_LIBRARY; ctypes loads them RTLD_LOCAL),
+each round times old, new, new, old on the same work (one 16-token sentence, mean of 20 calls;
+64 sentences of 16 tokens, one call; encode_interleaved.py's sentences) and the figure is the
+median over rounds of each round's time ratio old / new (> 1: new faster). Also prints the
+largest difference between the two builds' 64 × 16 latents. One thread each.
+"""
+import argparse
+import importlib
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SENTENCE = [2] + [100 + i * 37 for i in range(15)]
+BATCH = [[2] + [100 + (i * 131 + j * 37) % 50000 for j in range(15)] for i in range(64)]
+
+
+def load(lib):
+    """A fresh `svae` module bound to `lib` (the library is opened now, while $SVAE_LIBRARY names it)."""
+    for k in [k for k in sys.modules if k == "svae" or k.startswith("svae.")]:
+        del sys.modules[k]
+    os.environ["SVAE_LIBRARY"] = lib
+    mod = importlib.import_module("svae")
+    importlib.import_module("svae._library").library()
+    return mod
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--work", default="/tmp/svae-benchmarks/peers")
+    ap.add_argument("--shapes", default="svae-768-h1,svae-768-h4")
+    ap.add_argument("--type", default="f32", help="the .svae file's suffix: f32, q8_0, q4_0")
+    ap.add_argument("--rounds", type=int, default=21)
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import numpy as np
+    old, new = load(os.path.abspath(args.old)), load(os.path.abspath(args.new))
+    maps = sorted({line.split()[-1] for line in open("/proc/self/maps") if line.rstrip().endswith(".so")
+                   and os.path.abspath(line.split()[-1]) in (os.path.abspath(args.old), os.path.abspath(args.new))})
+    if len(maps) != 2:
+        sys.exit(f"encode_ab: expected both libraries mapped, found {maps}")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+          f"{' '.join(open('/proc/loadavg').read().split()[:3])}; {args.rounds} rounds; old {args.old}, new {args.new}; "
+          "ratio = old time / new time (> 1: new faster), median over rounds, middle half beside it.\n")
+    print("| shape | work | old median | new median | ratio | middle half |\n|---|---|---|---|---|---|")
+    for shape in args.shapes.split(","):
+        path = os.path.join(args.work, shape, f"{shape}-{args.type}.svae")
+        mo, mn = old.Model(path, threads=1), new.Model(path, threads=1)
+        for m in (mo, mn):
+            m.encode_ids([SENTENCE])
+            m.encode_ids(BATCH)
+        for name, work, calls in [("one 16-token sentence", [SENTENCE], 20), ("64 × 16", BATCH, 1)]:
+            def timed(m):
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    m.encode_ids(work)
+                return (time.perf_counter() - t0) / calls
+            to, tn, ratios = [], [], []
+            for _ in range(args.rounds):
+                o1, n1, n2, o2 = timed(mo), timed(mn), timed(mn), timed(mo)
+                to.append((o1 + o2) / 2)
+                tn.append((n1 + n2) / 2)
+                ratios.append((o1 + o2) / (n1 + n2))
+            q = sorted(ratios)
+            print(f"| {shape} | {name} | {statistics.median(to) * 1e3:.3f} ms | {statistics.median(tn) * 1e3:.3f} ms | "
+                  f"{statistics.median(ratios):.3f} | {q[len(q) // 4]:.3f}–{q[3 * len(q) // 4]:.3f} |")
+        diff = float(np.max(np.abs(np.asarray(mo.encode_ids(BATCH)) - np.asarray(mn.encode_ids(BATCH)))))
+        print(f"| {shape} | max abs difference of the 64 × 16 latents | {diff:g} | | | |")
+
+
+if __name__ == "__main__":
+    main()
