@@ -150,12 +150,19 @@ import SVAECLISupport
             #expect(lines.count == 2, "\(r.stdout)")
             let o = try #require(lastJSONObject(r.stdout), "no JSON in: \(r.stdout)")
             #expect(o["threads"] as? Int == 2 && o["rounds"] as? Int == 3 && o["model"] as? String == (path as NSString).lastPathComponent)
-            for key in ["encode_scaling", "probe_scaling", "encode_of_probe", "encode_n_cpu_use", "probe_n_cpu_use", "encode_scaling_cpu_time"] {
+            for key in ["encode_scaling", "probe_scaling", "encode_of_probe", "encode_n_cpu_use", "probe_n_cpu_use", "encode_scaling_cpu_time",
+                        "encode_1_of_int8_peak"] {
                 let q = try #require(o[key] as? [String: Double], "\(key) in \(o)")
                 let (m, lo, hi) = (q["median"] ?? .nan, q["q25"] ?? .nan, q["q75"] ?? .nan)
                 #expect(m.isFinite && m > 0 && lo <= m && m <= hi, "\(key): \(q)")
             }
             #expect((o["encode_1_sentences_per_s"] as? Double ?? 0) > 0 && (o["encode_n_sentences_per_s"] as? Double ?? 0) > 0)
+            // The 1-thread encode's rate in its linear layers' operations over its sentences/s:
+            // the operations of one 16-token sentence in makeRandomModel's shape (hidden 32, FFN
+            // 64, one layer): 2 · 16 · (4 · 32² + 2 · 32 · 64).
+            let gops = try #require(o["encode_1_gops"] as? Double, "encode_1_gops in \(o)")
+            let perSentence = gops * 1e9 / (o["encode_1_sentences_per_s"] as? Double ?? .nan)
+            #expect(abs(perSentence / Double(2 * 16 * (4 * 32 * 32 + 2 * 32 * 64)) - 1) < 1e-9, "operations per sentence \(perSentence)")
         }
         for bad in [["threads", path, "--threads", "1"], ["threads", path, "--rounds", "0"], ["threads"]] {
             let u = try BuiltTools.run(bench, bad)
