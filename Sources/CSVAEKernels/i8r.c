@@ -26,6 +26,14 @@
 // first tile of each slice waited on L3 or memory). Measured with a C harness on 4 SVAE-768
 // encoder layers (weights out of L2), one thread, load 4.2, median of 6 alternations:
 // 416 -> 494 GOP/s at 128 rows and 217 -> 280 at 16 rows, against a probed peak of about 710.
+// The k-loop takes two groups per step, addresses the 8 activation rows from one advancing
+// pointer and three stride registers, and has no stack traffic: about 8 scalar operations per
+// 32 vpdpbusd, down from about 13 per 16 (scalar operations can take ports 0 and 5 from
+// vpdpbusd). tools/bench/i8r_ab cold mode against the previous loop, 31 rounds, load 1.7:
+// whole pass 1.17x at 16 rows, 1.06x at 128 (medians of round ratios, middle halves
+// 1.06-1.46 and 1.05-1.09). With the weights in L2 (one 768x768 matrix repeated) the kernel
+// runs at 85-90 % of the probe at 128 rows; streamed from L3 as in the encode, at 64-83 % per
+// product (best of rounds, both sides), so at 128 rows the weight stream, not the loop, bounds it.
 #pragma STDC FP_CONTRACT OFF
 #include "csvae_kernels.h"
 #include <string.h>
