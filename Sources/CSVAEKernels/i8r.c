@@ -26,6 +26,14 @@
 // first tile of each slice waited on L3 or memory). Measured with a C harness on 4 SVAE-768
 // encoder layers (weights out of L2), one thread, load 4.2, median of 6 alternations:
 // 416 -> 494 GOP/s at 128 rows and 217 -> 280 at 16 rows, against a probed peak of about 710.
+// The k-loop takes two groups per step, addresses the 8 activation rows from one advancing
+// pointer and three stride registers, and has no stack traffic: about 8 scalar operations per
+// 32 vpdpbusd, down from about 13 per 16 (scalar operations can take ports 0 and 5 from
+// vpdpbusd). tools/bench/i8r_ab cold mode against the previous loop, 31 rounds, load 1.7:
+// whole pass 1.17x at 16 rows, 1.06x at 128 (medians of round ratios, middle halves
+// 1.06-1.46 and 1.05-1.09). With the weights in L2 (one 768x768 matrix repeated) the kernel
+// runs at 85-90 % of the probe at 128 rows; streamed from L3 as in the encode, at 64-83 % per
+// product (best of rounds, both sides), so at 128 rows the weight stream, not the loop, bounds it.
 #pragma STDC FP_CONTRACT OFF
 #include "csvae_kernels.h"
 #include <string.h>
@@ -480,34 +488,77 @@ AVX512_FN INLINE void mv_avx512(const csvae_i8r_job *j, const uint8_t *panel, si
         store_avx512(j, panel, r, (size_t)t, _mm512_add_epi32(_mm512_add_epi32(acc[t][0], acc[t][1]), _mm512_add_epi32(acc[t][2], acc[t][3])));
 }
 
+/// Group g of a tile: P weight vectors (panel p at w + p * pb) against the broadcast codes of
+/// C activation rows. Row t's codes of group g are at x + ROW_OFS(t) + 4 g: one base pointer
+/// that advances and the strides c, c3, c5, c7 (1, 3, 5, 7 rows) address every row, so the
+/// k-loop needs no row pointers of its own (no stack reloads, no address arithmetic).
+#define ROW_OFS(t) ((t) == 0 ? 0 : (t) == 1 ? c : (t) == 2 ? 2 * c : (t) == 3 ? c3 : (t) == 4 ? 4 * c : (t) == 5 ? c5 : (t) == 6 ? 2 * c3 : c7)
+#define TILE_GROUP(x, w)                                                                                     \
+    do {                                                                                                     \
+        __m512i wv0 = _mm512_loadu_si512((const void *)(w)), wv1 = wv0;                                       \
+        if (P > 1) wv1 = _mm512_loadu_si512((const void *)((w) + pb));                                        \
+        for (int t = 0; t < C; t++) {                                                                        \
+            __m512i b = _mm512_set1_epi32(ldi((x) + ROW_OFS(t)));                                              \
+            acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], b, wv0);                                               \
+            if (P > 1) acc[t][1] = _mm512_dpbusd_epi32(acc[t][1], b, wv1);                                    \
+        }                                                                                                    \
+    } while (0)
+
 /// P panels (1 or 2) starting at output row r, C activation rows starting at i0; meanwhile
-/// prefetches `pfn` cache lines from `pf` into L2, one or (`two_pf`) two per group.
+/// prefetches the `pfn` cache lines at `pf` into L2, one per group in two streams (lines
+/// [0, groups) and, when pfn exceeds the groups, [groups, pfn): one tile, n <= 8, where a
+/// slice has about 2 lines per group). The k-loop takes two groups per iteration: besides
+/// the 32 vpdpbusd it has 16 broadcast loads, 4 weight loads and about 8 scalar operations,
+/// which share ports 0 and 5 with vpdpbusd.
 AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t pb, size_t r, size_t i0,
-                                  const int P, const int C, const uint8_t *pf, size_t pfn, int two_pf) {
-    size_t cols = j->cols;
+                                  const int P, const int C, const uint8_t *pf, size_t pfn) {
+    size_t cols = j->cols, groups = cols / 4;
     __m512i acc[T5][2];
-    for (int t = 0; t < C; t++)
-        for (int p = 0; p < P; p++) acc[t][p] = _mm512_setzero_si512();
-    const uint8_t *a = j->a->q + i0 * cols;
-    for (size_t g = 0; g < cols / 4; g++) {
-        if (two_pf) {
-            if (2 * g < pfn) _mm_prefetch((const char *)(pf + 128 * g), _MM_HINT_T1);
-            if (2 * g + 1 < pfn) _mm_prefetch((const char *)(pf + 128 * g + 64), _MM_HINT_T1);
-        } else if (g < pfn) {
-            _mm_prefetch((const char *)(pf + 64 * g), _MM_HINT_T1);
+    for (int t = 0; t < C; t++) acc[t][0] = acc[t][1] = _mm512_setzero_si512();
+    size_t c = cols, c3 = 3 * cols, c5 = 5 * cols, c7 = 7 * cols;
+    __asm__("" : "+r"(c3), "+r"(c5), "+r"(c7));  // kept as strides (not rebuilt from c by adds)
+    const uint8_t *x = j->a->q + i0 * cols, *w = panel;
+    // prefetch streams: lines [0, n1) and [groups, pfn), whole pairs in the loop
+    size_t n1 = pfn < groups ? pfn : groups, n2 = pfn > groups ? pfn - groups : 0;
+    n2 = n2 < groups ? n2 : groups;
+    const uint8_t *q1 = pf, *q2 = pf + 64 * groups;
+    if (n1 & 1) _mm_prefetch((const char *)(q1 + 64 * (n1 - 1)), _MM_HINT_T1);
+    if (n2 & 1) _mm_prefetch((const char *)(q2 + 64 * (n2 - 1)), _MM_HINT_T1);
+    const uint8_t *e1 = x + 2 * (n1 & ~(size_t)1), *e2 = x + 2 * (n2 & ~(size_t)1), *end = x + 4 * (groups & ~(size_t)1);
+    for (; x < end; x += 8, w += 128) {
+        if (x < e1) {
+            _mm_prefetch((const char *)q1, _MM_HINT_T1);
+            _mm_prefetch((const char *)(q1 + 64), _MM_HINT_T1);
+            q1 += 128;
         }
-        __m512i w[2];
-        for (int p = 0; p < P; p++) w[p] = _mm512_loadu_si512((const void *)(panel + p * pb + g * 64));
+        if (x < e2) {
+            _mm_prefetch((const char *)q2, _MM_HINT_T1);
+            _mm_prefetch((const char *)(q2 + 64), _MM_HINT_T1);
+            q2 += 128;
+        }
+        TILE_GROUP(x, w);
+        TILE_GROUP(x + 4, w + 64);
+    }
+    if (groups & 1) TILE_GROUP(x, w);
+    // store_avx512's operations, with each panel's scales, compensation, bias and mask loaded once
+    for (int p = 0; p < P; p++) {
+        const uint8_t *sp = panel + p * pb + PR * cols;
+        size_t rr = r + p * PR;
+        __m512 sw = _mm512_loadu_ps((const void *)sp);
+        __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(sp + 64)), 7);  // 128 * rsum
+        __mmask16 m = rr + PR <= j->rows ? (__mmask16)0xffff : (__mmask16)((1u << (j->rows - rr)) - 1);
+        __m512 bias = j->bias ? _mm512_maskz_loadu_ps(m, j->bias + rr) : _mm512_setzero_ps();
         for (int t = 0; t < C; t++) {
-            int32_t av;
-            memcpy(&av, a + t * cols + 4 * g, 4);
-            __m512i b = _mm512_set1_epi32(av);
-            for (int p = 0; p < P; p++) acc[t][p] = _mm512_dpbusd_epi32(acc[t][p], b, w[p]);
+            __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(j->a->s[i0 + t]));
+            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[t][p], comp)), sc);
+            if (j->bias) y = _mm512_add_ps(y, bias);
+            if (j->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(j->y + (i0 + t) * j->ldy + rr, m, y);
         }
     }
-    for (int p = 0; p < P; p++)
-        for (int t = 0; t < C; t++) store_avx512(j, panel + p * pb, r + p * PR, i0 + t, acc[t][p]);
 }
+#undef TILE_GROUP
+#undef ROW_OFS
 
 #define DISPATCH_C(c, F) \
     switch (c) {         \
@@ -545,7 +596,6 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
     for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
         size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
         size_t tiles = (p1 - p0 + T5 - 1) / T5, per = (lines + tiles - 1) / tiles;
-        int two_pf = per > j->cols / 4;  // one tile (n <= 8): a slice has about 2 lines per group
         for (size_t r = r0; r < r1; r += 2 * PR) {
             const uint8_t *panel = w + r / PR * pb;
             int two = r + PR < r1;
@@ -558,11 +608,11 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
                 size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
                 const uint8_t *pf = w + next + l0;
                 if (two) {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C, pf, pfn, two_pf)
+#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C, pf, pfn)
                     DISPATCH_C(c, F)
 #undef F
                 } else {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C, pf, pfn, two_pf)
+#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C, pf, pfn)
                     DISPATCH_C(c, F)
 #undef F
                 }

@@ -13,6 +13,17 @@ static inline double ab_now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static inline int ab_cmpd(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/// Sorts v[0..n) in place and returns its median.
+static inline double ab_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(double), ab_cmpd);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /// A value in [-0.5, 0.5] from rand() (the harnesses seed it with srand(1)).
 static inline float ab_frand(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
 

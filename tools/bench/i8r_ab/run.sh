@@ -2,7 +2,7 @@
 # A/B of the i8r AVX-512 kernel: A = i8r.c and its header at a git revision (default HEAD),
 # B = the working tree's, each with extra -D flags, built with the C flags SwiftPM gives the
 # CSVAEKernels target in release (-O2 -fPIC -g -fno-omit-frame-pointer), run by main.c.
-#   tools/bench/i8r_ab/run.sh [--base REV] [--a "FLAGS"] [--b "FLAGS"] [n [rounds [layers]]]
+#   tools/bench/i8r_ab/run.sh [--base REV] [--a "FLAGS"] [--b "FLAGS"] [n [rounds [layers [paired|cold]]]]
 # e.g. tools/bench/i8r_ab/run.sh --base main 1024 9      (this branch against main)
 #      tools/bench/i8r_ab/run.sh --a -DPANEL_N=128 --b -DPANEL_N=256 1024
 . "$(dirname "$0")/../ab_common.sh"

@@ -28,13 +28,6 @@ static double run_blas(const float *w, size_t rows, size_t cols, const float *x,
     return ab_now() - t0;
 }
 
-static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof(double), cmpd);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int main(int argc, char **argv) {
     size_t n = 128;
     int rounds = 15, layers = 4;
@@ -86,7 +79,7 @@ int main(int argc, char **argv) {
             rat[r] = ta[r][s] / tb[r][s];
             pa[r] += ta[r][s], pb[r] += tb[r][s], pc[r] += tc[r][s];
         }
-        printf("  %zux%zu %.0f -> %.0f [%.3f]", R[s], C[s], ops / ba / 1e9, ops / bb / 1e9, median(rat, rounds));
+        printf("  %zux%zu %.0f -> %.0f [%.3f]", R[s], C[s], ops / ba / 1e9, ops / bb / 1e9, ab_median(rat, rounds));
         if (blas) printf(", %.0f", ops / bc / 1e9);
         printf("\n");
     }
@@ -95,7 +88,7 @@ int main(int argc, char **argv) {
         ba = pa[r] < ba ? pa[r] : ba, bb = pb[r] < bb ? pb[r] : bb, bc = pc[r] < bc ? pc[r] : bc;
         rat[r] = pa[r] / pb[r];
     }
-    printf("  whole pass %.0f -> %.0f [%.3f] (%.0f%% -> %.0f%% of peak)", all / ba / 1e9, all / bb / 1e9, median(rat, rounds),
+    printf("  whole pass %.0f -> %.0f [%.3f] (%.0f%% -> %.0f%% of peak)", all / ba / 1e9, all / bb / 1e9, ab_median(rat, rounds),
            100 * all / ba / peak, 100 * all / bb / peak);
     if (blas) printf(", OpenBLAS (%s) %.0f", openblas_get_corename(), all / bc / 1e9);
     printf(" | outputs %s\n", same ? "bit-identical" : "DIFFER");
