@@ -96,6 +96,12 @@ def main():
     for shape in args.shapes.split(","):
         if shape not in SHAPES:
             sys.exit(f"decode_interleaved: unknown shape {shape!r}: one of {', '.join(SHAPES)}")
+        needed = [os.path.join(args.work, shape, "onnx-int8", n + ".onnx") for n in ("encoder", "cross_batch", "step_batch")]
+        needed += [os.path.join(args.work, shape, f"{shape}-{q}.svae") for q in args.types.split(",")]
+        missing = [f for f in needed if not os.path.isfile(f)]
+        if missing:  # said here, not as onnxruntime's or the library's own error text
+            sys.exit(f"decode_interleaved: {', '.join(missing)}: no such file (tools/bench/peers.py --work {args.work} "
+                     "--prepare-only writes them; --types takes q8_0, q4_0, f32)")
         ids = np.array(sentences, dtype=np.int64)
         enc = session(os.path.join(args.work, shape, "onnx-int8", "encoder.onnx"))
         ort_vectors = enc.run(None, {"ids": ids, "mask": np.ones_like(ids)})[0].reshape(b, -1)

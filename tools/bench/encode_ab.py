@@ -45,6 +45,11 @@ def main():
     ap.add_argument("--type", default="f32", help="the .svae file's suffix: f32, q8_0, q4_0")
     ap.add_argument("--rounds", type=int, default=21)
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error(f"--rounds must be ≥ 1, got {args.rounds}")
+    for f in [args.old, args.new] + [os.path.join(args.work, s, f"{s}-{args.type}.svae") for s in args.shapes.split(",")]:
+        if not os.path.isfile(f):  # said here, not as ctypes' or the library's own error text
+            sys.exit(f"encode_ab: {f}: no such file")
     sys.path.insert(0, os.path.join(ROOT, "python"))
     import numpy as np
     old, new = load(os.path.abspath(args.old)), load(os.path.abspath(args.new))
