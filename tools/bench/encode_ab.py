@@ -52,9 +52,13 @@ def main():
             sys.exit(f"encode_ab: {f}: no such file")
     sys.path.insert(0, os.path.join(ROOT, "python"))
     import numpy as np
-    old, new = load(os.path.abspath(args.old)), load(os.path.abspath(args.new))
+    # /proc/self/maps names a library by its real path (.build/release is a symlink)
+    paths = (os.path.realpath(args.old), os.path.realpath(args.new))
+    if paths[0] == paths[1]:
+        sys.exit(f"encode_ab: {args.old} and {args.new} are the same file")
+    old, new = load(paths[0]), load(paths[1])
     maps = sorted({line.split()[-1] for line in open("/proc/self/maps") if line.rstrip().endswith(".so")
-                   and os.path.abspath(line.split()[-1]) in (os.path.abspath(args.old), os.path.abspath(args.new))})
+                   and os.path.realpath(line.split()[-1]) in paths})
     if len(maps) != 2:
         sys.exit(f"encode_ab: expected both libraries mapped, found {maps}")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
