@@ -20,20 +20,19 @@
 // slice), prefetch MV_AHEAD bytes ahead, and split K over several accumulators per activation
 // row so that no dependency chain limits the stream (integer sums: the split changes nothing).
 //
-// Batched (AVX-512): tiles of 8 activation rows x 32 output rows (two panels, 16 zmm sums) run
-// the whole K; for each 128 activation rows the weights stream once, one 32-row slice at a time,
-// and every tile of a slice prefetches its share of the next slice into L2 (without it, the
-// first tile of each slice waited on L3 or memory). Measured with a C harness on 4 SVAE-768
-// encoder layers (weights out of L2), one thread, load 4.2, median of 6 alternations:
-// 416 -> 494 GOP/s at 128 rows and 217 -> 280 at 16 rows, against a probed peak of about 710.
-// The k-loop takes two groups per step, addresses the 8 activation rows from one advancing
-// pointer and three stride registers, and has no stack traffic: about 8 scalar operations per
-// 32 vpdpbusd, down from about 13 per 16 (scalar operations can take ports 0 and 5 from
-// vpdpbusd). tools/bench/i8r_ab cold mode against the previous loop, 31 rounds, load 1.7:
-// whole pass 1.17x at 16 rows, 1.06x at 128 (medians of round ratios, middle halves
-// 1.06-1.46 and 1.05-1.09). With the weights in L2 (one 768x768 matrix repeated) the kernel
-// runs at 85-90 % of the probe at 128 rows; streamed from L3 as in the encode, at 64-83 % per
-// product (best of rounds, both sides), so at 128 rows the weight stream, not the loop, bounds it.
+// Batched (AVX-512): tiles of up to 6 activation rows x 64 output rows (four panels, 24 zmm
+// sums; from 64 activation rows on) or up to 8 x 48 (three panels, fewer rows) run the whole K;
+// for each 128 activation rows the weights stream once, one slice of panels at a time, and
+// every tile of a slice prefetches its share of the next slice into L2 (without it, the first
+// tile of each slice waited on L3 or memory). The k-loop takes two groups per step and
+// addresses the activation rows from one advancing pointer and three stride registers (no
+// stack traffic). The 6 x 64 tile issues 10 loads per 24 vpdpbusd (8 x 32: 10 per 16) and
+// fewer scalar operations per vpdpbusd; its 64-row slice no longer fits L1 beside the
+// activations, which the L2 serves fast enough. tools/bench/i8r_ab cold mode (4 SVAE-768
+// encoder layers, weights from L3), 21 rounds, against the 8 x 32 tile, medians of round ratios:
+// 1.17x at 128 rows, 1.15x at 1024, 1.03x at 16 (8 x 48 there); at 32 and 48 rows 8 x 48 beat
+// 6 x 64 by 1.06x and 1.05x, at 64 they tie, at 96 6 x 64 wins by 1.03x (hence WIDE_MIN).
+// Whole encode (tools/bench/encode_ab.py, 21 rounds, 64 x 16): 1.12x (h1) and 1.13x (h4).
 #pragma STDC FP_CONTRACT OFF
 #include "csvae_kernels.h"
 #include <string.h>
@@ -58,6 +57,15 @@
 #endif
 
 static size_t panel_bytes(size_t cols) { return PR * cols + PR * 8; }
+
+/// Activation rows from which the AVX-512 batched kernel uses 6 x 64 tiles (below: 8 x 48).
+#ifndef WIDE_MIN
+#define WIDE_MIN 64
+#endif
+
+/// Panels per slice of the AVX-512 batched kernel for n activation rows (the unit in which
+/// csvae_i8r_task splits the output rows).
+static size_t slice_panels(size_t n) { return n >= WIDE_MIN ? 4 : 3; }
 
 size_t csvae_i8r_bytes(size_t rows, size_t cols) {
     if (cols % 4 != 0) return 0;
@@ -444,9 +452,12 @@ VNNI_FN static void rows_vnni(const csvae_i8r_job *j, size_t r0, size_t r1) {
     }
 }
 
-// MARK: AVX-512 VNNI: 8 activation rows x 32 output rows (two panels) in 16 accumulators
+// MARK: AVX-512 VNNI: tiles of up to 6 activation rows x 64 output rows (four panels), or up
+// to 8 x 48 (three panels) for fewer activation rows, in at most 24 accumulators
 
+/// Bounds of a tile: activation rows, panels.
 #define T5 8
+#define SP 4
 
 /// y of activation row i for the (up to) 16 output rows of the panel at output row rr from the
 /// biased int32 sums acc.
@@ -495,60 +506,50 @@ AVX512_FN INLINE void mv_avx512(const csvae_i8r_job *j, const uint8_t *panel, si
 #define ROW_OFS(t) ((t) == 0 ? 0 : (t) == 1 ? c : (t) == 2 ? 2 * c : (t) == 3 ? c3 : (t) == 4 ? 4 * c : (t) == 5 ? c5 : (t) == 6 ? 2 * c3 : c7)
 #define TILE_GROUP(x, w)                                                                                     \
     do {                                                                                                     \
-        __m512i wv0 = _mm512_loadu_si512((const void *)(w)), wv1 = wv0;                                       \
-        if (P > 1) wv1 = _mm512_loadu_si512((const void *)((w) + pb));                                        \
-        for (int t = 0; t < C; t++) {                                                                        \
+        __m512i wv[4];                                                                                       \
+        _Pragma("unroll") for (int p = 0; p < P; p++) wv[p] = _mm512_loadu_si512((const void *)((w) + p * pb)); \
+        _Pragma("unroll") for (int t = 0; t < C; t++) {                                                      \
             __m512i b = _mm512_set1_epi32(ldi((x) + ROW_OFS(t)));                                              \
-            acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], b, wv0);                                               \
-            if (P > 1) acc[t][1] = _mm512_dpbusd_epi32(acc[t][1], b, wv1);                                    \
+            _Pragma("unroll") for (int p = 0; p < P; p++) acc[t][p] = _mm512_dpbusd_epi32(acc[t][p], b, wv[p]);                \
         }                                                                                                    \
     } while (0)
 
-/// P panels (1 or 2) starting at output row r, C activation rows starting at i0; meanwhile
-/// prefetches the `pfn` cache lines at `pf` into L2, one per group in two streams (lines
-/// [0, groups) and, when pfn exceeds the groups, [groups, pfn): one tile, n <= 8, where a
-/// slice has about 2 lines per group). The k-loop takes two groups per iteration: besides
-/// the 32 vpdpbusd it has 16 broadcast loads, 4 weight loads and about 8 scalar operations,
-/// which share ports 0 and 5 with vpdpbusd.
+/// P panels (1 to 4) starting at output row r, C activation rows starting at i0 (P * C <= 24
+/// accumulators); meanwhile prefetches the `pfn` cache lines at `pf` into L2, `rate` lines per
+/// group (more than one only when a single tile covers the slice). The k-loop takes two groups
+/// per iteration: 2 P C vpdpbusd, 2 C broadcast loads, 2 P weight loads and a few scalar
+/// operations (which share ports 0 and 5 with vpdpbusd). The loops over rows and panels must
+/// unroll fully so that the sums stay in registers (clang left them on the stack otherwise).
 AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t pb, size_t r, size_t i0,
                                   const int P, const int C, const uint8_t *pf, size_t pfn) {
     size_t cols = j->cols, groups = cols / 4;
-    __m512i acc[T5][2];
-    for (int t = 0; t < C; t++) acc[t][0] = acc[t][1] = _mm512_setzero_si512();
+    __m512i acc[T5][SP];
+    _Pragma("unroll") for (int t = 0; t < C; t++)
+        _Pragma("unroll") for (int p = 0; p < P; p++) acc[t][p] = _mm512_setzero_si512();
     size_t c = cols, c3 = 3 * cols, c5 = 5 * cols, c7 = 7 * cols;
     __asm__("" : "+r"(c3), "+r"(c5), "+r"(c7));  // kept as strides (not rebuilt from c by adds)
     const uint8_t *x = j->a->q + i0 * cols, *w = panel;
-    // prefetch streams: lines [0, n1) and [groups, pfn), whole pairs in the loop
-    size_t n1 = pfn < groups ? pfn : groups, n2 = pfn > groups ? pfn - groups : 0;
-    n2 = n2 < groups ? n2 : groups;
-    const uint8_t *q1 = pf, *q2 = pf + 64 * groups;
-    if (n1 & 1) _mm_prefetch((const char *)(q1 + 64 * (n1 - 1)), _MM_HINT_T1);
-    if (n2 & 1) _mm_prefetch((const char *)(q2 + 64 * (n2 - 1)), _MM_HINT_T1);
-    const uint8_t *e1 = x + 2 * (n1 & ~(size_t)1), *e2 = x + 2 * (n2 & ~(size_t)1), *end = x + 4 * (groups & ~(size_t)1);
+    // prefetch: `rate` lines per group (the slice has P lines per group), from pf on
+    size_t rate = pfn > groups ? (pfn + groups - 1) / groups : 1;
+    const uint8_t *q = pf, *qend = pf + 64 * pfn, *end = x + 4 * (groups & ~(size_t)1);
     for (; x < end; x += 8, w += 128) {
-        if (x < e1) {
-            _mm_prefetch((const char *)q1, _MM_HINT_T1);
-            _mm_prefetch((const char *)(q1 + 64), _MM_HINT_T1);
-            q1 += 128;
-        }
-        if (x < e2) {
-            _mm_prefetch((const char *)q2, _MM_HINT_T1);
-            _mm_prefetch((const char *)(q2 + 64), _MM_HINT_T1);
-            q2 += 128;
+        if (q < qend) {
+            for (size_t k = 0; k < 2 * rate; k++) _mm_prefetch((const char *)(q + 64 * k), _MM_HINT_T1);
+            q += 128 * rate;
         }
         TILE_GROUP(x, w);
         TILE_GROUP(x + 4, w + 64);
     }
     if (groups & 1) TILE_GROUP(x, w);
     // store_avx512's operations, with each panel's scales, compensation, bias and mask loaded once
-    for (int p = 0; p < P; p++) {
+    _Pragma("unroll") for (int p = 0; p < P; p++) {
         const uint8_t *sp = panel + p * pb + PR * cols;
         size_t rr = r + p * PR;
         __m512 sw = _mm512_loadu_ps((const void *)sp);
         __m512i comp = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(sp + 64)), 7);  // 128 * rsum
         __mmask16 m = rr + PR <= j->rows ? (__mmask16)0xffff : (__mmask16)((1u << (j->rows - rr)) - 1);
         __m512 bias = j->bias ? _mm512_maskz_loadu_ps(m, j->bias + rr) : _mm512_setzero_ps();
-        for (int t = 0; t < C; t++) {
+        _Pragma("unroll") for (int t = 0; t < C; t++) {
             __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(j->a->s[i0 + t]));
             __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[t][p], comp)), sc);
             if (j->bias) y = _mm512_add_ps(y, bias);
@@ -560,21 +561,22 @@ AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, 
 #undef TILE_GROUP
 #undef ROW_OFS
 
-#define DISPATCH_C(c, F) \
-    switch (c) {         \
-    case 8: F(8); break; \
-    case 7: F(7); break; \
-    case 6: F(6); break; \
-    case 5: F(5); break; \
-    case 4: F(4); break; \
-    case 3: F(3); break; \
-    case 2: F(2); break; \
-    default: F(1); break; \
+#define DISPATCH_C(P, c)                                                    \
+    switch (c) {                                                            \
+    case 8: tile_avx512(j, panel, pb, r, i0, P, P * 8 <= 24 ? 8 : 1, pf, pfn); break; \
+    case 7: tile_avx512(j, panel, pb, r, i0, P, P * 7 <= 24 ? 7 : 1, pf, pfn); break; \
+    case 6: tile_avx512(j, panel, pb, r, i0, P, 6, pf, pfn); break;         \
+    case 5: tile_avx512(j, panel, pb, r, i0, P, 5, pf, pfn); break;         \
+    case 4: tile_avx512(j, panel, pb, r, i0, P, 4, pf, pfn); break;         \
+    case 3: tile_avx512(j, panel, pb, r, i0, P, 3, pf, pfn); break;         \
+    case 2: tile_avx512(j, panel, pb, r, i0, P, 2, pf, pfn); break;         \
+    default: tile_avx512(j, panel, pb, r, i0, P, 1, pf, pfn); break;        \
     }
 
 /// Activation rows kept in L2 while a slice of weights streams past them.
+#ifndef PANEL_N
 #define PANEL_N 128
-
+#endif
 AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) {
     size_t pb = panel_bytes(j->cols);
     if (j->n <= MV_N) {
@@ -588,38 +590,42 @@ AVX512_FN static void rows_avx512(const csvae_i8r_job *j, size_t r0, size_t r1) 
         }
         return;
     }
+    // Tile shape: 6 rows x 4 panels from WIDE_MIN rows on, else 8 rows x 3 panels (fewer,
+    // fuller tiles for a short batch).
+    size_t sp = slice_panels(j->n), tr = sp == 4 ? 6 : 8;
     // The weights stream from L3 or memory once per PANEL_N activation rows: while the tiles
-    // of one slice (32 output rows) run, they prefetch the next slice into L2, spread evenly
-    // over the tiles, so that no tile waits for its weights.
-    size_t lines = (2 * pb + 63) / 64, end = (r1 + PR - 1) / PR * pb;
+    // of one slice (sp panels) run, they prefetch the next slice into L2, spread evenly over
+    // the tiles, so that no tile waits for its weights.
+    size_t lines = (sp * pb + 63) / 64, end = (r1 + PR - 1) / PR * pb;
     const uint8_t *w = (const uint8_t *)j->w;
     for (size_t p0 = 0; p0 < j->n; p0 += PANEL_N) {
-        size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n;
-        size_t tiles = (p1 - p0 + T5 - 1) / T5, per = (lines + tiles - 1) / tiles;
-        for (size_t r = r0; r < r1; r += 2 * PR) {
+        size_t p1 = p0 + PANEL_N < j->n ? p0 + PANEL_N : j->n, m = p1 - p0;
+        // tiles of equal size (within one row): 128 rows = 18 x 6 + 4 x 5, not 21 x 6 + 2
+        size_t tiles = (m + tr - 1) / tr, base = m / tiles, extra = m % tiles, per = (lines + tiles - 1) / tiles;
+        for (size_t r = r0; r < r1; r += sp * PR) {
             const uint8_t *panel = w + r / PR * pb;
-            int two = r + PR < r1;
-            // the slice after this one: the next 32 rows, or the first of the next PANEL_N rows
-            size_t next = r + 2 * PR < r1 ? (r + 2 * PR) / PR * pb : (p1 < j->n ? r0 / PR * pb : end);
-            size_t avail = end - next < 2 * pb ? end - next : 2 * pb;
-            for (size_t i0 = p0, t = 0; i0 < p1; i0 += T5, t++) {
-                size_t c = p1 - i0 < T5 ? p1 - i0 : T5;
+            size_t np = (r1 - r + PR - 1) / PR;
+            np = np < sp ? np : sp;
+            // the slice after this one, or the first of the next PANEL_N rows
+            size_t next = r + sp * PR < r1 ? (r + sp * PR) / PR * pb : (p1 < j->n ? r0 / PR * pb : end);
+            size_t avail = end - next < sp * pb ? end - next : sp * pb;
+            for (size_t i0 = p0, t = 0; i0 < p1; t++) {
+                size_t c = base + (t < extra);
                 size_t l0 = t * per * 64 < avail ? t * per * 64 : avail;
                 size_t pfn = (avail - l0 + 63) / 64 < per ? (avail - l0 + 63) / 64 : per;
                 const uint8_t *pf = w + next + l0;
-                if (two) {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 2, C, pf, pfn)
-                    DISPATCH_C(c, F)
-#undef F
-                } else {
-#define F(C) tile_avx512(j, panel, pb, r, i0, 1, C, pf, pfn)
-                    DISPATCH_C(c, F)
-#undef F
+                switch (np) {
+                case 4: DISPATCH_C(4, c); break;
+                case 3: DISPATCH_C(3, c); break;
+                case 2: DISPATCH_C(2, c); break;
+                default: DISPATCH_C(1, c); break;
                 }
+                i0 += c;
             }
         }
     }
 }
+#undef DISPATCH_C
 #endif
 
 // MARK: NEON sdot (arm64): signed x signed, no compensation
@@ -690,10 +696,10 @@ void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1) {
 
 void csvae_i8r_task(void *ctx, size_t task, size_t ntasks) {
     const csvae_i8r_job *j = (const csvae_i8r_job *)ctx;
-    // slices of whole 32-row pairs of panels (the AVX-512 tile), spread evenly
-    size_t groups = (j->rows + 2 * PR - 1) / (2 * PR);
+    // whole slices of panels (the AVX-512 kernel's), spread evenly
+    size_t unit = slice_panels(j->n) * PR, groups = (j->rows + unit - 1) / unit;
     size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
-    size_t r0 = g0 * 2 * PR, r1 = g1 * 2 * PR < j->rows ? g1 * 2 * PR : j->rows;
+    size_t r0 = g0 * unit, r1 = g1 * unit < j->rows ? g1 * unit : j->rows;
     if (r0 < r1) csvae_i8r_rows(j, r0, r1);
 }
 

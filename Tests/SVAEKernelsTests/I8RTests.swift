@@ -190,15 +190,17 @@ import Darwin
     }
 
     /// Past 128 activation rows the batched kernels walk the weights once per 128 rows and
-    /// prefetch the next slice meanwhile (wrapping to the first slice for the next 128 rows):
-    /// every path still equals the formula at rows that are not a multiple of 32, K of several
-    /// sizes, and n just past one and two blocks of 128, on 1 and 2 threads.
+    /// prefetch the next slice meanwhile (wrapping to the first slice for the next 128 rows);
+    /// from 64 rows on the AVX-512 kernel switches from 8-row x 3-panel tiles to 6 x 4, sized
+    /// evenly (5 and 6 rows): every path still equals the formula at rows that are not a multiple
+    /// of either slice (48, 64 rows), K of several sizes, n on both sides of the switch and just
+    /// past one and two blocks of 128, on 1 and 2 threads.
     @Test func manyActivationRowsAgreeExactly() throws {
         var rng = SeededRNG(5)
         for (rows, cols) in [(70, 772), (33, 1540), (96, 36)] {
             let bytes = try Quantizer.encode(rng.floats(rows * cols, scale: 0.05), as: .i8r, cols: cols)
             let bias = rng.floats(rows)
-            for n in [129, 136, 257] {
+            for n in [63, 64, 100, 129, 136, 257] {
                 let x = rng.floats(n * cols)
                 let expected = Self.formula(bytes, x, n: n, rows: rows, cols: cols, bias: bias)
                 for path in KernelPath.supported {

@@ -170,7 +170,7 @@ typedef struct {
 /// Output rows [r0, r1) of the job (r0 a multiple of 16). n <= 3 (the decoder's per-token
 /// products) runs each path's matrix-vector kernel: one pass over the weights, prefetched.
 void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1);
-/// Task body for csvae_pool_run with ctx = csvae_i8r_job* (slices of 32 output rows).
+/// Task body for csvae_pool_run with ctx = csvae_i8r_job* (whole slices of 48 or 64 output rows).
 void csvae_i8r_task(void *ctx, size_t task, size_t ntasks);
 
 /// Runs 16 independent chains of vpdpbusd zmm (kind 0) or vfmadd zmm f32 (kind 1), `iters`
