@@ -35,6 +35,7 @@
 // Whole encode (tools/bench/encode_ab.py, 21 rounds, 64 x 16): 1.12x (h1) and 1.13x (h4).
 #pragma STDC FP_CONTRACT OFF
 #include "csvae_kernels.h"
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -295,13 +296,34 @@ static inline float finish(int32_t isum, float sw, float sa, const float *bias, 
     return y;
 }
 
+/// Y[i, r] = y, or in argmax mode the update of activation row i's lane r % 16 (rows in
+/// increasing order per lane; NaN compares false and never wins).
+static inline void put_one(const csvae_i8r_job *j, size_t i, size_t r, float y) {
+    if (!j->best_v) {
+        j->y[i * j->ldy + r] = y;
+    } else if (y > j->best_v[i * PR + r % PR]) {
+        j->best_v[i * PR + r % PR] = y;
+        j->best_i[i * PR + r % PR] = (int32_t)r;
+    }
+}
+
 /// Writes activation row i's outputs for the (up to) 16 rows of the panel at output row r from
-/// their exact sums is[16].
+/// their exact sums is[16] (or, in argmax mode, updates the row's 16 lanes of bests).
 static inline void store_panel(const csvae_i8r_job *j, const uint8_t *panel, size_t r, size_t i, const int32_t *is) {
     const uint8_t *sp = panel + PR * j->cols;
     float sa = j->a->s[i];
-    for (size_t q = 0; q < PR && r + q < j->rows; q++)
-        j->y[i * j->ldy + r + q] = finish(is[q], ldf(sp + 4 * q), sa, j->bias, r + q, j->relu);
+    for (size_t q = 0; q < PR && r + q < j->rows; q++) put_one(j, i, r + q, finish(is[q], ldf(sp + 4 * q), sa, j->bias, r + q, j->relu));
+}
+
+int32_t csvae_argmax_lanes(const float *v, const int32_t *ix, size_t count) {
+    float top = -INFINITY;
+    int32_t best = 0;
+    for (size_t k = 0; k < count; k++)
+        if (v[k] > top || (v[k] == top && top > -INFINITY && ix[k] < best)) {
+            top = v[k];
+            best = ix[k];
+        }
+    return best;
 }
 
 // MARK: scalar reference
@@ -321,7 +343,7 @@ static void rows_scalar(const csvae_i8r_job *j, size_t r0, size_t r1) {
                 int32_t c = biased ? (int32_t)a[k] - 128 : (int32_t)(int8_t)a[k];
                 isum += (int32_t)(int8_t)panel[(k / 4) * PR * 4 + jr * 4 + k % 4] * c;
             }
-            j->y[i * j->ldy + r] = finish(isum, sw, j->a->s[i], j->bias, r, j->relu);
+            put_one(j, i, r, finish(isum, sw, j->a->s[i], j->bias, r, j->relu));
         }
     }
 }
@@ -459,6 +481,22 @@ VNNI_FN static void rows_vnni(const csvae_i8r_job *j, size_t r0, size_t r1) {
 #define T5 8
 #define SP 4
 
+/// Output rows rr.. (lanes m) of activation row i: stored, or in argmax mode compared with the
+/// row's 16 lanes of bests (lane l: output row rr + l, rr a multiple of 16).
+AVX512_FN INLINE void put_avx512(const csvae_i8r_job *j, size_t i, size_t rr, __mmask16 m, __m512 y) {
+    if (!j->best_v) {
+        _mm512_mask_storeu_ps(j->y + i * j->ldy + rr, m, y);
+        return;
+    }
+    float *bv = j->best_v + i * PR;
+    int32_t *bi = j->best_i + i * PR;
+    __m512 cur = _mm512_loadu_ps(bv);
+    __mmask16 gt = _mm512_mask_cmp_ps_mask(m, y, cur, _CMP_GT_OQ);  // NaN compares false
+    _mm512_storeu_ps(bv, _mm512_mask_mov_ps(cur, gt, y));
+    __m512i ix = _mm512_add_epi32(_mm512_set1_epi32((int32_t)rr), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    _mm512_storeu_si512(bi, _mm512_mask_mov_epi32(_mm512_loadu_si512(bi), gt, ix));
+}
+
 /// y of activation row i for the (up to) 16 output rows of the panel at output row rr from the
 /// biased int32 sums acc.
 AVX512_FN INLINE void store_avx512(const csvae_i8r_job *j, const uint8_t *panel, size_t rr, size_t i, __m512i acc) {
@@ -470,7 +508,7 @@ AVX512_FN INLINE void store_avx512(const csvae_i8r_job *j, const uint8_t *panel,
     __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, comp)), sc);
     if (j->bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, j->bias + rr));
     if (j->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
-    _mm512_mask_storeu_ps(j->y + i * j->ldy + rr, m, y);
+    put_avx512(j, i, rr, m, y);
 }
 
 /// Accumulators per activation row of the AVX-512 matrix-vector kernel (K split 4 ways).
@@ -554,7 +592,7 @@ AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, 
             __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[t][p], comp)), sc);
             if (j->bias) y = _mm512_add_ps(y, bias);
             if (j->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
-            _mm512_mask_storeu_ps(j->y + (i0 + t) * j->ldy + rr, m, y);
+            put_avx512(j, i0 + t, rr, m, y);
         }
     }
 }
@@ -700,7 +738,15 @@ void csvae_i8r_task(void *ctx, size_t task, size_t ntasks) {
     size_t unit = slice_panels(j->n) * PR, groups = (j->rows + unit - 1) / unit;
     size_t g0 = groups * task / ntasks, g1 = groups * (task + 1) / ntasks;
     size_t r0 = g0 * unit, r1 = g1 * unit < j->rows ? g1 * unit : j->rows;
-    if (r0 < r1) csvae_i8r_rows(j, r0, r1);
+    if (r0 >= r1) return;
+    if (!j->best_v) {
+        csvae_i8r_rows(j, r0, r1);
+        return;
+    }
+    csvae_i8r_job own = *j;  // this task's bests
+    own.best_v += task * j->n * PR;
+    own.best_i += task * j->n * PR;
+    csvae_i8r_rows(&own, r0, r1);
 }
 
 // MARK: peak probes (benchmark): 16 independent chains, so only throughput limits them

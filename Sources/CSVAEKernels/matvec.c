@@ -19,6 +19,7 @@
 //    sums each row's 16 lanes (in _mm512_reduce_add_ps's order) into one vector of row sums.
 //    Each row's sum is computed alone, so nothing depends on the thread split.
 #include "matvec.h"
+#include "transpose.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -164,27 +165,6 @@ MV_FN INLINE void mv_group(__m512 *acc, const uint8_t *row, int t, const mv_act 
     }
 }
 
-/// The 16 lane sums of 16 vectors a[0..15] in one vector (lane i: the sum of a[i]), by one
-/// transpose-add tree. Each a[i] is summed in the order of _mm512_reduce_add_ps (lanes
-/// l + l+8, then l + l+4, l + l+2, l + l+1), whatever its position i, so a row's sum does not
-/// depend on which rows share its group (nor on the thread split).
-MV_FN INLINE __m512 lane_sums16(const __m512 *a) {
-    __m512 v[8], u[4], w[2];
-    for (int i = 0; i < 8; i++)  // lanes 0..7: a[2i] l + l+8; lanes 8..15: a[2i+1]
-        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x44),
-                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xEE));
-    for (int i = 0; i < 4; i++)  // 128-bit block k: a[4i+k] l + l+4
-        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xDD));
-    for (int i = 0; i < 2; i++)  // block k: a[8i+k] l + l+2 (lanes 0, 1), a[8i+4+k] (lanes 2, 3)
-        w[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    // block k: the sums of a[k], a[4+k], a[8+k], a[12+k]; then lane 4k+m -> lane 4m+k
-    __m512 z = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_ps(w[0], w[1], _MM_SHUFFLE(3, 1, 3, 1)));
-    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
-}
-
 /// Weight rows [r0, r1) times C activation rows, in groups of 16 weight rows: the rows'
 /// accumulators are summed by one lane_sums16 and stored with one (masked) store per
 /// activation row. (Prefetching a group's bytes in one burst instead of per row was slower:
@@ -213,7 +193,7 @@ MV_FN INLINE void mv_rows(float *y, size_t ldy, const uint8_t *w, int t, const m
             for (int j = 0; j < C; j++) acc[j][i] = a[j];
         }
         __mmask16 keep = (__mmask16)((1u << nr) - 1);
-        for (int j = 0; j < C; j++) _mm512_mask_storeu_ps(y + j * ldy + r, keep, lane_sums16(acc[j]));
+        for (int j = 0; j < C; j++) _mm512_mask_storeu_ps(y + j * ldy + r, keep, csvae_lane_sums16(acc[j]));
     }
 }
 

@@ -394,10 +394,28 @@ AVX512_FN INLINE void softmax_pv(float *out, size_t ldo, float *si, size_t lp, c
 
 /// One head of one query over keys [0, limit) (key_mask NULL or 0 = never attended): the scores
 /// as 16-lane dot products over hd, then softmax_pv. The decoder's and OPT's step.
+/// The scores take 16 keys at a time: 16 independent FMA chains (each key's in dot512's order),
+/// then one transpose-add tree for their 16 sums, each in _mm512_reduce_add_ps's order, so
+/// every score has dot512's bits (one latency-bound chain and reduction per key before).
 AVX512_FN static void attend_avx512(float *out, float *sc, const float *q, const float *k, const float *v,
                                     const uint8_t *key_mask, size_t limit, float scale, size_t ldkv, size_t hd) {
-    for (size_t j = 0; j < limit; j++)
-        sc[j] = key_mask && !key_mask[j] ? -INFINITY : scale * dot512(q, k + j * ldkv, hd);
+    const __m512 sv = _mm512_set1_ps(scale);
+    for (size_t j0 = 0; j0 < limit; j0 += 16) {
+        size_t nk = limit - j0 < 16 ? limit - j0 : 16;
+        __m512 acc[16];
+        _Pragma("unroll") for (size_t j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+        for (size_t d = 0; d < hd; d += 16) {
+            __mmask16 m = LANES(hd - d);
+            __m512 qd = _mm512_maskz_loadu_ps(m, q + d);
+            // keys past the limit load nothing (mask 0) and sum to 0; all 16 chains stay in registers
+            _Pragma("unroll") for (size_t j = 0; j < 16; j++)
+                acc[j] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(j < nk ? m : 0, k + (j0 + (j < nk ? j : 0)) * ldkv + d), acc[j]);
+        }
+        _mm512_mask_storeu_ps(sc + j0, LANES(nk), _mm512_mul_ps(sv, csvae_lane_sums16(acc)));
+    }
+    if (key_mask)
+        for (size_t j = 0; j < limit; j++)
+            if (!key_mask[j]) sc[j] = -INFINITY;
     softmax_pv(out, 0, sc, 0, v, ldkv, limit, hd, 1);
 }
 #endif

@@ -229,18 +229,61 @@ public final class KernelContext: @unchecked Sendable {
     }
 
     /// Per-row int8 product: activations quantized per row once, then the panel kernel split
-    /// by 32-row slices over the pool, bias and ReLU in its epilogue.
-    private func i8r(_ yp: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ xp: UnsafePointer<Float>, n: Int,
-                     bias: UnsafePointer<Float>?, relu: Bool) {
-        let s = ensureScratch(csvae_i8r_act_bytes(n, w.cols))
+    /// by slices of output rows over the pool, bias and ReLU in its epilogue. With `ids`: no Y;
+    /// each task keeps per-row, per-lane bests and ids[i] is row i's argmax (csvae_i8r_job).
+    private func i8r(_ yp: UnsafeMutablePointer<Float>?, _ w: WeightMatrix, _ xp: UnsafePointer<Float>, n: Int,
+                     bias: UnsafePointer<Float>?, relu: Bool, ids: UnsafeMutablePointer<Int32>? = nil) {
+        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, (w.rows + 31) / 32)
+        let actBytes = (csvae_i8r_act_bytes(n, w.cols) + 63) / 64 * 64, lanes = ids == nil ? 0 : tasks * n * 16
+        let s = ensureScratch(actBytes + lanes * 8)
         var a = csvae_i8r_act_bind(s, n, w.cols, path.rawValue)
         csvae_i8r_act_quantize(&a, xp, n, w.cols)
-        let tasks = min(pool.threads == 1 ? 1 : pool.threads * 4, (w.rows + 31) / 32)
+        let bestV = ids == nil ? nil : (s + actBytes).bindMemory(to: Float.self, capacity: lanes)
+        let bestI = ids == nil ? nil : (s + actBytes + lanes * 4).bindMemory(to: Int32.self, capacity: lanes)
+        bestV?.initialize(repeating: -.infinity, count: lanes)
+        bestI?.initialize(repeating: 0, count: lanes)
         withUnsafePointer(to: &a) { ap in
             var job = csvae_i8r_job(y: yp, ldy: w.rows, w: w.base, a: ap, bias: bias, relu: relu ? 1 : 0,
-                                    path: path.rawValue, n: n, rows: w.rows, cols: w.cols)
+                                    path: path.rawValue, n: n, rows: w.rows, cols: w.cols, best_v: bestV, best_i: bestI)
             withUnsafeMutablePointer(to: &job) { pool.run(csvae_i8r_task, UnsafeMutableRawPointer($0), tasks: tasks) }
         }
+        guard let ids, let bestV, let bestI else { return }
+        // row i's lanes of every task, merged: [task][n][16] read as 16-value runs per task
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: tasks * 16) { v in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: tasks * 16) { ix in
+                for i in 0..<n {
+                    for t in 0..<tasks {
+                        (v.baseAddress! + t * 16).update(from: bestV + (t * n + i) * 16, count: 16)
+                        (ix.baseAddress! + t * 16).update(from: bestI + (t * n + i) * 16, count: 16)
+                    }
+                    ids[i] = csvae_argmax_lanes(v.baseAddress, ix.baseAddress, tasks * 16)
+                }
+            }
+        }
+    }
+
+    /// Whether `linearArgmax` on `w` skips the logits (the i8r kernel's argmax mode); otherwise it
+    /// writes them to its `logits` buffer first.
+    package func fusesArgmax(_ w: WeightMatrix) -> Bool { w.type == .i8r && w.cols > 0 && !floatCheck }
+
+    /// ids[i] = the first index of the largest value of row i of X · Wᵀ (+ bias) (`Ops.argmax`'s
+    /// rule: ties to the smallest index, NaN never wins, 0 when no value exceeds −∞), for greedy
+    /// decoding. i8r weights (`fusesArgmax`) compare the outputs in the kernel's epilogue, so the
+    /// [n, w.rows] logits are never written; other types compute them into `logits` (n × w.rows
+    /// floats) and scan each row. The same ids either way: the epilogue's values are the bits
+    /// `linear` would have written.
+    package func linearArgmax(_ ids: UnsafeMutableBufferPointer<Int32>, _ w: WeightMatrix, _ x: UnsafeBufferPointer<Float>, n: Int,
+                              bias: UnsafeBufferPointer<Float>?, logits: UnsafeMutableBufferPointer<Float>,
+                              packed: PackedF32Weights? = nil) {
+        precondition(n >= 0 && ids.count >= n && x.count >= n * w.cols, "linearArgmax: buffers too short for n=\(n), W [\(w.rows), \(w.cols)]")
+        precondition(bias == nil || bias!.count == w.rows, "linearArgmax: bias has \(bias!.count) values for \(w.rows) rows")
+        guard n > 0 else { return }
+        if fusesArgmax(w) && w.rows > 0 {
+            lock.locked { i8r(nil, w, x.baseAddress!, n: n, bias: bias?.baseAddress, relu: false, ids: ids.baseAddress!) }
+            return
+        }
+        linear(logits, w, x, n: n, bias: bias, relu: false, packed: packed)
+        for i in 0..<n { ids[i] = Ops.argmax(UnsafeBufferPointer(rebasing: logits[(i * w.rows)..<((i + 1) * w.rows)])) }
     }
 
     /// Activation rows from which f32 products go to OpenBLAS rather than our packed kernel when

@@ -7,6 +7,12 @@ extension KernelContext {
     func linear(_ y: UnsafeMutableBufferPointer<Float>, _ l: Linear, _ x: UnsafeBufferPointer<Float>, n: Int, relu: Bool = false) {
         linear(y, l.w, x, n: n, bias: l.b, relu: relu, packed: l.packed)
     }
+
+    /// ids[i] = argmax of row i of X · Wᵀ + b (`linearArgmax`; logits: scratch of n × out floats).
+    func linearArgmax(_ ids: UnsafeMutableBufferPointer<Int32>, _ l: Linear, _ x: UnsafeBufferPointer<Float>, n: Int,
+                      logits: UnsafeMutableBufferPointer<Float>) {
+        linearArgmax(ids, l.w, x, n: n, bias: l.b, logits: logits, packed: l.packed)
+    }
 }
 
 /// x = LayerNorm(x + r) row by row (post-norm residual), x and r [n, d]: the fused f32 kernel

@@ -52,6 +52,7 @@ public final class DecoderBatch {
     private let scores = FloatBuffer()        // [maxSeqLen] attention scores of one query and head
     private let e = FloatBuffer()             // [m, E] embeddings before project_in (E ≠ d only)
     private let logitsBuffer = FloatBuffer()  // [max(capacity, rows.lowerBound), V] logits of a step
+    private let idsBuffer: UnsafeMutableBufferPointer<Int32>  // [max(capacity, rows.lowerBound)] greedy ids of a step
     /// Slot, token and position of each row of the current product (padding rows repeat row 0).
     private var rowSlots: [Int] = [], rowTokens: [Int32] = [], rowPositions: [Int] = []
     /// Per live row of a product: its slot's K and V cache of the current layer and the keys it
@@ -98,6 +99,8 @@ public final class DecoderBatch {
         rowLengths.initialize(repeating: 0)
         _ = (x.view(n * d), qkv.view(n * 3 * d), att.view(n * d), tmp.view(n * d), h.view(n * c.ffn), scores.view(c.maxSeqLen))
         _ = logitsBuffer.view(max(capacity, rows.lowerBound) * c.vocab)
+        idsBuffer = .allocate(capacity: max(capacity, rows.lowerBound))
+        idsBuffer.initialize(repeating: 0)
         rowSlots.reserveCapacity(capacity)
         rowTokens.reserveCapacity(capacity)
         rowPositions.reserveCapacity(capacity)
@@ -107,6 +110,7 @@ public final class DecoderBatch {
         rowKeys.deallocate()
         rowValues.deallocate()
         rowLengths.deallocate()
+        idsBuffer.deallocate()
     }
 
     /// Slots not holding a sentence.
@@ -143,6 +147,20 @@ public final class DecoderBatch {
     /// logits [slots.count, vocab]: row i holds the next-token logits of `slots[i]` (valid until
     /// the next call). Errors name the row i as the input.
     public func step(slots: some Collection<Int>, tokens: some Collection<Int32>) throws(ModelError) -> UnsafeBufferPointer<Float> {
+        let n = try advance(slots: slots, tokens: tokens, greedy: false)
+        return UnsafeBufferPointer(logitsBuffer.view(n * model.config.vocab).slice(0, n * model.config.vocab))
+    }
+
+    /// `step` for greedy decoding: returns the argmax of each row's logits [slots.count] (the ids
+    /// `Sampler.argmax` picks from `step`'s logits, valid until the next call). With i8r vocabulary
+    /// weights the logits are never written (`KernelContext.linearArgmax`).
+    public func stepGreedy(slots: some Collection<Int>, tokens: some Collection<Int32>) throws(ModelError) -> UnsafeBufferPointer<Int32> {
+        let n = try advance(slots: slots, tokens: tokens, greedy: true)
+        return UnsafeBufferPointer(rebasing: idsBuffer[0..<n])
+    }
+
+    /// Checks and runs one step (logits, or greedy ids) and advances the sentences; returns the rows.
+    private func advance(slots: some Collection<Int>, tokens: some Collection<Int32>, greedy: Bool) throws(ModelError) -> Int {
         let c = model.config, n = slots.count
         precondition(tokens.count == n && n > 0, "DecoderBatch.step: expected as many tokens as slots, at least one")
         rowSlots.removeAll(keepingCapacity: true)
@@ -162,16 +180,19 @@ public final class DecoderBatch {
         let logits = logitsBuffer.view(max(n, rows.lowerBound) * c.vocab)
         for p in 0..<parts {
             let r0 = n * p / parts, r1 = n * (p + 1) / parts
-            try forward(r0..<r1, padded: max(r1 - r0, rows.lowerBound), logits: logits.slice(r0 * c.vocab, logits.count - r0 * c.vocab))
+            try forward(r0..<r1, padded: max(r1 - r0, rows.lowerBound), logits: logits.slice(r0 * c.vocab, logits.count - r0 * c.vocab),
+                        ids: greedy ? UnsafeMutableBufferPointer(rebasing: idsBuffer[r0...]) : nil)
         }
         for s in rowSlots { lengths[s] += 1 }
-        return UnsafeBufferPointer(logits.slice(0, n * c.vocab))
+        return n
     }
 
     /// One pass of the decoder over rows `live` of the step, as a product of `padded` ≥ live.count
     /// rows (rows past the live ones repeat the first row's token and skip attention); writes the
-    /// logits of the live rows to `logits` [live.count, vocab] (padding rows write after them).
-    private func forward(_ live: Range<Int>, padded m: Int, logits: UnsafeMutableBufferPointer<Float>) throws(ModelError) {
+    /// logits of the live rows to `logits` [live.count, vocab] (padding rows write after them), or
+    /// with `ids` their greedy ids there (padding rows' after them; logits only as scratch).
+    private func forward(_ live: Range<Int>, padded m: Int, logits: UnsafeMutableBufferPointer<Float>,
+                         ids picked: UnsafeMutableBufferPointer<Int32>?) throws(ModelError) {
         let c = model.config, d = c.hidden, k = live.count, first = live.lowerBound
         let x = self.x.view(m * d), qkv = self.qkv.view(m * 3 * d), att = self.att.view(m * d), tmp = self.tmp.view(m * d)
         let h = self.h.view(m * c.ffn), scores = self.scores.view(c.maxSeqLen)
@@ -203,12 +224,15 @@ public final class DecoderBatch {
                 let constant = crossAll.row(rowSlots[first + i] * c.decoderLayers + l, d)
                 addNorm(x.row(i, d), constant.readOnly, layer.norm2, n: 1, d: d, eps: c.eps)
             }
-            context.linear(h, layer.up, x.readOnly, n: m)
-            Ops.relu(h, h.readOnly)
+            context.linear(h, layer.up, x.readOnly, n: m, relu: true)  // ReLU in the product's epilogue
             context.linear(tmp, layer.down, h.readOnly, n: m)
             addNorm(x, tmp.readOnly, layer.norm3, n: m, d: d, eps: c.eps)
         }
-        context.linear(logits.slice(0, m * c.vocab), model.lmHead, x.readOnly, n: m)
+        if let picked {
+            context.linearArgmax(picked, model.lmHead, x.readOnly, n: m, logits: logits.slice(0, m * c.vocab))
+        } else {
+            context.linear(logits.slice(0, m * c.vocab), model.lmHead, x.readOnly, n: m)
+        }
     }
 }
 
@@ -243,6 +267,15 @@ public final class DecoderSession {
         }
     }
 
+    /// `step`, greedy: the argmax of the next token's logits (`DecoderBatch.stepGreedy`).
+    func stepGreedy(_ token: Int32) throws(ModelError) -> Int32 {
+        do throws(ModelError) {
+            return try batch.stepGreedy(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))[0]
+        } catch {
+            throw error.renumberingInput { _ in input }
+        }
+    }
+
     /// Generates a sentence from BOS: greedy when `sampler` is nil. Stops after EOS (included in the
     /// result) or after `maxTokens` tokens (default and upper bound: max_seq_len − 1, so BOS plus the
     /// output fit the model's length; the reference's cap never fires, ours does).
@@ -250,7 +283,13 @@ public final class DecoderSession {
     public func generate(maxTokens: Int? = nil, sampler: Sampler? = nil, onToken: ((Int32) -> Bool)? = nil) throws(ModelError) -> [Int32] {
         let c = model.config
         var s = SentenceInProgress(bos: c.bos, cap: min(maxTokens ?? (c.maxSeqLen - 1), c.maxSeqLen - 1 - length), sampler: sampler)
-        while !s.finished { s.accept(try step(s.next), eos: c.eos, onToken: onToken) }
+        while !s.finished {
+            if sampler == nil {
+                s.accept(id: try stepGreedy(s.next), eos: c.eos, onToken: onToken)
+            } else {
+                s.accept(try step(s.next), eos: c.eos, onToken: onToken)
+            }
+        }
         return s.ids
     }
 }
@@ -274,7 +313,11 @@ struct SentenceInProgress {
     /// Picks the next id from the logits of the last step (greedy or sampled) and ends the
     /// sentence after EOS, at the cap, or when `onToken` returns false.
     mutating func accept(_ logits: UnsafeBufferPointer<Float>, eos: Int32, onToken: ((Int32) -> Bool)?) {
-        let id = sampler.pick(logits)
+        accept(id: sampler.pick(logits), eos: eos, onToken: onToken)
+    }
+
+    /// `accept` of an id already picked (greedy steps: `DecoderBatch.stepGreedy`).
+    mutating func accept(id: Int32, eos: Int32, onToken: ((Int32) -> Bool)?) {
         ids.append(id)
         next = id
         let stop = onToken.map { !$0(id) } ?? false
@@ -341,16 +384,25 @@ extension DecoderBatch {
                 slots.append(s.slot)
                 tokens.append(s.sentence.next)
             }
-            let logits: UnsafeBufferPointer<Float>
+            // Every live sentence greedy: ids straight from the step (no logits with i8r weights).
+            let greedy = live.allSatisfy { $0.sentence.sampler == nil }
+            var logits = UnsafeBufferPointer<Float>(start: nil, count: 0), ids = UnsafeBufferPointer<Int32>(start: nil, count: 0)
             do throws(ModelError) {
-                logits = try step(slots: slots, tokens: tokens)
+                if greedy {
+                    ids = try stepGreedy(slots: slots, tokens: tokens)
+                } else {
+                    logits = try step(slots: slots, tokens: tokens)
+                }
             } catch {
                 throw error.renumberingInput { live[$0].number }  // the request, not the row of this step
             }
             for i in live.indices {
-                let number = live[i].number
-                let row = UnsafeBufferPointer(rebasing: logits[(i * c.vocab)..<((i + 1) * c.vocab)])
-                live[i].sentence.accept(row, eos: c.eos, onToken: onToken.map { cb in { cb(number, $0) } })
+                let number = live[i].number, report = onToken.map { cb in { cb(number, $0) } }
+                if greedy {
+                    live[i].sentence.accept(id: ids[i], eos: c.eos, onToken: report)
+                } else {
+                    live[i].sentence.accept(UnsafeBufferPointer(rebasing: logits[(i * c.vocab)..<((i + 1) * c.vocab)]), eos: c.eos, onToken: report)
+                }
             }
             var kept = 0
             for s in live {

@@ -192,8 +192,7 @@ struct OPTStack: @unchecked Sendable {
                 norm(normed, x.readOnly, layer.ffnNorm)
                 input = normed.readOnly
             }
-            context.linear(h, layer.up, input, n: n)
-            Ops.relu(h, h.readOnly)
+            context.linear(h, layer.up, input, n: n, relu: true)  // ReLU in the product's epilogue
             context.linear(tmp, layer.down, h.readOnly, n: n)
             Ops.add(x, x.readOnly, tmp.readOnly)
             if !c.normBefore { norm(x, x.readOnly, layer.ffnNorm) }

@@ -53,8 +53,7 @@ extension SentenceVAE {
             context.linear(cross, layer.crossOut, v.readOnly, n: 1)
             for i in 0..<n { _ = tmp.row(i, d).update(fromContentsOf: cross) }
             addNorm(x, tmp.readOnly, layer.norm2, n: n, d: d, eps: c.eps)
-            context.linear(h, layer.up, x.readOnly, n: n)
-            Ops.relu(h, h.readOnly)
+            context.linear(h, layer.up, x.readOnly, n: n, relu: true)  // ReLU in the product's epilogue
             context.linear(tmp, layer.down, h.readOnly, n: n)
             addNorm(x, tmp.readOnly, layer.norm3, n: n, d: d, eps: c.eps)
         }

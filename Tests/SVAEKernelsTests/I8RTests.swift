@@ -253,6 +253,54 @@ import Darwin
         }
     }
 
+    /// Greedy decoding's fused argmax (`linearArgmax`: the i8r epilogue compares instead of
+    /// storing) picks, on every path, 1 and 2 threads and n on both sides of the matrix-vector and
+    /// tile-shape switches, the id `Ops.argmax` picks from `linear`'s logits. Ties: rows 3, 19
+    /// (the same lane), 40 and 290 (other lanes, the last task) hold the same all-positive
+    /// weights and bias, larger than the rest, and the activations are positive, so all four tie for the
+    /// maximum and the first, 3, must win; the other cases have random weights (no tie).
+    @Test func fusedArgmaxEqualsArgmaxOfLogits() throws {
+        var rng = SeededRNG(41)
+        let rows = 300, cols = 132
+        let plain = rng.floats(rows * cols, scale: 0.05)
+        var tied = plain
+        for r in [3, 19, 40, 290] { for k in 0..<cols { tied[r * cols + k] = 1 } }
+        for (weights, ties) in [(plain, false), (tied, true)] {
+            let bytes = try Quantizer.encode(weights, as: .i8r, cols: cols)
+            var bias = rng.floats(rows, scale: 0.01)
+            if ties { for r in [3, 19, 40, 290] { bias[r] = 0.5 } }
+            for n in [1, 2, 3, 5, 8, 33, 64, 100] {
+                var x = rng.floats(n * cols)
+                if ties { x = x.map { abs($0) + 0.01 } }
+                for path in KernelPath.supported {
+                    for threads in [1, 2] {
+                        let ctx = try KernelContext(threads: threads, path: path)
+                        var logits = [Float](repeating: .nan, count: n * rows), ids = [Int32](repeating: -1, count: n)
+                        var scratch = [Float](repeating: .nan, count: n * rows)
+                        try bytes.withWeight(.i8r, rows: rows, cols: cols) { w in
+                            #expect(ctx.fusesArgmax(w))
+                            x.withUnsafeBufferPointer { xp in
+                                bias.withUnsafeBufferPointer { bp in
+                                    logits.withUnsafeMutableBufferPointer { ctx.linear($0, w, xp, n: n, bias: bp, relu: false) }
+                                    ids.withUnsafeMutableBufferPointer { ip in
+                                        scratch.withUnsafeMutableBufferPointer { ctx.linearArgmax(ip, w, xp, n: n, bias: bp, logits: $0) }
+                                    }
+                                }
+                            }
+                        }
+                        let want = logits.withUnsafeBufferPointer { l in
+                            (0..<n).map { Ops.argmax(UnsafeBufferPointer(rebasing: l[($0 * rows)..<(($0 + 1) * rows)])) }
+                        }
+                        #expect(ids == want, "\(path) \(threads)T n \(n) ties \(ties)")
+                        if ties { #expect(ids.allSatisfy { $0 == 3 }, "\(path) \(threads)T n \(n): \(ids)") }
+                        let untouched = scratch.allSatisfy { $0.isNaN }
+                        #expect(untouched, "the fused path writes no logits")
+                    }
+                }
+            }
+        }
+    }
+
     /// y per §9.2 from the stored bytes (read by their spec offsets) and the activation codes
     /// of the scalar reference quantizer.
     static func formula(_ w: [UInt8], _ x: [Float], n: Int, rows: Int, cols: Int, bias: [Float]) -> (plain: [Float], fused: [Float]) {

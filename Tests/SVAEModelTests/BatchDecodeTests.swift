@@ -45,6 +45,36 @@ import Testing
         }
     }
 
+    /// `stepGreedy` (the fused argmax with i8r weights, logits + argmax otherwise) returns, step
+    /// after step, the ids `Sampler.argmax` picks from `step`'s logits of a twin batch fed the same
+    /// tokens: on every path, 1 and 2 threads, a batch of 7 and one of 1 (the matrix-vector kernels).
+    @Test(arguments: [SVAEFormat.ElementType.i8r, .q8_0])
+    func greedyStepEqualsArgmaxOfLogits(type: SVAEFormat.ElementType) throws {
+        let g = try loadGolden("h48_l3_la_proj")
+        let model = try SentenceVAE(path: try convertFixture("h48_l3_la_proj", type: type, golden: g))
+        let vectors = Self.vectors(g, extra: 5)
+        for path in KernelPath.supported {
+            for threads in [1, 2] {
+                let ctx = try KernelContext(threads: threads, path: path)
+                for count in [7, 1] {
+                    let a = try DecoderBatch(model: model, capacity: count, context: ctx)
+                    let b = try DecoderBatch(model: model, capacity: count, context: ctx)
+                    let slots = try vectors.prefix(count).map { v in (try a.join(v), try b.join(v)) }
+                    var tokens = [Int32](repeating: model.config.bos, count: count)
+                    for step in 0..<6 {
+                        let logits = try a.step(slots: slots.map(\.0), tokens: tokens)
+                        let want = (0..<count).map { i in
+                            Sampler.argmax(UnsafeBufferPointer(rebasing: logits[(i * model.config.vocab)..<((i + 1) * model.config.vocab)]))
+                        }
+                        let got = Array(try b.stepGreedy(slots: slots.map(\.1), tokens: tokens))
+                        #expect(got == want, "\(type) \(path) \(threads)T batch \(count) step \(step)")
+                        tokens = want
+                    }
+                }
+            }
+        }
+    }
+
     /// Decodes `vectors` with `run` on a batch of `capacity`, returning the results by number.
     static func run(_ model: SentenceVAE, _ requests: [DecodeRequest], capacity: Int, limit: Int? = nil,
                     context: KernelContext) throws -> [Result<[Int32], ModelError>] {
