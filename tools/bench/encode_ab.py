@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Sentence encoding, two builds of libSVAECAPI.so (old, new) alternated round by round in one process.
+"""Sentence encoding (or decoding), two builds of libSVAECAPI.so (old, new) alternated round by round in one process.
 
     .venv-peers/bin/python tools/bench/encode_ab.py OLD.so NEW.so [--work /tmp/svae-benchmarks/peers]
-        [--shapes svae-768-h1,svae-768-h4] [--type f32] [--rounds 21]
+        [--shapes svae-768-h1,svae-768-h4] [--type f32] [--rounds 21] [--decode]
 
 encode_interleaved.py compares svae with ONNX Runtime, one library per run; a change to svae is
 then judged from two runs minutes apart, and this VM's slow phases (AVX-512 code ≈ 1.7× slower for
@@ -12,6 +12,10 @@ each round times old, new, new, old on the same work (one 16-token sentence, mea
 64 sentences of 16 tokens, one call; encode_interleaved.py's sentences) and the figure is the
 median over rounds of each round's time ratio old / new (> 1: new faster). Also prints the
 largest difference between the two builds' 64 × 16 latents. One thread each.
+
+--decode times decoding instead: the 64 × 16 sentences' vectors (old's encoder), 32 of them
+greedily at batch 1 and at batch 32 (`decode_ids(..., batch=B, max_tokens=16)`, one call each),
+and prints whether the two builds' ids are equal.
 """
 import argparse
 import importlib
@@ -44,6 +48,7 @@ def main():
     ap.add_argument("--shapes", default="svae-768-h1,svae-768-h4")
     ap.add_argument("--type", default="f32", help="the .svae file's suffix: f32, q8_0, q4_0")
     ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--decode", action="store_true", help="time greedy decoding at batch 1 and 32 instead of encoding")
     args = ap.parse_args()
     if args.rounds < 1:
         ap.error(f"--rounds must be ≥ 1, got {args.rounds}")
@@ -71,11 +76,20 @@ def main():
         for m in (mo, mn):
             m.encode_ids([SENTENCE])
             m.encode_ids(BATCH)
-        for name, work, calls in [("one 16-token sentence", [SENTENCE], 20), ("64 × 16", BATCH, 1)]:
+        vectors = mo.encode_ids(BATCH[:32])
+        if args.decode:
+            jobs = [("decode 32, batch 1", lambda m: m.decode_ids(vectors, batch=1, max_tokens=16)),
+                    ("decode 32, batch 32", lambda m: m.decode_ids(vectors, batch=32, max_tokens=16))]
+        else:
+            jobs = [("one 16-token sentence", lambda m: m.encode_ids([SENTENCE])), ("64 × 16", lambda m: m.encode_ids(BATCH))]
+        for name, run in jobs:
+            calls = 20 if name.startswith("one") else 1
+            run(mo), run(mn)  # warm-up
+
             def timed(m):
                 t0 = time.perf_counter()
                 for _ in range(calls):
-                    m.encode_ids(work)
+                    run(m)
                 return (time.perf_counter() - t0) / calls
             to, tn, ratios = [], [], []
             for _ in range(args.rounds):
@@ -86,8 +100,12 @@ def main():
             q = sorted(ratios)
             print(f"| {shape} | {name} | {statistics.median(to) * 1e3:.3f} ms | {statistics.median(tn) * 1e3:.3f} ms | "
                   f"{statistics.median(ratios):.3f} | {q[len(q) // 4]:.3f}–{q[3 * len(q) // 4]:.3f} |")
-        diff = float(np.max(np.abs(np.asarray(mo.encode_ids(BATCH)) - np.asarray(mn.encode_ids(BATCH)))))
-        print(f"| {shape} | max abs difference of the 64 × 16 latents | {diff:g} | | | |")
+        if args.decode:
+            same = all(a == b for a, b in zip(mo.decode_ids(vectors, batch=32, max_tokens=16), mn.decode_ids(vectors, batch=32, max_tokens=16)))
+            print(f"| {shape} | ids of the two builds (batch 32) | {'equal' if same else 'DIFFER'} | | | |")
+        else:
+            diff = float(np.max(np.abs(np.asarray(mo.encode_ids(BATCH)) - np.asarray(mn.encode_ids(BATCH)))))
+            print(f"| {shape} | max abs difference of the 64 × 16 latents | {diff:g} | | | |")
 
 
 if __name__ == "__main__":
