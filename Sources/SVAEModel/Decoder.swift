@@ -148,7 +148,7 @@ public final class DecoderBatch {
     /// the next call). Errors name the row i as the input.
     public func step(slots: some Collection<Int>, tokens: some Collection<Int32>) throws(ModelError) -> UnsafeBufferPointer<Float> {
         let n = try advance(slots: slots, tokens: tokens, greedy: false)
-        return UnsafeBufferPointer(logitsBuffer.view(n * model.config.vocab).slice(0, n * model.config.vocab))
+        return UnsafeBufferPointer(logitsBuffer.view(n * model.config.vocab))  // advance grew it to at least this
     }
 
     /// `step` for greedy decoding: returns the argmax of each row's logits [slots.count] (the ids
