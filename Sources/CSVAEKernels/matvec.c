@@ -166,7 +166,7 @@ MV_FN INLINE void mv_group(__m512 *acc, const uint8_t *row, int t, const mv_act 
 }
 
 /// Weight rows [r0, r1) times C activation rows, in groups of 16 weight rows: the rows'
-/// accumulators are summed by one lane_sums16 and stored with one (masked) store per
+/// accumulators are summed by one csvae_lane_sums16 and stored with one (masked) store per
 /// activation row. (Prefetching a group's bytes in one burst instead of per row was slower:
 /// tools/bench/matvec_ab, q4_0 LM head hot 1.35x the per-row prefetch.)
 MV_FN INLINE void mv_rows(float *y, size_t ldy, const uint8_t *w, int t, const mv_act *m, size_t nb, size_t r0,
