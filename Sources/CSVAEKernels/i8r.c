@@ -315,15 +315,21 @@ static inline void store_panel(const csvae_i8r_job *j, const uint8_t *panel, siz
     for (size_t q = 0; q < PR && r + q < j->rows; q++) put_one(j, i, r + q, finish(is[q], ldf(sp + 4 * q), sa, j->bias, r + q, j->relu));
 }
 
-int32_t csvae_argmax_lanes(const float *v, const int32_t *ix, size_t count) {
-    float top = -INFINITY;
-    int32_t best = 0;
-    for (size_t k = 0; k < count; k++)
-        if (v[k] > top || (v[k] == top && top > -INFINITY && ix[k] < best)) {
-            top = v[k];
-            best = ix[k];
+void csvae_i8r_argmax_merge(int32_t *ids, const float *best_v, const int32_t *best_i, size_t tasks, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float top = -INFINITY;
+        int32_t best = 0;
+        for (size_t t = 0; t < tasks; t++) {
+            const float *v = best_v + (t * n + i) * PR;
+            const int32_t *ix = best_i + (t * n + i) * PR;
+            for (size_t l = 0; l < PR; l++)
+                if (v[l] > top || (v[l] == top && top > -INFINITY && ix[l] < best)) {
+                    top = v[l];
+                    best = ix[l];
+                }
         }
-    return best;
+        ids[i] = best;
+    }
 }
 
 // MARK: scalar reference
@@ -599,6 +605,8 @@ AVX512_FN INLINE void tile_avx512(const csvae_i8r_job *j, const uint8_t *panel, 
 #undef TILE_GROUP
 #undef ROW_OFS
 
+/// Tile of P panels and c rows; 7 and 8 rows only ever come with at most 3 panels (8 x 48
+/// tiles), the guard keeps the 4-panel 7- and 8-row tiles (28, 32 sums) from being compiled.
 #define DISPATCH_C(P, c)                                                    \
     switch (c) {                                                            \
     case 8: tile_avx512(j, panel, pb, r, i0, P, P * 8 <= 24 ? 8 : 1, pf, pfn); break; \

@@ -247,19 +247,7 @@ public final class KernelContext: @unchecked Sendable {
                                     path: path.rawValue, n: n, rows: w.rows, cols: w.cols, best_v: bestV, best_i: bestI)
             withUnsafeMutablePointer(to: &job) { pool.run(csvae_i8r_task, UnsafeMutableRawPointer($0), tasks: tasks) }
         }
-        guard let ids, let bestV, let bestI else { return }
-        // row i's lanes of every task, merged: [task][n][16] read as 16-value runs per task
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: tasks * 16) { v in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: tasks * 16) { ix in
-                for i in 0..<n {
-                    for t in 0..<tasks {
-                        (v.baseAddress! + t * 16).update(from: bestV + (t * n + i) * 16, count: 16)
-                        (ix.baseAddress! + t * 16).update(from: bestI + (t * n + i) * 16, count: 16)
-                    }
-                    ids[i] = csvae_argmax_lanes(v.baseAddress, ix.baseAddress, tasks * 16)
-                }
-            }
-        }
+        if let ids { csvae_i8r_argmax_merge(ids, bestV, bestI, tasks, n) }
     }
 
     /// Whether `linearArgmax` on `w` skips the logits (the i8r kernel's argmax mode); otherwise it

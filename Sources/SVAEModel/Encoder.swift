@@ -87,6 +87,8 @@ extension SentenceVAE {
     /// thread, sizes alternated call by call in one process, 40 rounds, load 1.6–1.8): speed
     /// against 128 tokens 1.02 (64), 0.98 (256), 0.96 (512), 0.90 (1024); a second run 1.01 (32),
     /// 1.02 (64), 0.99 (96), 1.00 (192). Larger groups lose: their f32 activations leave L2.
+    /// Again with the 6 × 64 / 8 × 48 i8r tiles (2026-12-03, tools/bench/encode_ab.py, 15
+    /// rounds): 32, 48, 64 tokens 0.947, 1.004, 1.006 (h1) and 1.021, 0.991, 0.965 (h4).
     static let chunkTokens = 128
 
     private func encode(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,

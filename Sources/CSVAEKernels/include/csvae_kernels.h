@@ -162,8 +162,8 @@ void csvae_i8r_act_quantize_scalar(csvae_i8r_act *a, const float *x, size_t n, s
 /// is set, y is not touched; best_v [n][16] and best_i [n][16] (start: -inf and 0) hold, for
 /// activation row i and lane l, the largest Y[i, r] over the rows r = l (mod 16) computed so far
 /// and the first such r (strict >, rows in increasing order, NaN never wins). csvae_i8r_task
-/// gives each task its own [n][16] pair (task t at best_v + t * n * 16); csvae_argmax_lanes
-/// merges them into the first index of the row's largest value.
+/// gives each task its own [n][16] pair (task t at best_v + t * n * 16);
+/// csvae_i8r_argmax_merge merges them into the first index of each row's largest value.
 typedef struct {
     float *y;
     size_t ldy;
@@ -176,9 +176,10 @@ typedef struct {
     float *best_v;     ///< NULL: write y
     int32_t *best_i;
 } csvae_i8r_job;
-/// The first index of the largest of `count` (value, index) pairs (ties: the smallest index;
-/// NaN never wins); 0 when no value exceeds -inf, as csvae_argmax.
-int32_t csvae_argmax_lanes(const float *v, const int32_t *ix, size_t count);
+/// ids[i] = the first index of the largest value of activation row i over the argmax-mode bests
+/// of `tasks` tasks (ties: the smallest index; NaN never wins; 0 when no value exceeds -inf, as
+/// csvae_argmax).
+void csvae_i8r_argmax_merge(int32_t *ids, const float *best_v, const int32_t *best_i, size_t tasks, size_t n);
 /// Output rows [r0, r1) of the job (r0 a multiple of 16). n <= 3 (the decoder's per-token
 /// products) runs each path's matrix-vector kernel: one pass over the weights, prefetched.
 void csvae_i8r_rows(const csvae_i8r_job *j, size_t r0, size_t r1);

@@ -19,7 +19,7 @@ int main(int argc, char **argv) {
     }
     void *a = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL), *b = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
     if (!a || !b) {
-        fprintf(stderr, "cmp: %s\n", dlerror());
+        fprintf(stderr, "cmp: cannot load %s (did run.sh's build of it fail?)\n", a ? argv[2] : argv[1]);
         return 2;
     }
     one_fn oa = (one_fn)dlsym(a, "csvae_attention_one"), ob = (one_fn)dlsym(b, "csvae_attention_one");

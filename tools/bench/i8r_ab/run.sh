@@ -11,7 +11,7 @@ git -C "$root" show "$base:Sources/CSVAEKernels/include/csvae_kernels.h" > "$out
 # A's exported symbols get their own names so that both sides link into one program
 ren=""
 for s in csvae_i8r_bytes csvae_quantize_i8r csvae_i8r_dequantize_row csvae_i8r_act_bytes csvae_i8r_act_bind \
-    csvae_i8r_act_quantize csvae_i8r_act_quantize_scalar csvae_i8r_rows csvae_i8r_task csvae_probe_peak csvae_argmax_lanes; do
+    csvae_i8r_act_quantize csvae_i8r_act_quantize_scalar csvae_i8r_rows csvae_i8r_task csvae_probe_peak csvae_i8r_argmax_merge; do
     ren="$ren -D$s=a_${s#csvae_}"
 done
 # shellcheck disable=SC2086
