@@ -76,7 +76,8 @@ public final class DecoderBatch {
         if capacity == 1 {
             rows = 1...1
         } else {
-            var weights = model.decLayers.flatMap { [$0.selfQKV.w, $0.selfOut.w, $0.up.w, $0.down.w] } + [model.lmHead.w]
+            var weights = model.decLayers.flatMap { [$0.selfQKV.w, $0.selfOut.w, $0.up.w, $0.down.w, $0.crossV.w, $0.crossOut.w] }
+            weights.append(model.lmHead.w)
             if let p = model.decEmbed.projectIn { weights.append(p.w) }
             let ranges = weights.map { context.batchInvariantRows($0) }
             let lower = ranges.map(\.lowerBound).max()!, upper = ranges.map(\.upperBound).min()!
@@ -119,22 +120,47 @@ public final class DecoderBatch {
     /// Tokens fed so far to the sentence in `slot` (BOS included).
     public func length(of slot: Int) -> Int { lengths[slot] }
 
-    /// Takes a free slot for a sentence vector of `hidden` floats (what `encode` returns, or an
-    /// SLLM state) and computes its cross-attention constants. Precondition: `freeSlots > 0`.
-    /// Returns the slot.
+    /// Takes a free slot for a sentence vector of `hidden` floats (what `encode` returns, or an SLLM state) and
+    /// computes its cross-attention constants. Precondition: `freeSlots > 0`. Returns the slot.
     public func join(_ vector: [Float]) throws(ModelError) -> Int {
-        let c = model.config, d = c.hidden
+        try check(vector)
+        return join(checked: [vector])[0]
+    }
+
+    /// Throws what `join` throws for a vector that is not `hidden` finite floats.
+    func check(_ vector: [Float]) throws(ModelError) {
+        let d = model.config.hidden
         guard vector.count == d else { throw .vectorSize(expected: d, found: vector.count) }
         if let bad = vector.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteVector(index: bad) }
-        guard let slot = occupied.firstIndex(of: false) else { preconditionFailure("DecoderBatch.join: no free slot") }
-        let v = tmp.view(d), all = cross.view(capacity * c.decoderLayers * d)
-        for (l, layer) in model.decLayers.enumerated() {
-            vector.withUnsafeBufferPointer { m in context.linear(v, layer.crossV, m, n: 1) }
-            context.linear(all.row(slot * c.decoderLayers + l, d), layer.crossOut, v.readOnly, n: 1)
+    }
+
+    /// Takes a free slot for each of `vectors` (each passed by `check`; at most `freeSlots`) and
+    /// computes their cross-attention constants with one product per weight for all of them (rows
+    /// as in `step`: a few padded to `rows.lowerBound`, many split), so that joining B sentences
+    /// reads each cross-attention weight once, not B times. Returns the slots, in order.
+    func join(checked vectors: [[Float]]) -> [Int] {
+        let c = model.config, d = c.hidden, n = vectors.count
+        var slots: [Int] = []
+        slots.reserveCapacity(n)
+        for _ in 0..<n {
+            guard let slot = occupied.firstIndex(of: false) else { preconditionFailure("DecoderBatch.join: no free slot") }
+            occupied[slot] = true
+            lengths[slot] = 0
+            slots.append(slot)
         }
-        occupied[slot] = true
-        lengths[slot] = 0
-        return slot
+        let all = cross.view(capacity * c.decoderLayers * d)
+        let parts = n <= rows.upperBound ? 1 : (n - 1) / rows.upperBound + 1
+        for p in 0..<parts {
+            let r0 = n * p / parts, r1 = n * (p + 1) / parts, k = r1 - r0, m = max(k, rows.lowerBound)
+            let memory = x.view(m * d), v = tmp.view(m * d), out = att.view(m * d)
+            for i in 0..<m { _ = memory.row(i, d).update(fromContentsOf: vectors[r0 + (i < k ? i : 0)]) }  // padding repeats the first
+            for (l, layer) in model.decLayers.enumerated() {
+                context.linear(v, layer.crossV, memory.readOnly, n: m)
+                context.linear(out, layer.crossOut, v.readOnly, n: m)
+                for i in 0..<k { _ = all.row(slots[r0 + i] * c.decoderLayers + l, d).update(fromContentsOf: out.row(i, d)) }
+            }
+        }
+        return slots
     }
 
     /// Frees `slot` (its cache is overwritten by the next sentence that joins).
@@ -360,22 +386,27 @@ extension DecoderBatch {
         let most = min(capacity, max(limit ?? capacity, 1))
         defer { for s in live { leave(s.slot) } }
         while true {
-            while !exhausted && live.count < most {
+            // The requests that fit join together (one product per cross-attention weight).
+            var joining: [(number: Int, sentence: SentenceInProgress, vector: [Float])] = []
+            while !exhausted && live.count + joining.count < most {
                 guard let r = next() else { exhausted = true; break }
                 let number = count
                 count += 1
                 let s = SentenceInProgress(bos: c.bos, cap: min(r.maxTokens ?? (c.maxSeqLen - 1), c.maxSeqLen - 1), sampler: r.sampler)
                 do throws(ModelError) {
-                    let slot = try join(r.vector)
-                    if s.finished {
-                        leave(slot)
-                        onFinish(number, .success([]))
-                    } else {
-                        live.append((slot, number, s))
-                    }
+                    try check(r.vector)
                 } catch {
                     onFinish(number, .failure(error))
+                    continue
                 }
+                if s.finished {
+                    onFinish(number, .success([]))  // nothing to generate (a cap of 0)
+                } else {
+                    joining.append((number, s, r.vector))
+                }
+            }
+            if !joining.isEmpty {
+                for (j, slot) in zip(joining, join(checked: joining.map(\.vector))) { live.append((slot, j.number, j.sentence)) }
             }
             if live.isEmpty { return }
             slots.removeAll(keepingCapacity: true)
