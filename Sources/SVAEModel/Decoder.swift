@@ -368,9 +368,10 @@ public struct DecodeRequest: Sendable {
 
 extension DecoderBatch {
     /// Decodes requests with continuous batching: while a slot is free and `next` has a request,
-    /// the request joins; each step feeds all live sentences at once; a sentence that ends (EOS,
-    /// its cap, or `onToken` returning false) leaves at once and its slot goes to the next request,
-    /// so a long sentence never holds the others back.
+    /// the request joins (all that fit join together: one product per cross-attention weight);
+    /// each step feeds all live sentences at once; a sentence that ends (EOS, its cap, or
+    /// `onToken` returning false) leaves at once and its slot goes to the next request, so a long
+    /// sentence never holds the others back.
     ///
     /// Requests are numbered from 0 in the order `next` returns them (it is not called again
     /// after returning nil). `onFinish(number, result)` reports each sentence when it ends, in
