@@ -44,10 +44,10 @@ public final class DecoderBatch {
     private var occupied: [Bool]
     // Activations of one product of m rows (m ≤ max(capacity, rows.lowerBound) when the step
     // is not split, else ≤ rows.upperBound), allocated in init.
-    private let x = FloatBuffer()             // [m, d] residual stream
+    private let x = FloatBuffer()             // [m, d] residual stream; the joining vectors in join
     private let qkv = FloatBuffer()           // [m, 3d] q|k|v of each row
-    private let att = FloatBuffer()           // [m, d] self-attention output (padding rows zero)
-    private let tmp = FloatBuffer()           // [m, d] out / ffn_down output before add+norm; [d] in join
+    private let att = FloatBuffer()           // [m, d] self-attention output (padding rows zero); cross_out's in join
+    private let tmp = FloatBuffer()           // [m, d] out / ffn_down output before add+norm; cross_v's in join
     private let h = FloatBuffer()             // [m, f] FFN hidden
     private let scores = FloatBuffer()        // [maxSeqLen] attention scores of one query and head
     private let e = FloatBuffer()             // [m, E] embeddings before project_in (E ≠ d only)
@@ -120,8 +120,9 @@ public final class DecoderBatch {
     /// Tokens fed so far to the sentence in `slot` (BOS included).
     public func length(of slot: Int) -> Int { lengths[slot] }
 
-    /// Takes a free slot for a sentence vector of `hidden` floats (what `encode` returns, or an SLLM state) and
-    /// computes its cross-attention constants. Precondition: `freeSlots > 0`. Returns the slot.
+    /// Takes a free slot for a sentence vector of `hidden` floats (what `encode` returns, or an
+    /// SLLM state) and computes its cross-attention constants. Precondition: `freeSlots > 0`.
+    /// Returns the slot.
     public func join(_ vector: [Float]) throws(ModelError) -> Int {
         try check(vector)
         return join(checked: [vector])[0]

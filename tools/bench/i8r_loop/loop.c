@@ -88,6 +88,10 @@ int main(int argc, char **argv) {
     void *scratch = aligned_alloc(64, (csvae_i8r_act_bytes(n, 3072) + 63) / 64 * 64);
     float *bv = malloc(n * CSVAE_I8R_PANEL_ROWS * sizeof(float));
     int32_t *bi = malloc(n * CSVAE_I8R_PANEL_ROWS * sizeof(int32_t));
+    if (!x || !y || !scratch || !bv || !bi) {
+        fprintf(stderr, "loop: out of memory\n");
+        return 2;
+    }
     double t[BATCHES];
     static const size_t R[4] = {2304, 768, 1536, 768}, C[4] = {768, 768, 768, 1536};
     printf("int8 peak %.0f GOP/s (csvae_probe_peak, one thread); %s\n", peak / 1e9, argv[1]);
