@@ -247,10 +247,9 @@ public final class DecoderBatch {
             att.slice(k * d, (m - k) * d).update(repeating: 0)
             context.linear(tmp, layer.selfOut, att.readOnly, n: m)
             addNorm(x, tmp.readOnly, layer.norm1, n: m, d: d, eps: c.eps)
-            for i in 0..<k {
-                let constant = crossAll.row(rowSlots[first + i] * c.decoderLayers + l, d)
-                addNorm(x.row(i, d), constant.readOnly, layer.norm2, n: 1, d: d, eps: c.eps)
-            }
+            // each live row's cross-attention constant, gathered, then one add + LayerNorm
+            for i in 0..<k { _ = tmp.row(i, d).update(fromContentsOf: crossAll.row(rowSlots[first + i] * c.decoderLayers + l, d)) }
+            addNorm(x, tmp.readOnly, layer.norm2, n: k, d: d, eps: c.eps)
             context.linear(h, layer.up, x.readOnly, n: m, relu: true)  // ReLU in the product's epilogue
             context.linear(tmp, layer.down, h.readOnly, n: m)
             addNorm(x, tmp.readOnly, layer.norm3, n: m, d: d, eps: c.eps)
