@@ -286,17 +286,18 @@ public final class DecoderSession {
     /// Feeds one token and returns the logits [vocab] for the next one (valid until the next call).
     /// Errors name `input`.
     public func step(_ token: Int32) throws(ModelError) -> UnsafeBufferPointer<Float> {
-        do throws(ModelError) {
-            return try batch.step(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))
-        } catch {
-            throw error.renumberingInput { _ in input }
-        }
+        try namingInput { () throws(ModelError) in try batch.step(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token)) }
     }
 
     /// `step`, greedy: the argmax of the next token's logits (`DecoderBatch.stepGreedy`).
     func stepGreedy(_ token: Int32) throws(ModelError) -> Int32 {
+        try namingInput { () throws(ModelError) in try batch.stepGreedy(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))[0] }
+    }
+
+    /// Runs a step of the one-slot batch, its errors naming `input` instead of the batch's row 0.
+    private func namingInput<R>(_ body: () throws(ModelError) -> R) throws(ModelError) -> R {
         do throws(ModelError) {
-            return try batch.stepGreedy(slots: CollectionOfOne(slot), tokens: CollectionOfOne(token))[0]
+            return try body()
         } catch {
             throw error.renumberingInput { _ in input }
         }

@@ -58,3 +58,21 @@ static inline void ab_inputs(size_t n, float **x, float **bias) {
     for (size_t i = 0; i < n * 1536; i++) (*x)[i] = ab_frand() * (float)(1 + i % 7);
     for (int i = 0; i < 2304; i++) (*bias)[i] = ab_frand();
 }
+
+#ifdef CSVAE_I8R_PANEL_ROWS  // csvae_kernels.h included first (the i8r harnesses)
+/// A [rows, cols] i8r matrix of ab_frand() * 0.1 weights, quantized into a 64-byte aligned
+/// buffer (exits with status 2 when out of memory).
+static inline uint8_t *ab_i8r_weights(size_t rows, size_t cols) {
+    size_t bytes = csvae_i8r_bytes(rows, cols), bad;
+    float *src = malloc(rows * cols * sizeof(float));
+    uint8_t *w = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!src || !w) {
+        fprintf(stderr, "harness: out of memory for a %zu x %zu matrix\n", rows, cols);
+        exit(2);
+    }
+    for (size_t i = 0; i < rows * cols; i++) src[i] = ab_frand() * 0.1f;
+    csvae_quantize_i8r(w, src, rows, cols, &bad);
+    free(src);
+    return w;
+}
+#endif

@@ -76,14 +76,13 @@ def main():
         for m in (mo, mn):
             m.encode_ids([SENTENCE])
             m.encode_ids(BATCH)
-        vectors = mo.encode_ids(BATCH[:32])
         if args.decode:
-            jobs = [("decode 32, batch 1", lambda m: m.decode_ids(vectors, batch=1, max_tokens=16)),
-                    ("decode 32, batch 32", lambda m: m.decode_ids(vectors, batch=32, max_tokens=16))]
+            vectors = mo.encode_ids(BATCH[:32])
+            jobs = [("decode 32, batch 1", 1, lambda m: m.decode_ids(vectors, batch=1, max_tokens=16)),
+                    ("decode 32, batch 32", 1, lambda m: m.decode_ids(vectors, batch=32, max_tokens=16))]
         else:
-            jobs = [("one 16-token sentence", lambda m: m.encode_ids([SENTENCE])), ("64 × 16", lambda m: m.encode_ids(BATCH))]
-        for name, run in jobs:
-            calls = 20 if name.startswith("one") else 1
+            jobs = [("one 16-token sentence", 20, lambda m: m.encode_ids([SENTENCE])), ("64 × 16", 1, lambda m: m.encode_ids(BATCH))]
+        for name, calls, run in jobs:  # calls per timing
             run(mo), run(mn)  # warm-up
 
             def timed(m):

@@ -47,13 +47,7 @@ int main(int argc, char **argv) {
     ab_inputs(n, &x, &bias);
     for (int l = 0; l < layers; l++)
         for (int m = 0; m < kinds; m++) {
-            size_t bytes = csvae_i8r_bytes(R[m], C[m]), bad;
-            float *src = malloc(R[m] * C[m] * sizeof(float));
-            for (size_t i = 0; i < R[m] * C[m]; i++) src[i] = ab_frand() * 0.1f;
-            uint8_t *q = aligned_alloc(64, (bytes + 63) / 64 * 64);
-            csvae_quantize_i8r(q, src, R[m], C[m], &bad);
-            free(src);
-            w[nm] = q, rows[nm] = R[m], cols[nm] = C[m];
+            w[nm] = ab_i8r_weights(R[m], C[m]), rows[nm] = R[m], cols[nm] = C[m];
             ya[nm] = malloc(n * R[m] * sizeof(float)), yb[nm] = malloc(n * R[m] * sizeof(float));
             nm++;
         }

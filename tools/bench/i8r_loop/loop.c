@@ -21,6 +21,7 @@
 // move the median: compare runs of one build only on the best, or alternate builds as
 // i8r_ab does), as GOP/s and as % of the int8 peak that csvae_probe_peak measures first.
 #include "csvae_kernels.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,20 +34,6 @@
 int csvae_path_supported(int path) { return path == CSVAE_PATH_AVX512 ? __builtin_cpu_supports("avx512vnni") : 1; }
 
 #define BATCHES 7
-
-static uint8_t *weights(size_t rows, size_t cols) {
-    size_t bytes = csvae_i8r_bytes(rows, cols), bad;
-    float *src = malloc(rows * cols * sizeof(float));
-    uint8_t *w = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!src || !w) {
-        fprintf(stderr, "loop: out of memory\n");
-        exit(2);
-    }
-    for (size_t i = 0; i < rows * cols; i++) src[i] = ab_frand() * 0.1f;
-    csvae_quantize_i8r(w, src, rows, cols, &bad);
-    free(src);
-    return w;
-}
 
 /// The whole [rows, cols] product of the n activation rows quantized in `a` (argmax mode when
 /// bv is set: the bests are reset first, as a decoder step does).
@@ -93,7 +80,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     double t[BATCHES];
-    static const size_t R[4] = {2304, 768, 1536, 768}, C[4] = {768, 768, 768, 1536};
+    const size_t *R = AB_ROWS, *C = AB_COLS;  // the svae-768 layer's four products
     printf("int8 peak %.0f GOP/s (csvae_probe_peak, one thread); %s\n", peak / 1e9, argv[1]);
 
     if (mode == 1) {
@@ -106,13 +93,13 @@ int main(int argc, char **argv) {
         size_t bytes = csvae_i8r_bytes(rows, cols);
         const char *map = getenv("FILEMAP");
         for (size_t c = 0; c < copies; c++) {
-            w[c] = weights(rows, cols);
+            w[c] = ab_i8r_weights(rows, cols);
             if (map) {
                 char path[4096];
                 snprintf(path, sizeof path, "%s.%zu", map, c);
                 int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
                 if (fd < 0 || write(fd, w[c], bytes) != (ssize_t)bytes) {
-                    fprintf(stderr, "loop: cannot write %s\n", path);
+                    fprintf(stderr, "loop: cannot write %s: %s\n", path, strerror(errno));
                     return 2;
                 }
                 free(w[c]);
@@ -120,7 +107,7 @@ int main(int argc, char **argv) {
                 close(fd);
                 unlink(path);
                 if (w[c] == MAP_FAILED) {
-                    fprintf(stderr, "loop: cannot map %s\n", path);
+                    fprintf(stderr, "loop: cannot map %s: %s\n", path, strerror(errno));
                     return 2;
                 }
             }
@@ -154,7 +141,7 @@ int main(int argc, char **argv) {
     if (mode == 2) {
         size_t passes = (size_t)v[1];
         uint8_t *w[16];
-        for (int m = 0; m < 16; m++) w[m] = weights(R[m % 4], C[m % 4]);
+        for (int m = 0; m < 16; m++) w[m] = ab_i8r_weights(R[m % 4], C[m % 4]);
         double shape[4] = {0, 0, 0, 0}, ops = 0;
         for (int m = 0; m < 4; m++) ops += 4 * 2.0 * n * R[m] * C[m];
         for (int b = 0; b < BATCHES; b++) {
@@ -185,8 +172,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "loop step: LAYERS up to 12\n");
         return 2;
     }
-    uint8_t *w[48], *head = weights(50272, 768);
-    for (size_t m = 0; m < 4 * layers; m++) w[m] = weights(R[m % 4], C[m % 4]);
+    uint8_t *w[48], *head = ab_i8r_weights(50272, 768);
+    for (size_t m = 0; m < 4 * layers; m++) w[m] = ab_i8r_weights(R[m % 4], C[m % 4]);
     double tl[BATCHES], th[BATCHES], ol = 0;
     for (int m = 0; m < 4; m++) ol += layers * 2.0 * n * R[m] * C[m];
     for (int b = 0; b < BATCHES; b++) {
