@@ -310,7 +310,7 @@ void csvae_pool_rows(float *out, const float *x, size_t rows, size_t d, const fl
 
 size_t csvae_attention_sentences_scratch(size_t max_len, size_t hd) {
     size_t lp = (max_len + 15) & ~(size_t)15;
-    return lp * hd + lp * lp + 16;
+    return 16 * (hd + lp) + 16;
 }
 
 #if defined(__x86_64__)
@@ -334,62 +334,60 @@ AVX512_FN static inline __m512 exp512(__m512 x) {
 #endif
 
 #if defined(__x86_64__)
-/// out_r = softmax(s_r[0..L)) . V for R (1 or 2) query rows of one head (score rows at si + r*lp,
-/// outputs at out + r*ldo): the 16-lane max, exps (exp512; a score of -inf, a masked key, weighs
-/// exactly 0) and sum, then sum_j e_rj v_j with 64 output columns in four registers per row,
-/// scaled by 1 / sum at the end; s is overwritten with the exps. Every score -inf: zeros, as
-/// csvae_softmax. Two rows (the encoder's self-attention) share each load of v and give 8
-/// independent FMA chains instead of 4; each row's sums run in the same order either way, so R
-/// changes no bit. The decoder's and OPT's single-query step use R = 1.
-AVX512_FN INLINE void softmax_pv(float *out, size_t ldo, float *si, size_t lp, const float *v, size_t ld, size_t L, size_t hd,
-                                 const int R) {
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    float inv[2];
-    int zero[2];
-    for (int r = 0; r < R; r++) {
-        float *sr = si + r * lp;
-        __m512 mx = ninf;
-        for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), sr + c));
-        float m = _mm512_reduce_max_ps(mx);
-        zero[r] = m == -INFINITY;  // every score -inf (infinite inputs): zeros, as csvae_softmax
-        inv[r] = 0.0f;
-        if (zero[r]) {
-            for (size_t c = 0; c < L; c++) sr[c] = 0.0f;
-            continue;
-        }
-        __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
-        for (size_t c = 0; c < L; c += 16) {
-            __mmask16 lanes = LANES(L - c);
-            __m512 x = _mm512_maskz_loadu_ps(lanes, sr + c);
-            __mmask16 keep = _mm512_mask_cmp_ps_mask(lanes, x, ninf, _CMP_NEQ_UQ);
-            __m512 e = _mm512_maskz_mov_ps(keep, exp512(_mm512_sub_ps(x, mv)));
-            _mm512_mask_storeu_ps(sr + c, lanes, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
-    }
+/// out_r (at out + r * ldo) = inv[r] * sum_j p[j * ps + r] v_j, j in order, for R queries: 64
+/// output columns in four registers per query, each load of v shared by the R queries. A query
+/// whose bit is set in `zero` (every score -inf) gets zeros.
+AVX512_FN static inline __attribute__((always_inline)) void pv_queries(float *out, size_t ldo, const float *p, size_t ps, const float *v,
+                                                                      size_t ld, size_t L, size_t hd, const float *inv,
+                                                                      unsigned zero, const int R) {
     for (size_t d0 = 0; d0 < hd; d0 += 64) {
         __mmask16 m[4];
-        for (int q = 0; q < 4; q++) m[q] = d0 + 16 * q < hd ? LANES(hd - d0 - 16 * q) : 0;
-        __m512 a[2][4];
+        for (int c = 0; c < 4; c++) m[c] = d0 + 16 * c < hd ? LANES(hd - d0 - 16 * c) : 0;
+        __m512 a[4][4];
         for (int r = 0; r < R; r++)
-            for (int q = 0; q < 4; q++) a[r][q] = _mm512_setzero_ps();
+            for (int c = 0; c < 4; c++) a[r][c] = _mm512_setzero_ps();
         for (size_t j = 0; j < L; j++) {
             const float *vj = v + j * ld + d0;
-            __m512 vq[4];
-            for (int q = 0; q < 4; q++) vq[q] = _mm512_maskz_loadu_ps(m[q], vj + 16 * q);
+            __m512 vc[4];
+            for (int c = 0; c < 4; c++) vc[c] = _mm512_maskz_loadu_ps(m[c], vj + 16 * c);
             for (int r = 0; r < R; r++) {
-                __m512 p = _mm512_set1_ps(si[r * lp + j]);
-                for (int q = 0; q < 4; q++) a[r][q] = _mm512_fmadd_ps(p, vq[q], a[r][q]);
+                __m512 pr = _mm512_set1_ps(p[j * ps + r]);
+                for (int c = 0; c < 4; c++) a[r][c] = _mm512_fmadd_ps(pr, vc[c], a[r][c]);
             }
         }
         for (int r = 0; r < R; r++) {
             __m512 iv = _mm512_set1_ps(inv[r]);
             float *o = out + r * ldo + d0;
-            for (int q = 0; q < 4; q++)
-                _mm512_mask_storeu_ps(o + 16 * q, m[q], zero[r] ? _mm512_setzero_ps() : _mm512_mul_ps(a[r][q], iv));
+            for (int c = 0; c < 4; c++)
+                _mm512_mask_storeu_ps(o + 16 * c, m[c], (zero >> r) & 1 ? _mm512_setzero_ps() : _mm512_mul_ps(a[r][c], iv));
         }
     }
+}
+
+/// out = softmax(s[0..L)) . V for one query of one head: the 16-lane max, exps (exp512; a score
+/// of -inf, a masked key, weighs exactly 0) and sum, then pv_queries; s is overwritten with the
+/// exps. Every score -inf: zeros, as csvae_softmax. The decoder's and OPT's step.
+AVX512_FN INLINE void softmax_pv(float *out, float *s, const float *v, size_t ld, size_t L, size_t hd) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 mx = ninf;
+    for (size_t c = 0; c < L; c += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, LANES(L - c), s + c));
+    float m = _mm512_reduce_max_ps(mx), inv = 0.0f;
+    unsigned zero = m == -INFINITY;  // every score -inf (infinite inputs): zeros, as csvae_softmax
+    if (zero) {
+        for (size_t c = 0; c < L; c++) s[c] = 0.0f;
+    } else {
+        __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+        for (size_t c = 0; c < L; c += 16) {
+            __mmask16 lanes = LANES(L - c);
+            __m512 x = _mm512_maskz_loadu_ps(lanes, s + c);
+            __mmask16 keep = _mm512_mask_cmp_ps_mask(lanes, x, ninf, _CMP_NEQ_UQ);
+            __m512 e = _mm512_maskz_mov_ps(keep, exp512(_mm512_sub_ps(x, mv)));
+            _mm512_mask_storeu_ps(s + c, lanes, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        inv = 1.0f / _mm512_reduce_add_ps(sum);
+    }
+    pv_queries(out, 0, s, 1, v, ld, L, hd, &inv, zero, 1);
 }
 
 /// One head of one query over keys [0, limit) (key_mask NULL or 0 = never attended): the scores
@@ -416,53 +414,82 @@ AVX512_FN static void attend_avx512(float *out, float *sc, const float *q, const
     if (key_mask)
         for (size_t j = 0; j < limit; j++)
             if (!key_mask[j]) sc[j] = -INFINITY;
-    softmax_pv(out, 0, sc, 0, v, ldkv, limit, hd, 1);
+    softmax_pv(out, sc, v, ldkv, limit, hd);
 }
 #endif
 
 #if defined(__x86_64__)
-/// Scores of C queries (rows i0.., row stride ld) against the lp/16 key chunks of kt [hd][lp]:
-/// s[i][j] = scale * q_i . k_j (zero for j >= L, as kt's padding is zero).
-AVX512_FN static inline __attribute__((always_inline)) void scores_tile(float *s, size_t lp, const float *q, size_t ld,
-                                                                       const float *kt, size_t hd, float scale, const int C) {
-    for (size_t c = 0; c < lp; c += 16) {
-        __m512 acc[8];
-        for (int r = 0; r < C; r++) acc[r] = _mm512_setzero_ps();
-        for (size_t d = 0; d < hd; d++) {
-            __m512 kv = _mm512_loadu_ps(kt + d * lp + c);
-            for (int r = 0; r < C; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ld + d]), kv, acc[r]);
-        }
-        for (int r = 0; r < C; r++) _mm512_storeu_ps(s + r * lp + c, _mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
+/// Scores of C keys (rows k, k + ld, …) against the 16 queries of qt [hd][16] (the queries as
+/// lanes): s[r][i] = scale * k_r . q_i, each summed over d in order, then scaled.
+AVX512_FN static inline __attribute__((always_inline)) void scores_keys(float *s, const float *k, size_t ld, const float *qt,
+                                                                       size_t hd, float scale, const int C) {
+    __m512 acc[8];
+    for (int r = 0; r < C; r++) acc[r] = _mm512_setzero_ps();
+    for (size_t d = 0; d < hd; d++) {
+        __m512 qv = _mm512_loadu_ps(qt + d * 16);
+        for (int r = 0; r < C; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(k[r * ld + d]), qv, acc[r]);
     }
+    for (int r = 0; r < C; r++) _mm512_storeu_ps(s + r * 16, _mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
 }
 
-
-/// One head of one sentence of L positions attending each other: K transposed once into kt
-/// [hd][lp] (lp = L rounded up to 16), the L x L scores as 16-lane FMAs over kt, a 16-lane
-/// softmax per row (exp512), then out_i = sum_j p_ij v_j, 16 output columns per register.
+/// One head of one sentence of L positions attending each other, 16 queries at a time as the
+/// lanes of a vector: their rows transposed into qt [hd][16], the scores s [L][16] as FMAs over
+/// qt with each key's elements broadcast, the softmax over keys lane by lane (max, exps and
+/// sums of 16 queries at once, no horizontal reductions), then out_i = sum_j p_ij v_j with 64
+/// output columns per pass. Same bits as one query at a time over keys as lanes (the form
+/// before 2026-12-03, and csvae_attention_one's step): every score sums d in order and is then
+/// scaled; the max is exact; each exp is exp512's; each query's sum adds its keys l, l + 16, …
+/// into 16 partial sums, then adds those by _mm512_reduce_add_ps's tree (l + l+8, l + l+4,
+/// l + l+2, l + l+1); tools/bench/attention_ab checks it against the previous build.
 AVX512_FN static void self_head_avx512(float *out, size_t ldo, const float *q, const float *k, const float *v, size_t ld,
-                                       size_t L, size_t hd, float scale, float *kt, float *s) {
-    size_t lp = (L + 15) & ~(size_t)15;
-    for (size_t j0 = 0; j0 < L; j0 += 16)
+                                       size_t L, size_t hd, float scale, float *qt, float *s) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (size_t i0 = 0; i0 < L; i0 += 16) {
+        size_t nq = L - i0 < 16 ? L - i0 : 16;
         for (size_t d0 = 0; d0 < hd; d0 += 16)
-            csvae_transpose16(kt + d0 * lp + j0, lp, k + j0 * ld + d0, ld, L - j0 < 16 ? L - j0 : 16, hd - d0 < 16 ? hd - d0 : 16);
-    for (size_t i0 = 0; i0 < L; i0 += 8) {
-        float *si = s + i0 * lp;
-        const float *qi = q + i0 * ld;
-        switch (L - i0 < 8 ? L - i0 : 8) {
-        case 8: scores_tile(si, lp, qi, ld, kt, hd, scale, 8); break;
-        case 7: scores_tile(si, lp, qi, ld, kt, hd, scale, 7); break;
-        case 6: scores_tile(si, lp, qi, ld, kt, hd, scale, 6); break;
-        case 5: scores_tile(si, lp, qi, ld, kt, hd, scale, 5); break;
-        case 4: scores_tile(si, lp, qi, ld, kt, hd, scale, 4); break;
-        case 3: scores_tile(si, lp, qi, ld, kt, hd, scale, 3); break;
-        case 2: scores_tile(si, lp, qi, ld, kt, hd, scale, 2); break;
-        default: scores_tile(si, lp, qi, ld, kt, hd, scale, 1); break;
+            csvae_transpose16(qt + d0 * 16, 16, q + i0 * ld + d0, ld, nq, hd - d0 < 16 ? hd - d0 : 16);
+        for (size_t j0 = 0; j0 < L; j0 += 8) {
+            float *sj = s + j0 * 16;
+            const float *kj = k + j0 * ld;
+            switch (L - j0 < 8 ? L - j0 : 8) {
+            case 8: scores_keys(sj, kj, ld, qt, hd, scale, 8); break;
+            case 7: scores_keys(sj, kj, ld, qt, hd, scale, 7); break;
+            case 6: scores_keys(sj, kj, ld, qt, hd, scale, 6); break;
+            case 5: scores_keys(sj, kj, ld, qt, hd, scale, 5); break;
+            case 4: scores_keys(sj, kj, ld, qt, hd, scale, 4); break;
+            case 3: scores_keys(sj, kj, ld, qt, hd, scale, 3); break;
+            case 2: scores_keys(sj, kj, ld, qt, hd, scale, 2); break;
+            default: scores_keys(sj, kj, ld, qt, hd, scale, 1); break;
+            }
         }
-    }
-    for (size_t i = 0; i < L; i += 2) {
-        if (L - i >= 2) softmax_pv(out + i * ldo, ldo, s + i * lp, lp, v, ld, L, hd, 2);
-        else softmax_pv(out + i * ldo, ldo, s + i * lp, lp, v, ld, L, hd, 1);
+        __m512 mx = ninf;
+        for (size_t j = 0; j < L; j++) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j * 16));
+        unsigned zero = _mm512_cmp_ps_mask(mx, ninf, _CMP_EQ_OQ);  // every score -inf (infinite inputs): zeros
+        __m512 part[16];
+        _Pragma("unroll") for (size_t l = 0; l < 16; l++) {
+            __m512 sum = _mm512_setzero_ps();
+            for (size_t j = l; j < L; j += 16) {
+                __m512 x = _mm512_loadu_ps(s + j * 16);
+                __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, ninf, _CMP_NEQ_UQ), exp512(_mm512_sub_ps(x, mx)));
+                _mm512_storeu_ps(s + j * 16, e);
+                sum = _mm512_add_ps(sum, e);
+            }
+            part[l] = sum;
+        }
+        for (int l = 0; l < 8; l++) part[l] = _mm512_add_ps(part[l], part[l + 8]);
+        for (int l = 0; l < 4; l++) part[l] = _mm512_add_ps(part[l], part[l + 4]);
+        for (int l = 0; l < 2; l++) part[l] = _mm512_add_ps(part[l], part[l + 2]);
+        float inv[16];
+        _mm512_storeu_ps(inv, _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(part[0], part[1])));
+        float *o = out + i0 * ldo;
+        size_t i = 0;
+        for (; i + 4 <= nq; i += 4) pv_queries(o + i * ldo, ldo, s + i, 16, v, ld, L, hd, inv + i, zero >> i, 4);
+        switch (nq - i) {
+        case 3: pv_queries(o + i * ldo, ldo, s + i, 16, v, ld, L, hd, inv + i, zero >> i, 3); break;
+        case 2: pv_queries(o + i * ldo, ldo, s + i, 16, v, ld, L, hd, inv + i, zero >> i, 2); break;
+        case 1: pv_queries(o + i * ldo, ldo, s + i, 16, v, ld, L, hd, inv + i, zero >> i, 1); break;
+        default: break;
+        }
     }
 }
 #endif
@@ -472,10 +499,10 @@ void csvae_attention_sentences(float *out, size_t ldo, float *scratch, const flo
 #if defined(__x86_64__)
     if (csvae_path_supported(CSVAE_PATH_AVX512)) {
         for (size_t s = 0; s < count; s++) {
-            size_t o = offsets[s], L = offsets[s + 1] - o, lp = (L + 15) & ~(size_t)15;
+            size_t o = offsets[s], L = offsets[s + 1] - o;
             for (size_t h = 0; h < heads; h++)
                 self_head_avx512(out + o * ldo + h * hd, ldo, q + o * ld + h * hd, k + o * ld + h * hd, v + o * ld + h * hd, ld,
-                                 L, hd, scale, scratch, scratch + lp * hd);
+                                 L, hd, scale, scratch, scratch + 16 * hd);
         }
         return;
     }

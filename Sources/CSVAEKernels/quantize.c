@@ -12,6 +12,7 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -103,6 +104,14 @@ size_t csvae_row_bytes(int t, size_t cols) {
 }
 
 // MARK: CPU features
+
+size_t csvae_l2_cache_bytes(void) {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    long n = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (n > 0) return (size_t)n;
+#endif
+    return 0;
+}
 
 int csvae_path_supported(int path) {
     switch (path) {
@@ -388,6 +397,20 @@ AVX2_FN static void f16_to_f32_f16c(float *dst, const uint8_t *src, size_t n) {
 
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
+#if defined(__x86_64__)
+/// q8_0 blocks to f32, 8 lanes at a time: the same d * (float)q products as the scalar loop.
+AVX2_FN static void q8_0_to_f32_avx2(float *dst, const uint8_t *s, size_t blocks) {
+    for (size_t b = 0; b < blocks; b++) {
+        const uint8_t *p = s + b * CSVAE_Q8_0_BYTES;
+        __m256 d = _mm256_set1_ps(csvae_f16_to_f32(get_u16(p)));
+        for (int i = 0; i < CSVAE_QK; i += 8) {
+            __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2 + i)));
+            _mm256_storeu_ps(dst + b * CSVAE_QK + i, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
+        }
+    }
+}
+#endif
+
 void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n) {
     const uint8_t *s = (const uint8_t *)src;
     switch (t) {
@@ -405,6 +428,12 @@ void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n
         for (size_t i = 0; i < n; i++) dst[i] = csvae_bf16_to_f32(get_u16(s + 2 * (first + i)));
         break;
     case CSVAE_Q8_0:
+#if defined(__x86_64__)
+        if (csvae_path_supported(CSVAE_PATH_AVX2)) {  // the same products: a speed-up only
+            q8_0_to_f32_avx2(dst, s + first / CSVAE_QK * CSVAE_Q8_0_BYTES, n / CSVAE_QK);
+            break;
+        }
+#endif
         for (size_t b = 0; b < n / CSVAE_QK; b++) {
             const uint8_t *p = s + (first / CSVAE_QK + b) * CSVAE_Q8_0_BYTES;
             float d = csvae_f16_to_f32(get_u16(p));

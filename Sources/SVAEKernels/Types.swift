@@ -69,6 +69,9 @@ public enum KernelPath: Int32, Sendable, CaseIterable, CustomStringConvertible {
     public static var best: KernelPath { KernelPath(rawValue: csvae_best_path()) ?? .scalar }
     /// Every path this CPU supports, scalar first.
     public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
+    /// This core's L2 cache in bytes as the C library reports it, nil when unknown (the size
+    /// cache blocking aims at, e.g. the encoder's token groups).
+    package static let l2CacheBytes: Int? = { let n = csvae_l2_cache_bytes(); return n > 0 ? Int(n) : nil }()
 }
 
 /// Errors of the kernels layer. Input-derived problems only; misuse by the caller

@@ -65,10 +65,11 @@ extension SentenceVAE {
     func encodeChecked(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,
                        context: KernelContext) throws(ModelError) {
         try context.withAttachment(EncoderScratch.init) { (scratch) throws(ModelError) in
+            let chunk = Self.chunkTokens(hidden: config.hidden)
             var first = sentences.startIndex
             while first < sentences.endIndex {
                 var end = first + 1, tokens = sentences[first].count
-                while end < sentences.endIndex && tokens + sentences[end].count <= Self.chunkTokens {
+                while end < sentences.endIndex && tokens + sentences[end].count <= chunk {
                     tokens += sentences[end].count
                     end += 1
                 }
@@ -82,14 +83,21 @@ extension SentenceVAE {
 
     /// Tokens encoded together through all layers (whole sentences; a longer sentence alone):
     /// the int8 kernel streams the weights once per 128 activation rows anyway, so larger groups
-    /// save no weight traffic, while a 128-token group keeps the activations (x, QKV, FFN) in L2
-    /// from one op to the next and bounds the scratch. Measured (svae-768-h4 q8, 64 × 16, one
-    /// thread, sizes alternated call by call in one process, 40 rounds, load 1.6–1.8): speed
-    /// against 128 tokens 1.02 (64), 0.98 (256), 0.96 (512), 0.90 (1024); a second run 1.01 (32),
-    /// 1.02 (64), 0.99 (96), 1.00 (192). Larger groups lose: their f32 activations leave L2.
-    /// Again with the 6 × 64 / 8 × 48 i8r tiles (2026-12-03, tools/bench/encode_ab.py, 15
-    /// rounds): 32, 48, 64 tokens 0.947, 1.004, 1.006 (h1) and 1.021, 0.991, 0.965 (h4).
-    static let chunkTokens = 128
+    /// save no weight traffic, while a group whose activations stay in L2 from one op to the next
+    /// (a product's f32 input and output rows: x and qkv, 16 · hidden bytes per token) is faster
+    /// and bounds the scratch: as many tokens as fit this core's L2 (1 MB when unknown), a
+    /// multiple of 32 from 32 to 128. svae-768 gets 128 with a 2 MB L2, 64 with 1 MB.
+    /// Measured (svae-768-h4 q8, 64 × 16, one thread, sizes alternated call by call in one
+    /// process): on a Xeon with 2 MB of L2, 40 rounds, load 1.6–1.8, speed against 128 tokens
+    /// 1.02 (64), 0.98 (256), 0.96 (512), 0.90 (1024); a second run 1.01 (32), 1.02 (64), 0.99 (96),
+    /// 1.00 (192); with the 6 × 64 / 8 × 48 i8r tiles (2026-12-03, tools/bench/encode_ab.py,
+    /// 15 rounds) 32, 48, 64 tokens 0.947, 1.004, 1.006 (h1) and 1.021, 0.991, 0.965 (h4). On an
+    /// EPYC (Zen 4) with 1 MB of L2 (encode_ab.py, 15 rounds, 2026-12-03): 64 against 128 1.031 (h1),
+    /// 1.026 (h4); 32 against 64 1.023, 1.004.
+    static func chunkTokens(hidden: Int) -> Int {
+        let fit = (KernelPath.l2CacheBytes ?? 1 << 20) / (16 * max(hidden, 1))
+        return min(128, max(32, fit / 32 * 32))
+    }
 
     private func encode(_ sentences: ArraySlice<[Int32]>, into out: UnsafeMutableBufferPointer<[Float]>,
                         scratch: EncoderScratch, context: KernelContext) throws(ModelError) {

@@ -208,6 +208,35 @@ func quantizerCases(_ type: ElementType) -> [(String, [Float])] {
         #expect(abs(tail[31] - 63) < 0.5)
     }
 
+    /// Every q8_0 element decodes to f16 scale × int8 code with one f32 rounding, whatever the
+    /// path (the AVX2 loop since 2026-12-03): random codes and random finite scales, subnormal
+    /// ones included, at a block offset.
+    @Test func q8DecodeIsScaleTimesCode() throws {
+        var rng = SeededRNG(17)
+        let blocks = 40
+        var bytes: [UInt8] = []
+        for b in 0..<blocks {
+            var h = UInt16(truncatingIfNeeded: rng.next())
+            if h & 0x7C00 == 0x7C00 { h &= 0x83FF }  // an infinite or NaN scale: make it subnormal
+            if b == 1 { h = 0x0001 }
+            bytes += [UInt8(h & 0xFF), UInt8(h >> 8)]
+            bytes += (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        }
+        var out = [Float](repeating: 0, count: (blocks - 1) * 32)
+        try bytes.withUnsafeBytes { s in try out.withUnsafeMutableBufferPointer { try Quantizer.decode(s, type: .q8_0, first: 32, into: $0) } }
+        for b in 1..<blocks {
+            let p = b * 34
+            let d = Float(Float16(bitPattern: UInt16(bytes[p]) | UInt16(bytes[p + 1]) << 8))
+            for i in 0..<32 {
+                let want = d * Float(Int8(bitPattern: bytes[p + 2 + i]))
+                if out[(b - 1) * 32 + i].bitPattern != want.bitPattern {
+                    Issue.record("block \(b) element \(i): \(out[(b - 1) * 32 + i]), expected \(want)")
+                    return
+                }
+            }
+        }
+    }
+
     @Test func floatTypesRoundTrip() throws {
         var rng = SeededRNG(3)
         let x = rng.floats(100)

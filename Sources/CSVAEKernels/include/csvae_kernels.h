@@ -59,6 +59,8 @@ typedef enum {
 
 /// 1 if this CPU (and this build) can run `path`.
 int csvae_path_supported(int path);
+/// This core's L2 cache in bytes as the C library reports it (glibc: from CPUID), 0 when unknown.
+size_t csvae_l2_cache_bytes(void);
 /// The fastest supported path: AVX-512 (VNNI) > AVX-VNNI > AVX2 > NEON > scalar.
 int csvae_best_path(void);
 
@@ -331,7 +333,8 @@ void csvae_attention(float *out, float *scratch, const float *q, const float *k,
 /// k + i*ld, v + i*ld (heads in the first heads*hd columns), of out at out + i*ldo. scratch:
 /// csvae_attention_sentences_scratch(longest sentence, hd) floats. Same result as
 /// csvae_attention_one per position up to the order of float sums and exp's last bits
-/// (AVX-512: K transposed per head, 16-lane scores, softmax and weighted sums).
+/// (AVX-512: 16 queries at a time as the lanes of a vector, their rows transposed per head; the
+/// scores, the softmax over keys and the weighted sums of 16 queries at once).
 void csvae_attention_sentences(float *out, size_t ldo, float *scratch, const float *q, const float *k, const float *v,
                                size_t ld, const size_t *offsets, size_t count, size_t heads, size_t hd, float scale);
 size_t csvae_attention_sentences_scratch(size_t max_len, size_t hd);

@@ -1,5 +1,6 @@
-// attention_ab (run.sh): loads two builds of ops.c (A, B) and compares csvae_attention_one and
-// csvae_attention (key mask, not causal) output bits on the same random inputs. The AVX-512
+// attention_ab (run.sh): loads two builds of ops.c (A, B) and compares csvae_attention_one,
+// csvae_attention (key mask, not causal) and csvae_attention_sentences (the encoder's
+// self-attention of a batch of sentences) output bits on the same random inputs. The AVX-512
 // path is taken on both sides when the CPU has it (run.sh's stub says every path is supported).
 #include <dlfcn.h>
 #include <stdio.h>
@@ -9,6 +10,9 @@
 typedef void (*one_fn)(float *, float *, const float *, const float *, const float *, float, size_t, size_t, size_t, size_t);
 typedef void (*many_fn)(float *, float *, const float *, const float *, const float *, const unsigned char *, int, float, size_t,
                         size_t, size_t, size_t, size_t, size_t, size_t);
+typedef void (*sent_fn)(float *, size_t, float *, const float *, const float *, const float *, size_t, const size_t *, size_t,
+                        size_t, size_t, float);
+typedef size_t (*scratch_fn)(size_t, size_t);
 
 static float frand(float lo, float hi) { return lo + (hi - lo) * (float)rand() / (float)RAND_MAX; }
 
@@ -24,7 +28,9 @@ int main(int argc, char **argv) {
     }
     one_fn oa = (one_fn)dlsym(a, "csvae_attention_one"), ob = (one_fn)dlsym(b, "csvae_attention_one");
     many_fn ma = (many_fn)dlsym(a, "csvae_attention"), mb = (many_fn)dlsym(b, "csvae_attention");
-    if (!oa || !ob || !ma || !mb) {
+    sent_fn sa = (sent_fn)dlsym(a, "csvae_attention_sentences"), sb = (sent_fn)dlsym(b, "csvae_attention_sentences");
+    scratch_fn za = (scratch_fn)dlsym(a, "csvae_attention_sentences_scratch"), zb = (scratch_fn)dlsym(b, "csvae_attention_sentences_scratch");
+    if (!oa || !ob || !ma || !mb || !sa || !sb || !za || !zb) {
         fprintf(stderr, "cmp: an attention function is missing\n");
         return 2;
     }
@@ -48,6 +54,26 @@ int main(int argc, char **argv) {
                 mb(yb, s, q, k, v, mask, 0, 0.3f, w, w, ld, heads, hd, 1, t);
                 differ += memcmp(ya, yb, w * 4) != 0, calls++;
                 free(q), free(k), free(v), free(ya), free(yb), free(s), free(mask);
+            }
+    // sentences of 1-40 positions (one to three per call, stride ld > heads * hd), each side with
+    // its own scratch size
+    for (int hi = 0; hi < 5; hi++)
+        for (size_t heads = 1; heads <= 3; heads++)
+            for (int trial = 0; trial < 40; trial++) {
+                size_t hd = hds[hi], w = heads * hd, ld = 3 * w + 5, count = 1 + (size_t)(rand() % 3), offsets[4] = {0}, longest = 0;
+                for (size_t c = 0; c < count; c++) {
+                    size_t len = trial < 40 / 2 ? 1 + (size_t)trial : 1 + (size_t)(rand() % 40);
+                    offsets[c + 1] = offsets[c] + len;
+                    longest = len > longest ? len : longest;
+                }
+                size_t rows = offsets[count];
+                float *x = malloc(rows * ld * 4), *ya = calloc(rows * w, 4), *yb = calloc(rows * w, 4);
+                float *ssa = malloc(za(longest, hd) * 4), *ssb = malloc(zb(longest, hd) * 4);
+                for (size_t i = 0; i < rows * ld; i++) x[i] = frand(-2, 2);
+                sa(ya, w, ssa, x, x + w, x + 2 * w, ld, offsets, count, heads, hd, 0.3f);
+                sb(yb, w, ssb, x, x + w, x + 2 * w, ld, offsets, count, heads, hd, 0.3f);
+                differ += memcmp(ya, yb, rows * w * 4) != 0, calls++;
+                free(x), free(ya), free(yb), free(ssa), free(ssb);
             }
     printf("%d of %d calls differ\n", differ, calls);
     return differ != 0;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Bit-for-bit A/B of the attention kernels (ops.c): csvae_attention_one and csvae_attention
-# (with a key mask) of ops.c at a git revision (A, default HEAD) against the working tree's (B),
-# each built into its own shared library with the release C flags and loaded into one program
-# (cmp.c), on random queries, keys and values over head sizes 1-100, 1-3 heads and 1-40 keys.
+# Bit-for-bit A/B of the attention kernels (ops.c): csvae_attention_one, csvae_attention
+# (with a key mask) and csvae_attention_sentences (the encoder's) of ops.c at a git revision
+# (A, default HEAD) against the working tree's (B), each built into its own shared library with
+# the release C flags and loaded into one program (cmp.c), on random queries, keys and values
+# over head sizes 1-100, 1-3 heads, 1-40 keys and one to three sentences of 1-40 positions.
 # Prints how many of the calls differ in any output bit; exits 1 if any does.
 #   tools/bench/attention_ab/run.sh [--base REV]
 . "$(dirname "$0")/../ab_common.sh"
