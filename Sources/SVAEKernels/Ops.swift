@@ -40,20 +40,6 @@ package enum Ops {
         csvae_softmax(x.baseAddress, x.count)
     }
 
-    /// y = max(x, 0). y may alias x.
-    package static func relu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
-        precondition(y.count == x.count, "relu: shape mismatch")
-        guard x.count > 0 else { return }
-        csvae_relu(y.baseAddress, x.baseAddress, x.count)
-    }
-
-    /// y = GELU(x), erf form 0.5·x·(1 + erf(x/√2)). y may alias x.
-    package static func gelu(_ y: UnsafeMutableBufferPointer<Float>, _ x: UnsafeBufferPointer<Float>) {
-        precondition(y.count == x.count, "gelu: shape mismatch")
-        guard x.count > 0 else { return }
-        csvae_gelu(y.baseAddress, x.baseAddress, x.count)
-    }
-
     /// y = a + b (residual add). y may alias a or b.
     package static func add(_ y: UnsafeMutableBufferPointer<Float>, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
         precondition(y.count == a.count && a.count == b.count, "add: shape mismatch")

@@ -288,9 +288,6 @@ void csvae_layernorm(float *y, const float *x, const float *weight, const float 
 void csvae_add_layernorm_rows(float *x, const float *r, const float *weight, const float *bias, float eps, size_t rows, size_t d);
 /// In place, numerically stable (subtracts the max). n >= 1.
 void csvae_softmax(float *x, size_t n);
-void csvae_relu(float *y, const float *x, size_t n);
-/// GELU, erf form: 0.5 x (1 + erf(x / sqrt 2)).
-void csvae_gelu(float *y, const float *x, size_t n);
 /// y[n] = a[n] + b[n] (y may alias a or b).
 void csvae_add(float *y, const float *a, const float *b, size_t n);
 /// y[rows, cols] += bias[cols] for every row (bias may be NULL: none), then max(y, 0) when relu:
