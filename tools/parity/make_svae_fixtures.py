@@ -67,7 +67,8 @@ class Encoder(nn.Module):
         self.lnorm = nn.LayerNorm(d)
         self.pe = sinusoidal(c["max_seq_len"], d)
 
-    def forward(self, ids, mask):
+    def token_states(self, ids, mask):
+        """The encoder layers' outputs [B, T, d], padded positions zeroed."""
         pad = ~mask.to(torch.bool)
         x = self.embed_token(ids)
         if self.project_in is not None:
@@ -75,6 +76,10 @@ class Encoder(nn.Module):
         x = x + self.pe[:, : ids.shape[1], :]
         h = self.encoder(x, src_key_padding_mask=pad)
         h[pad] = 0
+        return h
+
+    def forward(self, ids, mask):
+        h = self.token_states(ids, mask)
         if self.learnable_add:
             s = torch.sum(h * self.la(h), dim=-2, keepdim=True)
         else:

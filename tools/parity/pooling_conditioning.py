@@ -32,13 +32,7 @@ def main():
         rows, ids, mask = m.sentences(c, torch.Generator().manual_seed(3000 + k))
         e = model.encoder
         with torch.no_grad():
-            pad = ~mask.to(torch.bool)
-            x = e.embed_token(ids)
-            if e.project_in is not None:
-                x = e.project_in(x)
-            x = x + e.pe[:, : ids.shape[1], :]
-            h = e.encoder(x, src_key_padding_mask=pad)
-            h[pad] = 0
+            h = e.token_states(ids, mask)
             terms = h * e.la(h)  # [B, T, d]
             s = terms.sum(1)
             centred = terms - terms.mean(-1, keepdim=True)
