@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../ab_common.h"
 
 typedef void (*one_fn)(float *, float *, const float *, const float *, const float *, float, size_t, size_t, size_t, size_t);
 typedef void (*many_fn)(float *, float *, const float *, const float *, const float *, const unsigned char *, int, float, size_t,
@@ -16,9 +17,22 @@ typedef size_t (*scratch_fn)(size_t, size_t);
 
 static float frand(float lo, float hi) { return lo + (hi - lo) * (float)rand() / (float)RAND_MAX; }
 
+/// Microseconds per sentence and layer of `f` on svae-768's encoder shape (8 sentences of 16
+/// tokens, 12 heads of 64, q|k|v rows 2304 floats apart), mean of `calls` calls.
+static double time_sentences(sent_fn f, scratch_fn z, const float *x, float *y, int calls) {
+    size_t offsets[9];
+    for (size_t s = 0; s <= 8; s++) offsets[s] = 16 * s;
+    float *scratch = malloc(z(64, 64) * sizeof(float));
+    double t = ab_now();
+    for (int c = 0; c < calls; c++) f(y, 768, scratch, x, x + 768, x + 2 * 768, 2304, offsets, 8, 12, 64, 0.125f);
+    t = (ab_now() - t) / calls / 8 * 1e6;
+    free(scratch);
+    return t;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: cmp A.so B.so\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: cmp A.so B.so [ROUNDS]\n");
         return 2;
     }
     void *a = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL), *b = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
@@ -76,5 +90,23 @@ int main(int argc, char **argv) {
                 free(x), free(ya), free(yb), free(ssa), free(ssb);
             }
     printf("%d of %d calls differ\n", differ, calls);
+    if (argc == 4 && differ == 0) {
+        // timing: rounds of A, B, B, A (a drift within a round cancels), 500 calls each
+        int rounds = atoi(argv[3]) > 0 ? atoi(argv[3]) : 15;
+        float *x = malloc(128 * 2304 * sizeof(float)), *y = malloc(128 * 768 * sizeof(float));
+        for (size_t i = 0; i < 128 * 2304; i++) x[i] = frand(-2, 2);
+        double *ta = malloc(rounds * sizeof(double)), *tb = malloc(rounds * sizeof(double)), *r = malloc(rounds * sizeof(double));
+        time_sentences(sa, za, x, y, 100), time_sentences(sb, zb, x, y, 100);  // warm-up
+        for (int k = 0; k < rounds; k++) {
+            double a1 = time_sentences(sa, za, x, y, 500), b1 = time_sentences(sb, zb, x, y, 500);
+            double b2 = time_sentences(sb, zb, x, y, 500), a2 = time_sentences(sa, za, x, y, 500);
+            ta[k] = (a1 + a2) / 2, tb[k] = (b1 + b2) / 2, r[k] = ta[k] / tb[k];
+        }
+        qsort(ta, rounds, sizeof(double), ab_cmpd), qsort(tb, rounds, sizeof(double), ab_cmpd), qsort(r, rounds, sizeof(double), ab_cmpd);
+        printf("csvae_attention_sentences, 8 sentences x 16 tokens, 12 heads x 64, %d rounds: A %.2f us, B %.2f us per "
+               "sentence and layer (medians); A / B %.3f (middle half %.3f-%.3f)\n",
+               rounds, ta[rounds / 2], tb[rounds / 2], r[rounds / 2], r[rounds / 4], r[(3 * rounds) / 4]);
+        free(x), free(y), free(ta), free(tb), free(r);
+    }
     return differ != 0;
 }
