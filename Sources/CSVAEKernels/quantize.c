@@ -411,6 +411,12 @@ AVX2_FN static void q8_0_to_f32_avx2(float *dst, const uint8_t *s, size_t blocks
 }
 #endif
 
+void csvae_prefetch(const void *p, size_t bytes) {
+    const char *c = (const char *)p;
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o);
+    if (bytes) __builtin_prefetch(c + bytes - 1);
+}
+
 void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n) {
     const uint8_t *s = (const uint8_t *)src;
     switch (t) {

@@ -51,6 +51,13 @@ package struct WeightMatrix: @unchecked Sendable {
         }
         csvae_dequantize(d, base + row * rowBytes, type.c, 0, cols)
     }
+
+    /// Asks for row `row`'s bytes ahead of a `gatherRow` of it (the embedding gather reads a large
+    /// table's rows in a random order; without this each waits on memory in turn). A hint: a bad
+    /// row, or an i8r table (rows interleaved in panels), asks for nothing.
+    package func prefetchRow(_ row: Int) {
+        if row >= 0 && row < rows && !type.isRowPanel { csvae_prefetch(base + row * rowBytes, rowBytes) }
+    }
 }
 
 /// An f32 weight matrix's second copy in the kernel's panel layout (`csvae_sgemm_pack`: 16-row

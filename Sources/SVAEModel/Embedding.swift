@@ -26,14 +26,24 @@ struct Embedding: @unchecked Sendable {
             if let proj = projectIn {
                 let E = table.cols
                 let buf = scratchE.view(ids.count * E)
-                for (i, id) in ids.enumerated() { try table.gatherRow(buf.row(i, E), row: Int(id)) }
+                try gather(buf, ids: ids)
                 context.linear(x, proj, buf.readOnly, n: ids.count)
             } else {
-                let d = table.cols
-                for (i, id) in ids.enumerated() { try table.gatherRow(x.row(i, d), row: Int(id)) }
+                try gather(x, ids: ids)
             }
         } catch {
             throw .kernel(tensor: name, error)
+        }
+    }
+
+    /// Rows [n, E] of `dst` = the table's rows `ids`, each asked for `ahead` ids before it is read.
+    private func gather(_ dst: UnsafeMutableBufferPointer<Float>, ids: some Collection<Int32>, ahead: Int = 4) throws(KernelError) {
+        let E = table.cols
+        var next = ids.startIndex
+        for _ in 0..<min(ahead, ids.count) { table.prefetchRow(Int(ids[next])); next = ids.index(after: next) }
+        for (i, id) in ids.enumerated() {
+            if next != ids.endIndex { table.prefetchRow(Int(ids[next])); next = ids.index(after: next) }
+            try table.gatherRow(dst.row(i, E), row: Int(id))
         }
     }
 }

@@ -114,7 +114,8 @@ def _signatures() -> dict:
         "svae_detokenize": (ctypes.c_int, [P, c_int32_p, I32, ctypes.c_char_p, SZ, c_size_p]),
         "svae_split_sentences": (ctypes.c_int, [P, S, I32, I32, ctypes.POINTER(Span), SZ, c_size_p]),
         "svae_encode_texts": (ctypes.c_int, [P, ctypes.POINTER(S), I32, c_float_p, SZ, c_size_p]),
-        "svae_encode_ids": (ctypes.c_int, [P, ctypes.POINTER(c_int32_p), c_int32_p, I32, c_float_p, SZ, c_size_p]),
+        # ids, lengths and out as addresses (ints): Model.encode_ids's per-call cost
+        "svae_encode_ids": (ctypes.c_int, [P, P, P, I32, P, SZ, c_size_p]),
         "svae_decode": (ctypes.c_int, [P, c_float_p, I32, ctypes.POINTER(DecodeParams),
                                        c_int32_p, SZ, c_size_p, ctypes.c_char_p, SZ, c_size_p]),
         "svae_decode_batch": (ctypes.c_int, [P, c_float_p, I32, I32, ctypes.POINTER(DecodeParams), I32,

@@ -88,7 +88,8 @@ def _text_list(texts: object, call: str) -> list[bytes]:
     return [_as_bytes(t, f"{call}: texts[{i}]") for i, t in enumerate(items)]
 
 
-def _ids_array(ids: object, what: str) -> np.ndarray:
+def _id_sequence(ids: object, what: str) -> np.ndarray:
+    """`ids` as a 1-D integer array (not yet range-checked)."""
     if isinstance(ids, (str, bytes)):
         raise TypeError(f"{what} must be a sequence of int token ids, got {type(ids).__name__}")
     arr = np.asarray(ids)
@@ -96,10 +97,39 @@ def _ids_array(ids: object, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be one sequence of token ids, got an array of shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise TypeError(f"{what} must hold int token ids, got {arr.dtype}")
-    if arr.size and (int(arr.min()) < -(1 << 31) or int(arr.max()) >= (1 << 31)):
+    return arr
+
+
+def _fits_int32(arr: np.ndarray) -> bool:
+    return not arr.size or (arr.dtype.kind in "iu" and int(arr.min()) >= -(1 << 31) and int(arr.max()) < (1 << 31))
+
+
+def _ids_array(ids: object, what: str) -> np.ndarray:
+    arr = _id_sequence(ids, what)
+    if not _fits_int32(arr):  # an int32 array would wrap it to a valid id
         bad = int(arr.max()) if int(arr.max()) >= (1 << 31) else int(arr.min())
         raise error_for(-3, f"{what}: token id {bad} is outside [0, n_vocab)")
     return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def _id_rows(seqs: object, call: str) -> tuple[np.ndarray, list[int]]:
+    """Token-id sequences as one int32 array and each one's length, with _ids_array's checks
+    and errors (the sequence named by its index). A 2-D integer array is one sentence a row."""
+    if isinstance(seqs, (str, bytes)):
+        raise TypeError(f"{call} expects a sequence of token-id sequences")
+    if isinstance(seqs, np.ndarray) and seqs.ndim == 2:
+        if seqs.size and seqs.dtype.kind not in "iu":
+            raise TypeError(f"{call}: seqs must hold int token ids, got {seqs.dtype}")
+        rows, flat = seqs, seqs
+    else:
+        rows = [_id_sequence(s, f"{call}: seqs[{i}]") for i, s in enumerate(seqs)]
+        # one range check for all (an int64 / uint64 mix concatenates to float: row by row then)
+        flat = rows[0] if len(rows) == 1 else np.concatenate(rows) if rows else np.empty(0, dtype=np.int32)
+    if not _fits_int32(flat):
+        for i, a in enumerate(rows):
+            _ids_array(a, f"{call}: seqs[{i}]")  # raises for the first bad row
+    lengths = [seqs.shape[1]] * seqs.shape[0] if rows is seqs else [len(a) for a in rows]
+    return np.ascontiguousarray(flat, dtype=np.int32).reshape(-1), lengths
 
 
 class _Context:
@@ -309,22 +339,27 @@ class Model:
                                                   rows.size, ctypes.byref(written)))
         return out
 
-    def encode_ids(self, seqs: Iterable[Sequence[int]]) -> np.ndarray:
+    def encode_ids(self, seqs: Iterable[Sequence[int]] | np.ndarray) -> np.ndarray:
         """Sentence vectors of token-id sequences (BOS first, as tokenize returns them):
-        numpy float32 [len(seqs), hidden_size]."""
-        if isinstance(seqs, (str, bytes)):
-            raise TypeError("encode_ids expects a sequence of token-id sequences")
-        arrays = [_ids_array(s, f"encode_ids: seqs[{i}]") for i, s in enumerate(seqs)]
+        numpy float32 [len(seqs), hidden_size]. `seqs` may also be a 2-D integer array
+        [n, length], one sentence per row (read in place when it is C-contiguous int32)."""
+        flat, lengths = _id_rows(seqs, "encode_ids")
         ctx = self._context()
-        out = np.empty((len(arrays), self.hidden_size), dtype=np.float32)
-        for start in range(0, len(arrays), L.MAX_BATCH):
-            chunk = arrays[start:start + L.MAX_BATCH]
-            rows = out[start:start + len(chunk)]
-            ptrs = (L.c_int32_p * len(chunk))(*[a.ctypes.data_as(L.c_int32_p) for a in chunk])
-            lengths = (ctypes.c_int32 * len(chunk))(*[len(a) for a in chunk])
+        n, d = len(lengths), self.hidden_size
+        out = np.empty((n, d), dtype=np.float32)
+        # the C call's arrays: a pointer into `flat` per sentence, and the lengths (addresses
+        # passed as ints: a ctypes cast per argument would cost more than a short sentence)
+        starts, at = [], flat.ctypes.data
+        for k in lengths:
+            starts.append(at)
+            at += 4 * k
+        ptrs, lens = (ctypes.c_void_p * n)(*starts), (ctypes.c_int32 * n)(*lengths)
+        pa, la, oa, word = ctypes.addressof(ptrs), ctypes.addressof(lens), out.ctypes.data, ctypes.sizeof(ctypes.c_void_p)
+        for start in range(0, n, L.MAX_BATCH):
+            m = min(L.MAX_BATCH, n - start)
             written = ctypes.c_size_t(0)
-            ctx.check(self._lib.svae_encode_ids(ctx.handle, ptrs, lengths, len(chunk), rows.ctypes.data_as(L.c_float_p),
-                                                rows.size, ctypes.byref(written)))
+            ctx.check(self._lib.svae_encode_ids(ctx.handle, pa + word * start, la + 4 * start, m, oa + 4 * d * start, m * d,
+                                                ctypes.byref(written)))
         return out
 
     # ------------------------------------------------------------------ decode

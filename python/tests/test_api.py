@@ -96,6 +96,39 @@ def test_encode_bad_inputs_are_typed_errors(model):
         model.encode([b"\xff"])
 
 
+def test_encode_ids_takes_lists_and_2d_arrays_alike(model):
+    texts = ["ab", "cd", "xy"]
+    seqs = [model.tokenize(t) for t in texts]
+    assert {len(s) for s in seqs} == {3}  # BOS and two byte tokens
+    v = model.encode_ids(seqs)
+    assert v.shape == (3, 32) and np.array_equal(v, model.encode(texts))
+    a = np.array(seqs, dtype=np.int64)
+    for form in (a, a.astype(np.int32), a.astype(np.uint16), np.asfortranarray(a), a[::-1][::-1],
+                 np.concatenate([a, a], axis=1)[:, :3], [np.array(s, dtype=np.uint32) for s in seqs], (tuple(s) for s in seqs)):
+        assert np.array_equal(model.encode_ids(form), v)
+    # sentences of different lengths, each row as if alone
+    mixed = [model.tokenize("the cat sat"), [2], model.tokenize("x")]
+    w = model.encode_ids(mixed)
+    for i, s in enumerate(mixed):
+        np.testing.assert_allclose(model.encode_ids([s])[0], w[i], rtol=0, atol=1e-6)
+    assert model.encode_ids([]).shape == (0, 32) and model.encode_ids(np.zeros((0, 3), dtype=np.int32)).shape == (0, 32)
+    # the same checks and errors on both paths, the sentence named by its index
+    for bad in ([[2, 5], [2, 1 << 40]], np.array([[2, 5], [2, 1 << 40]])):
+        with pytest.raises(svae.OutOfRangeError, match=r"seqs\[1\]: token id 1099511627776"):
+            model.encode_ids(bad)  # would wrap to a valid id in an int32 array
+    with pytest.raises(svae.OutOfRangeError, match="input 1"):
+        model.encode_ids(np.array([[2, 5], [2, model.n_vocab]]))
+    for bad in ([[2, 5], [2, 1.5]], np.array([[2.0, 5.0]])):
+        with pytest.raises(TypeError, match="int token ids"):
+            model.encode_ids(bad)
+    with pytest.raises(TypeError, match=r"seqs\[0\]"):
+        model.encode_ids(["the"])
+    with pytest.raises(ValueError, match=r"seqs\[1\] must be one sequence"):
+        model.encode_ids([[2, 5], [[2, 5]]])
+    with pytest.raises(TypeError):
+        model.encode_ids("the")
+
+
 def test_decode_and_decode_ids(model):
     v = model.encode(TEXTS)
     texts = model.decode(v)

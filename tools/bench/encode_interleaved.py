@@ -16,7 +16,8 @@ ORT's encoder.onnx in onnx-fp32/ and onnx-int8/ (`quantize_dynamic`), svae's SHA
 SHAPE-q8_0.svae (svae-convert's q8 choice, `--quant q8_0`: the encoder's matrices i8r). Pairs: ORT int8 – svae q8, ORT fp32 – svae f32. Work:
 one 16-token sentence (mean of 20 calls per timing) and 64 sentences of 16 tokens (one call),
 the sentences peers.py and `svae-bench model` encode. svae through its Python package (the C
-API), ORT through its Python API: the same per-call overhead on both sides. One thread each.
+API), ORT through its Python API, both given the same int64 arrays ([1, 16] and [64, 16]; ORT
+also gets its mask): the same per-call overhead on both sides. One thread each.
 """
 import argparse
 import os
@@ -76,9 +77,9 @@ def main():
             model = svae.Model(os.path.join(folder, f"{shape}-{svae_kind}.svae"), threads=1)
             work = {
                 "one 16-token sentence": (lambda: [enc.run(None, {"ids": one, "mask": np.ones_like(one)}) for _ in range(CALLS_ONE)],
-                                          lambda: [model.encode_ids([SENTENCE]) for _ in range(CALLS_ONE)], CALLS_ONE),
+                                          lambda: [model.encode_ids(one) for _ in range(CALLS_ONE)], CALLS_ONE),
                 "64 × 16": (lambda: enc.run(None, {"ids": batch, "mask": np.ones_like(batch)}),
-                            lambda: model.encode_ids(BATCH), 1),
+                            lambda: model.encode_ids(batch), 1),
             }
             # Same weights: the f32 vectors agree with ORT fp32 (the int8 pair differs by its quantization).
             a, b = model.encode_ids([SENTENCE])[0], enc.run(None, {"ids": one, "mask": np.ones_like(one)})[0].reshape(-1)

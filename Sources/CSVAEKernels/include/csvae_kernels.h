@@ -85,6 +85,9 @@ size_t csvae_find_nonfinite(const float *src, size_t n);
 /// For quantized types first and n must be multiples of 32.
 void csvae_dequantize(float *dst, const void *src, int t, size_t first, size_t n);
 
+/// Asks for the cache lines of p[0, bytes) (a hint: never faults, changes no result).
+void csvae_prefetch(const void *p, size_t bytes);
+
 // MARK: matrix products
 
 /// Activations quantized to int8 blocks of 32 for the integer dot products.
