@@ -72,18 +72,18 @@ import Testing
     }
 
     /// Issue 20's bound between svae-convert's q8 choice (`.i8r` here: the encoder's linear
-    /// weights i8r, the rest q8_0, f32 where a row is not a multiple of 32) and the f32 file, both
-    /// through our runtime: cosine ≥ 0.999 on the fixtures that pool by sum (min 0.99993 on
-    /// h32_l2_sum_proj, 0.99979 on h16_l2_sum, 2026-12-03). The learnable-add fixtures (random
-    /// weights; the pooling weighs each token by a linear function of itself, so weight error
-    /// enters twice) reach it on every sentence but one each: min 0.99352 (h32_l1_la) and 0.99470
-    /// (h48_l3_la_proj; 0.98840 from svae-convert, whose 24-wide embedding is f16, not f32), the
+    /// weights i8r, the embeddings q8_0, f16 where a row is not a multiple of 32) and the f32
+    /// file, both through our runtime: cosine ≥ 0.999 on the fixtures that pool by sum (min
+    /// 0.99990 on h32_l2_sum_proj, 0.99978 on h16_l2_sum, 2026-12-03). The learnable-add fixtures
+    /// (random weights; the pooling weighs each token by a linear function of itself, so weight
+    /// error enters twice) reach it on every sentence but one each: min 0.99352 (h32_l1_la) and
+    /// 0.98840 (h48_l3_la_proj, whose 24-wide embedding is f16; 0.99470 with it in f32), the
     /// others ≥ 0.9998. Those two are the sentences whose pooled sum cancels most: the norms of
     /// its centred terms add up to 2.9× and 4.0× the centred sum's (what the final LayerNorm
     /// keeps), against 1.0–1.5× for the other sentences (tools/parity/pooling_conditioning.py),
-    /// so their relative error is amplified. There the bound is 0.99.
+    /// so their relative error is amplified. There the bounds are 0.99 and 0.985.
     @Test func q8ChoiceAgainstF32() throws {
-        for (name, bound) in [("h32_l2_sum_proj", 0.999), ("h16_l2_sum", 0.999), ("h32_l1_la", 0.99), ("h48_l3_la_proj", 0.99)] {
+        for (name, bound) in [("h32_l2_sum_proj", 0.999), ("h16_l2_sum", 0.999), ("h32_l1_la", 0.99), ("h48_l3_la_proj", 0.985)] {
             let g = try loadGolden(name)
             let ctx = try KernelContext(threads: 1)
             let f32 = try SentenceVAE(path: try convertFixture(name, type: .f32, golden: g)).encode(g.sentences, context: ctx)
