@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""How far int8 sentence vectors move from f32 on the benchmark's 768-wide files, svae and ONNX Runtime side by side.
+
+    .venv-peers/bin/python tools/bench/int8_agreement.py [--work /tmp/svae-benchmarks/peers]
+        [--shapes svae-768-h1,svae-768-h4] [--sentences 256] [--seed 11] [--lib .build/release/libSVAECAPI.so]
+
+Encodes N random sentences of 16 ids (BOS, then 15 ids drawn uniformly from 4..49999; the ONNX
+graphs are traced at 16 positions) with svae's f32 and q8-choice files and ORT's fp32 and int8
+graphs (peers.py's files, random weights), and prints for each pair the min and median cosine
+over the sentences, how many are below 0.999 (issue 20's bound), and how many of svae's sentences
+below it are also below it for ORT int8. One thread each. Not a speed measurement.
+"""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", default="/tmp/svae-benchmarks/peers")
+    ap.add_argument("--shapes", default="svae-768-h1,svae-768-h4")
+    ap.add_argument("--sentences", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--lib", default=os.path.join(ROOT, ".build", "release", "libSVAECAPI.so"))
+    args = ap.parse_args()
+    if args.sentences < 1:
+        ap.error(f"--sentences must be ≥ 1, got {args.sentences}")
+    os.environ["SVAE_LIBRARY"] = args.lib
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import numpy as np
+    import onnxruntime as ort
+    import svae
+
+    n = args.sentences
+    rng = np.random.default_rng(args.seed)
+    ids = np.concatenate([np.full((n, 1), 2), rng.integers(4, 50000, size=(n, 15))], axis=1).astype(np.int64)
+
+    def cosines(x, y):
+        return (x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
+
+    print(f"{n} random sentences of 16 ids (seed {args.seed}); cosine between the two engines' / types' vectors\n")
+    print("| shape | pair | min | median | below 0.999 |")
+    print("|---|---|---|---|---|")
+    for shape in args.shapes.split(","):
+        folder = os.path.join(args.work, shape)
+        vec = {}
+        for kind in ("fp32", "int8"):
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = so.inter_op_num_threads = 1
+            s = ort.InferenceSession(os.path.join(folder, f"onnx-{kind}", "encoder.onnx"), so, providers=["CPUExecutionProvider"])
+            vec["ORT " + kind] = s.run(None, {"ids": ids, "mask": np.ones_like(ids)})[0].reshape(n, -1)
+        for kind in ("f32", "q8_0"):
+            with svae.Model(os.path.join(folder, f"{shape}-{kind}.svae"), threads=1) as m:
+                vec["svae " + kind] = m.encode_ids(ids)
+        low = {}
+        for a, b in (("svae f32", "ORT fp32"), ("ORT int8", "ORT fp32"), ("svae q8_0", "svae f32"), ("svae q8_0", "ORT int8")):
+            c = cosines(vec[a], vec[b])
+            low[(a, b)] = set(np.flatnonzero(c < 0.999).tolist())
+            print(f"| {shape} | {a} – {b} | {c.min():.5f} | {np.median(c):.5f} | {len(low[(a, b)])} |")
+        mine, theirs = low[("svae q8_0", "svae f32")], low[("ORT int8", "ORT fp32")]
+        print(f"| {shape} | svae q8_0's sentences below 0.999 that ORT int8's are below 0.999 on too | | | "
+              f"{len(mine & theirs)} of {len(mine)} |")
+
+
+if __name__ == "__main__":
+    main()
