@@ -83,7 +83,7 @@ private func encodeIDs(_ c: ContextHandle, _ seqs: [[Int32]], into out: Output<F
     guard !seqs.isEmpty else { return }
     let vectors: [[Float]]
     do { vectors = try c.session.encode(ids: seqs) } catch { throw CAPIError(error) }
-    out.write(vectors.flatMap { $0 })
+    out.write(rows: vectors)
 }
 
 @_cdecl("svae_encode_texts")

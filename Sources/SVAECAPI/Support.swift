@@ -173,8 +173,17 @@ struct Output<T> {
 
     /// Writes `values` (after a successful `fits`).
     func write(_ values: [T]) {
-        guard let pointer, !values.isEmpty else { return }
-        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+        write(rows: [values])
+    }
+
+    /// Writes the rows one after another (after a successful `fits` of their total).
+    func write(rows: [[T]]) {
+        guard let pointer else { return }
+        var at = pointer
+        for r in rows where !r.isEmpty {
+            r.withUnsafeBufferPointer { at.update(from: $0.baseAddress!, count: r.count) }
+            at += r.count
+        }
     }
 }
 
