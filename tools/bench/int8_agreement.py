@@ -9,6 +9,12 @@ graphs are traced at 16 positions) with svae's f32 and q8-choice files and ORT's
 graphs (peers.py's files, random weights), and prints for each pair the min and median cosine
 over the sentences, how many are below 0.999 (issue 20's bound), and how many of svae's sentences
 below it are also below it for ORT int8. One thread each. Not a speed measurement.
+
+--conditioning also rebuilds each shape's PyTorch model (peers.py's `build_torch`, the weights
+of its reference.safetensors; needs torch) and prints, for svae's sentences below 0.999 and over
+the others, how much the learnable-add pooling amplifies errors: the sum over tokens of
+|centred α_t h_t| over |centred Σ_t α_t h_t| (tools/parity/pooling_conditioning.py's measure;
+1 = no cancellation).
 """
 import argparse
 import os
@@ -26,6 +32,7 @@ def main():
     ap.add_argument("--sentences", type=int, default=256)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--lib", default=os.path.join(ROOT, ".build", "release", "libSVAECAPI.so"))
+    ap.add_argument("--conditioning", action="store_true", help="also the pooling's amplification per sentence (PyTorch)")
     args = ap.parse_args()
     if args.sentences < 1:
         ap.error(f"--sentences must be ≥ 1, got {args.sentences}")
@@ -64,6 +71,38 @@ def main():
         mine, theirs = low[("svae q8_0", "svae f32")], low[("ORT int8", "ORT fp32")]
         print(f"| {shape} | svae q8_0's sentences below 0.999 that ORT int8's are below 0.999 on too | | | "
               f"{len(mine & theirs)} of {len(mine)} |")
+        if args.conditioning:
+            amp, ref = amplification(shape, ids)
+            agree = cosines(ref, vec["svae f32"]).min()
+            if agree < 0.9999:
+                sys.exit(f"{shape}: the rebuilt PyTorch model's vectors differ from svae f32's (min cosine {agree:.5f}): "
+                         "not the weights of the .svae files")
+            rest = sorted(set(range(n)) - mine)
+            below = " ".join(f"{amp[i]:.1f}" for i in sorted(mine, key=lambda i: -amp[i]))
+            print(f"| {shape} | pooling amplification, svae q8_0's sentences below 0.999 | {below or '–'} | | |")
+            print(f"| {shape} | pooling amplification, the other {len(rest)}: median, 99th percentile, max | "
+                  f"{np.median(amp[rest]):.1f}, {np.percentile(amp[rest], 99):.1f}, {amp[rest].max():.1f} | | |")
+
+
+def amplification(shape, ids):
+    """Per sentence: sum_t |centred α_t h_t| / |centred sum_t α_t h_t| from the PyTorch model, and
+    its sentence vectors (to check that the weights are the files')."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, HERE)
+    import peers
+    torch.set_num_threads(1)
+    _, _, model = peers.build_torch(shape, seed=8000 + peers.SHAPES[shape][2])  # peers.py's seed
+    e = model.encoder
+    with torch.no_grad():
+        t = torch.from_numpy(ids)
+        h = e.token_states(t, torch.ones_like(t))
+        terms = h * e.la(h)
+        s = terms.sum(1)
+        centred = terms - terms.mean(-1, keepdim=True)
+        ratio = centred.norm(dim=-1).sum(1) / (s - s.mean(-1, keepdim=True)).norm(dim=-1)
+        vectors = e.lnorm(s)
+    return np.asarray(ratio.tolist()), vectors.numpy()
 
 
 if __name__ == "__main__":
