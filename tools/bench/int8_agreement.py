@@ -90,18 +90,13 @@ def amplification(shape, ids):
     import numpy as np
     import torch
     sys.path.insert(0, HERE)
+    sys.path.insert(0, os.path.join(ROOT, "tools", "parity"))
     import peers
+    from pooling_conditioning import amplification as measure
     torch.set_num_threads(1)
     _, _, model = peers.build_torch(shape, seed=8000 + peers.SHAPES[shape][2])  # peers.py's seed
-    e = model.encoder
-    with torch.no_grad():
-        t = torch.from_numpy(ids)
-        h = e.token_states(t, torch.ones_like(t))
-        terms = h * e.la(h)
-        s = terms.sum(1)
-        centred = terms - terms.mean(-1, keepdim=True)
-        ratio = centred.norm(dim=-1).sum(1) / (s - s.mean(-1, keepdim=True)).norm(dim=-1)
-        vectors = e.lnorm(s)
+    t = torch.from_numpy(ids)
+    ratio, vectors = measure(model.encoder, t, torch.ones_like(t))
     return np.asarray(ratio.tolist()), vectors.numpy()
 
 

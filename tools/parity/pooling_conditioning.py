@@ -30,14 +30,19 @@ def main():
         model = m.SVAE(c).eval()
         m.randomize(model, 2000 + k)
         rows, ids, mask = m.sentences(c, torch.Generator().manual_seed(3000 + k))
-        e = model.encoder
-        with torch.no_grad():
-            h = e.token_states(ids, mask)
-            terms = h * e.la(h)  # [B, T, d]
-            s = terms.sum(1)
-            centred = terms - terms.mean(-1, keepdim=True)
-            ratio = centred.norm(dim=-1).sum(1) / (s - s.mean(-1, keepdim=True)).norm(dim=-1)
+        ratio, _ = amplification(model.encoder, ids, mask)
         print(f"{c['name']}: " + " ".join(f"{v:.1f}" for v in ratio.tolist()))
+
+
+def amplification(e, ids, mask):
+    """(per sentence sum_t |centred α_t h_t| / |centred s|, the sentence vectors lnorm(s)) for the
+    learnable-add encoder `e` (make_svae_fixtures.Encoder) on ids [B, T] with mask [B, T]."""
+    with torch.no_grad():
+        h = e.token_states(ids, mask)
+        terms = h * e.la(h)  # [B, T, d]
+        s = terms.sum(1)
+        centred = terms - terms.mean(-1, keepdim=True)
+        return centred.norm(dim=-1).sum(1) / (s - s.mean(-1, keepdim=True)).norm(dim=-1), e.lnorm(s)
 
 
 if __name__ == "__main__":
