@@ -3,6 +3,7 @@
 
     .venv-peers/bin/python tools/bench/int8_agreement.py [--work /tmp/svae-benchmarks/peers]
         [--shapes svae-768-h1,svae-768-h4] [--sentences 256] [--seed 11] [--lib .build/release/libSVAECAPI.so]
+        [--conditioning]
 
 Encodes N random sentences of 16 ids (BOS, then 15 ids drawn uniformly from 4..49999; the ONNX
 graphs are traced at 16 positions) with svae's f32 and q8-choice files and ORT's fp32 and int8
@@ -10,8 +11,8 @@ graphs (peers.py's files, random weights), and prints for each pair the min and 
 over the sentences, how many are below 0.999 (issue 20's bound), and how many of svae's sentences
 below it are also below it for ORT int8. One thread each. Not a speed measurement.
 
---conditioning also rebuilds each shape's PyTorch model (peers.py's `build_torch`, the weights
-of its reference.safetensors; needs torch) and prints, for svae's sentences below 0.999 and over
+--conditioning also rebuilds each shape's PyTorch model from peers.py's seed (`build_torch`;
+needs torch; its vectors must agree with svae f32's, or the script stops) and prints, for svae's sentences below 0.999 and over
 the others, how much the learnable-add pooling amplifies errors: the sum over tokens of
 |centred α_t h_t| over |centred Σ_t α_t h_t| (tools/parity/pooling_conditioning.py's measure;
 1 = no cancellation).
