@@ -172,18 +172,20 @@ struct Output<T> {
     }
 
     /// Writes `values` (after a successful `fits`).
-    func write(_ values: [T]) {
-        write(rows: [values])
-    }
+    func write(_ values: [T]) { write(values, at: 0) }
 
     /// Writes the rows one after another (after a successful `fits` of their total).
     func write(rows: [[T]]) {
-        guard let pointer else { return }
-        var at = pointer
-        for r in rows where !r.isEmpty {
-            r.withUnsafeBufferPointer { at.update(from: $0.baseAddress!, count: r.count) }
+        var at = 0
+        for r in rows {
+            write(r, at: at)
             at += r.count
         }
+    }
+
+    private func write(_ values: [T], at offset: Int) {
+        guard let pointer, !values.isEmpty else { return }
+        values.withUnsafeBufferPointer { (pointer + offset).update(from: $0.baseAddress!, count: values.count) }
     }
 }
 

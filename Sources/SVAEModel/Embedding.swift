@@ -36,9 +36,9 @@ struct Embedding: @unchecked Sendable {
         }
     }
 
-    /// Rows [n, E] of `dst` = the table's rows `ids`, each asked for `ahead` ids before it is read.
-    private func gather(_ dst: UnsafeMutableBufferPointer<Float>, ids: some Collection<Int32>, ahead: Int = 4) throws(KernelError) {
-        let E = table.cols
+    /// Rows [n, E] of `dst` = the table's rows `ids`, each asked for 4 ids before it is read.
+    private func gather(_ dst: UnsafeMutableBufferPointer<Float>, ids: some Collection<Int32>) throws(KernelError) {
+        let E = table.cols, ahead = 4
         var next = ids.startIndex
         for _ in 0..<min(ahead, ids.count) { table.prefetchRow(Int(ids[next])); next = ids.index(after: next) }
         for (i, id) in ids.enumerated() {

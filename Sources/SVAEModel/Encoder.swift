@@ -93,7 +93,7 @@ extension SentenceVAE {
     /// 1.00 (192); with the 6 × 64 / 8 × 48 i8r tiles (2026-12-03, tools/bench/encode_ab.py,
     /// 15 rounds) 32, 48, 64 tokens 0.947, 1.004, 1.006 (h1) and 1.021, 0.991, 0.965 (h4). On an
     /// EPYC (Zen 4) with 1 MB of L2 (encode_ab.py, 15 rounds, 2026-12-03): 64 against 128 1.031 (h1),
-    /// 1.026 (h4); 32 against 64 1.023, 1.004.
+    /// 1.026 (h4); 32 against 64 1.023, 1.004, and again with 31 rounds 1.021, 0.982.
     static func chunkTokens(hidden: Int) -> Int {
         let fit = (KernelPath.l2CacheBytes ?? 1 << 20) / (16 * max(hidden, 1))
         return min(128, max(32, fit / 32 * 32))

@@ -34,6 +34,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+TOOL = os.path.splitext(os.path.basename(__file__))[0]
 SENTENCE = [2] + [100 + i * 37 for i in range(15)]
 BATCH = [[2] + [100 + (i * 131 + j * 37) % 50000 for j in range(15)] for i in range(64)]
 CALLS_ONE = 20
@@ -53,6 +54,14 @@ def main():
     ap.add_argument("--lib", default=os.path.join(ROOT, ".build", "release", "libSVAECAPI.so"))
     ap.add_argument("--json", help="also write the figures here (tools/bench/benchmarks.py's encode part reads them)")
     args = ap.parse_args()
+    for shape in args.shapes.split(","):
+        for ort_kind, svae_kind in (("int8", "q8_0"), ("fp32", "f32")):
+            if ort_kind not in args.pairs.split(","):
+                continue
+            for f in (f"onnx-{ort_kind}/encoder.onnx", f"{shape}-{svae_kind}.svae"):
+                if not os.path.exists(os.path.join(args.work, shape, f)):
+                    sys.exit(f"{TOOL}: {os.path.join(args.work, shape, f)}: no such file "
+                             f"(tools/bench/peers.py --work {args.work} --prepare-only makes it)")
     os.environ["SVAE_LIBRARY"] = args.lib
     results = []
     sys.path.insert(0, os.path.join(ROOT, "python"))

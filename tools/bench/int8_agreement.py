@@ -24,6 +24,7 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+TOOL = os.path.splitext(os.path.basename(__file__))[0]
 
 
 def main():
@@ -37,6 +38,11 @@ def main():
     args = ap.parse_args()
     if args.sentences < 1:
         ap.error(f"--sentences must be ≥ 1, got {args.sentences}")
+    for shape in args.shapes.split(","):
+        for f in [f"onnx-{k}/encoder.onnx" for k in ("fp32", "int8")] + [f"{shape}-{t}.svae" for t in ("f32", "q8_0")]:
+            if not os.path.exists(os.path.join(args.work, shape, f)):
+                sys.exit(f"{TOOL}: {os.path.join(args.work, shape, f)}: no such file "
+                         f"(tools/bench/peers.py --work {args.work} --prepare-only makes it)")
     os.environ["SVAE_LIBRARY"] = args.lib
     sys.path.insert(0, os.path.join(ROOT, "python"))
     import numpy as np
